@@ -1,0 +1,14 @@
+"""Difference-in-differences: 2x2, TWFE, event study, Callaway-Sant'Anna, Sun-Abraham,
+Goodman-Bacon.
+
+``impact.did`` at the top level is the function :func:`impact.did.api.did`; this
+subpackage stays importable by module path (``impact.did.api``, ``impact.did.cs``).
+"""
+
+from __future__ import annotations
+
+from impact.did.api import bacon, did
+from impact.did.bacon import BaconResult
+from impact.did.results import DiDResult, PretrendTest
+
+__all__ = ["BaconResult", "DiDResult", "PretrendTest", "bacon", "did"]

@@ -1,0 +1,603 @@
+"""``impact.did``: one entry point for 2x2, TWFE, event-study, Callaway-Sant'Anna and
+Sun-Abraham difference-in-differences (and ``impact.bacon``)."""
+
+from __future__ import annotations
+
+import warnings as _warnings
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from numpy.typing import NDArray
+
+from impact._validation import as_list, check_alpha, check_option, check_positive_int
+from impact.did._fe import cluster_codes
+from impact.did.bacon import bacon
+from impact.did.results import DiDResult, _Linear
+from impact.errors import DataError, ImpactWarning, SpecError
+from impact.panel import Panel, as_panel
+
+__all__ = ["bacon", "did"]
+
+FloatArray = NDArray[np.float64]
+_METHODS = ["2x2", "twfe", "event_study", "cs", "sunab"]
+_INFERENCE = ["auto", "analytic", "bootstrap", "wild", "permutation"]
+_EXTRA = {"ref_period", "bins", "balance", "_placebo_k"}
+
+
+def _cohort_index(panel: Panel) -> FloatArray:
+    """Index of each unit's first treated period in ``panel.periods`` (inf = never)."""
+    c = panel.cohort
+    finite = np.isfinite(c)
+    idx = np.full(len(c), np.inf)
+    pos = np.searchsorted(panel.periods, c[finite])
+    pos_c = np.clip(pos, 0, len(panel.periods) - 1)
+    bad = panel.periods[pos_c] != c[finite]
+    if bad.any():
+        unit = panel.units[np.flatnonzero(finite)[int(np.flatnonzero(bad)[0])]]
+        value = c[finite][bad][0]
+        raise DataError(
+            f"Unit {unit!r} is first treated in period {value:g}, which is not one of "
+            f"the observed periods ({panel.periods[0]}..{panel.periods[-1]}); code the "
+            "cohort as the first observed period with treatment."
+        )
+    idx[finite] = pos
+    return idx
+
+
+def _check_covariates(panel: Panel, names: list[str]) -> FloatArray | None:
+    if not names:
+        return None
+    missing = [c for c in names if c not in panel.X]
+    if missing:
+        raise DataError(
+            f"Covariate(s) {missing} are not in the panel; pass them as covariates= "
+            "when building it."
+        )
+    X = np.stack([panel.X[c] for c in names], axis=2)
+    if not np.isfinite(X).all():
+        bad = names[int(np.flatnonzero(~np.isfinite(X).all(axis=(0, 1)))[0])]
+        raise DataError(
+            f"Covariate {bad!r} has missing or infinite values; impute or drop them."
+        )
+    for j, name in enumerate(names):
+        if np.ptp(X[:, :, j]) == 0:
+            raise DataError(
+                f"Covariate {name!r} has no variation (it is constant); drop it from "
+                "covariates=."
+            )
+    return X
+
+
+def _design_warnings(
+    panel: Panel, cidx: FloatArray, method: str, control: str, anticipation: int
+) -> list[str]:
+    out: list[str] = []
+    treated = np.isfinite(cidx)
+    for g in np.unique(cidx[treated]):
+        size = int((cidx == g).sum())
+        label = int(panel.periods[int(g)])
+        if size <= 2:
+            out.append(
+                f"Cohort {label} has {size} unit{'s' if size > 1 else ''}: its "
+                "variance is barely estimable; read its ATT(g,t) with care and prefer "
+                "aggregated effects."
+            )
+        if int(g) - anticipation == 1 and method in ("cs", "sunab", "event_study"):
+            out.append(
+                f"Cohort {label} has a single pre-treatment period: its pre-trend "
+                "cannot be checked."
+            )
+    if panel.n_never == 0 and method != "2x2":
+        hint = "" if control == "notyet" else " (use control='notyet')"
+        out.append(
+            "No never-treated units: later-treated cohorts are the only comparison"
+            f"{hint}."
+        )
+    return out
+
+
+def did(
+    data: pd.DataFrame | Panel,
+    *,
+    outcome: str | None = None,
+    unit: str | None = None,
+    time: str | None = None,
+    cohort: str | None = None,
+    treated: str | None = None,
+    method: str = "cs",
+    control: str = "never",
+    covariates: str | Sequence[str] | None = None,
+    est_method: str = "dr",
+    anticipation: int = 0,
+    base_period: str = "varying",
+    cluster: str | None = None,
+    inference: str = "analytic",
+    n_boot: int = 999,
+    alpha: float = 0.05,
+    seed: int | np.random.Generator | None = None,
+    weights: str | None = None,
+    **options: Any,
+) -> DiDResult:
+    """Difference-in-differences: 2x2, TWFE, event study, Callaway-Sant'Anna, Sun-Abraham.
+
+    Parameters
+    ----------
+    data : DataFrame or Panel
+        Long panel (one row per unit and period) or an :class:`impact.Panel`.
+    outcome, unit, time : str
+        Column names (not needed when ``data`` is a Panel).
+    cohort : str, optional
+        First treated period (NaN, 0 or inf = never treated).
+    treated : str, optional
+        0/1 absorbing treatment indicator (alternative to ``cohort``).
+    method : {"2x2", "twfe", "event_study", "cs", "sunab"}, default "cs"
+        Estimator.
+    control : {"never", "notyet"}, default "never"
+        Comparison group for ``"cs"`` (never treated, or not yet treated).
+    covariates : str or list of str, optional
+        ``"cs"``: conditioning covariates (base-period values); ``"twfe"``,
+        ``"event_study"``, ``"sunab"``: extra regressors.
+    est_method : {"dr", "ipw", "reg"}, default "dr"
+        ``"cs"`` with covariates: doubly robust, inverse probability weighting or
+        outcome regression (Sant'Anna and Zhao 2020).
+    anticipation : int, default 0
+        Periods before adoption in which units may already react (``"cs"``).
+    base_period : {"varying", "universal"}, default "varying"
+        ``"cs"`` pre-treatment base period: the previous period, or ``g - 1``.
+    cluster : str, optional
+        Cluster column (default: units).
+    inference : {"analytic", "auto", "bootstrap", "wild", "permutation"}
+        ``analytic``: influence-function or cluster-robust SEs; ``bootstrap``:
+        multiplier bootstrap with uniform bands (``"cs"``); ``wild``: wild cluster
+        bootstrap; ``permutation``: randomization inference over cohort
+        assignments; ``auto``: chosen by the number of treated clusters.
+    n_boot : int, default 999
+        Bootstrap draws or permutations.
+    alpha : float, default 0.05
+        One minus the confidence level.
+    seed : int, Generator or None
+        Random seed for bootstrap/permutation.
+    weights : str, optional
+        Unit weights (e.g. child population); ``"cs"`` uses first-period values.
+    **options
+        ``ref_period`` (int or list, default -1) and ``bins`` ((lo, hi)) for
+        ``"event_study"``/``"sunab"``; ``balance`` passed to :class:`Panel`.
+
+    Returns
+    -------
+    DiDResult
+        Estimate, standard error, ATT(g,t), aggregations, diagnostics.
+
+    Examples
+    --------
+    >>> import impact
+    >>> res = impact.did(df, outcome="lemp", unit="countyreal", time="year",
+    ...                  cohort="first.treat", method="cs")  # doctest: +SKIP
+    >>> res.aggregate("dynamic").to_frame()  # doctest: +SKIP
+    """
+    caller = "did"
+    check_option("method", method, _METHODS, caller)
+    check_option("control", control, ["never", "notyet"], caller)
+    check_option("est_method", est_method, ["dr", "ipw", "reg"], caller)
+    check_option("base_period", base_period, ["varying", "universal"], caller)
+    check_option("inference", inference, _INFERENCE, caller)
+    alpha = check_alpha(alpha, caller)
+    n_boot = check_positive_int("n_boot", n_boot, caller)
+    anticipation = check_positive_int("anticipation", anticipation, caller, minimum=0)
+    unknown = set(options) - _EXTRA
+    if unknown:
+        raise SpecError(
+            f"did got unexpected keyword argument(s) {sorted(unknown)}; method options "
+            f"are {sorted(_EXTRA - {'_placebo_k'})}."
+        )
+    placebo_k = options.pop("_placebo_k", None)
+    balance = options.pop("balance", "error")
+    cov_names = as_list(covariates)
+    panel = as_panel(
+        data, unit=unit, time=time, outcome=outcome, cohort=cohort, treated=treated,
+        weights=weights, covariates=cov_names or None, cluster=cluster, balance=balance,
+    )
+    if isinstance(data, Panel) and cluster is not None and panel.cluster_col != cluster:
+        raise SpecError(
+            "cluster= must be set when building the Panel (Panel(..., cluster=...)) "
+            "when data is already a Panel."
+        )
+    if panel.n_treated == 0:
+        raise DataError(
+            "No unit is treated in the observed periods; check the cohort=/treated= "
+            "column."
+        )
+    if method == "2x2" and cov_names:
+        raise SpecError("method='2x2' takes no covariates; use method='cs' instead.")
+    call = {
+        "method": method, "control": control, "covariates": cov_names or None,
+        "est_method": est_method, "anticipation": anticipation,
+        "base_period": base_period, "inference": inference, "n_boot": n_boot,
+        "alpha": alpha, "seed": seed, **options,
+    }
+    warns = list(panel.warnings)
+    if panel.n_never == 0 and method in ("cs", "sunab", "event_study"):
+        if method == "cs" and control == "never":
+            raise DataError(
+                "There are no never-treated units, so control='never' has no comparison "
+                "group; use control='notyet' (later-treated cohorts as comparisons)."
+            )
+        if method in ("cs", "sunab"):
+            panel, note = _last_cohort_as_control(panel, anticipation)
+            warns.append(note)
+    cidx = _cohort_index(panel)
+    if placebo_k is None:
+        warns += _design_warnings(panel, cidx, method, control, anticipation)
+    codes = cluster_codes(panel.clusters) if panel.cluster_col is not None else None
+    X = _check_covariates(panel, cov_names)
+    if method == "cs":
+        result = _fit_cs(
+            panel, cidx, X, codes, control=control, est_method=est_method,
+            anticipation=anticipation, base_period=base_period, alpha=alpha,
+            warns=warns, inference=inference, n_boot=n_boot, seed=seed,
+            placebo_k=placebo_k,
+        )
+    else:
+        if anticipation:
+            raise SpecError(
+                f"anticipation= is supported by method='cs' only; got method={method!r}."
+            )
+        result = _fit_regression(
+            panel, cidx, X, codes, method=method, alpha=alpha, warns=warns,
+            ref_period=options.get("ref_period", -1), bins=options.get("bins"),
+        )
+    result.options.update(
+        {"control": control if method == "cs" else None,
+         "est_method": est_method if (method == "cs" and cov_names) else None,
+         "anticipation": anticipation if method == "cs" else None,
+         "base_period": base_period if method == "cs" else None,
+         "covariates": cov_names or None, "cluster": panel.cluster_col,
+         "weights": panel.weights_col}
+    )
+    result._call = call
+    result._panel = panel
+    return _apply_inference(result, panel, cidx, codes, X, call)
+
+
+def _last_cohort_as_control(panel: Panel, anticipation: int) -> tuple[Panel, str]:
+    last = float(panel.cohorts.max())
+    keep = panel.periods[panel.periods < last - anticipation]
+    if len(keep) < 2:
+        raise DataError(
+            "No never-treated units and fewer than two periods before the last cohort "
+            f"({int(last)}) adopts: no comparison group is available."
+        )
+    sub = panel.subset(periods=keep)
+    new_cohort = np.where(sub.cohort == last, np.inf, sub.cohort)
+    sub = sub.with_cohort(new_cohort)
+    note = (
+        f"No never-treated units: the last cohort ({int(last)}) is used as the "
+        f"comparison group and periods from {int(last) - anticipation} on are dropped."
+    )
+    return sub, note
+
+
+def _fit_cs(
+    panel: Panel,
+    cidx: FloatArray,
+    X: FloatArray | None,
+    codes: NDArray[np.intp] | None,
+    *,
+    control: str,
+    est_method: str,
+    anticipation: int,
+    base_period: str,
+    alpha: float,
+    warns: list[str],
+    inference: str,
+    n_boot: int,
+    seed: Any,
+    placebo_k: int | None,
+) -> DiDResult:
+    from scipy import stats
+
+    from impact.did.aggregate import aggregate_cs, bootstrap_se_crit
+    from impact.did.cs import _cluster_sum, compute_att_gt
+
+    w = panel.unit_weights
+    if panel.W is not None and np.ptp(panel.W, axis=1).max() > 0:
+        warns.append(
+            "Weights vary over time within units; method='cs' uses each unit's "
+            "first-period weight."
+        )
+    fake = cidx
+    real = None
+    if placebo_k is not None:
+        fake = cidx - placebo_k
+        real = cidx
+    with _warnings.catch_warnings(record=True) as caught:
+        _warnings.simplefilter("always")
+        fit = compute_att_gt(
+            panel.Y, fake, panel.periods, weights=w, X=X, control=control,
+            est_method=est_method, anticipation=anticipation, base_period=base_period,
+            real_idx=real,
+        )
+    warns += [str(c.message) for c in caught]
+    n = panel.n_units
+    summed = _cluster_sum(fit.inf, codes) if codes is not None else fit.inf
+    se = np.sqrt((summed**2).sum(axis=0)) / n
+    se = np.where(se <= np.sqrt(np.finfo(float).eps) * 10, np.nan, se)
+    z = stats.norm.ppf(1 - alpha / 2)
+    att_gt = pd.DataFrame(
+        {
+            "group": fit.group.astype(int),
+            "time": fit.time.astype(int),
+            "event_time": (fit.tidx - fit.gidx).astype(int),
+            "att": fit.att,
+            "se": se,
+            "ci_low": fit.att - z * se,
+            "ci_high": fit.att + z * se,
+            "post": fit.post,
+            "n_treated": fit.n_treated,
+            "n_control": fit.n_control,
+        }
+    )
+    multipliers = None
+    if inference == "bootstrap":
+        from impact.parallel import as_generator
+
+        rng = as_generator(seed)
+        n_cl = summed.shape[0]
+        multipliers = rng.choice(np.array([-1.0, 1.0]), size=(n_boot, n_cl))
+        draws = multipliers @ summed / n
+        se_b, crit = bootstrap_se_crit(draws, alpha)
+        se_b = np.where(se_b <= np.sqrt(np.finfo(float).eps) * 10, np.nan, se_b)
+        att_gt["se"] = se_b
+        att_gt["ci_low"] = fit.att - z * se_b
+        att_gt["ci_high"] = fit.att + z * se_b
+        att_gt["band_low"] = fit.att - crit * se_b
+        att_gt["band_high"] = fit.att + crit * se_b
+    treated_used = np.isin(cidx if placebo_k is None else fake, np.unique(fit.gidx))
+    n_treated = int(treated_used.sum())
+    if control == "never":
+        n_control = int((~np.isfinite(cidx)).sum())
+    else:
+        last_needed = fit.tidx.min() + anticipation
+        n_control = int((~treated_used & (cidx > last_needed)).sum())
+    state = {
+        "fit": fit, "cohort_idx": fake, "unit_weights": w, "codes": codes, "n": n,
+        "multipliers": multipliers,
+    }
+    agg = aggregate_cs(fit, fake, w, "simple")
+    agg_sum = _cluster_sum(agg.overall_inf[:, None], codes) if codes is not None else (
+        agg.overall_inf[:, None]
+    )
+    est = agg.overall
+    se_all = float(np.sqrt((agg_sum**2).sum()) / n)
+    if multipliers is not None:
+        se_all = float(bootstrap_se_crit(multipliers @ agg_sum / n, alpha)[0][0])
+    result = DiDResult(
+        method="cs", estimate=est, se=se_all, n_treated=n_treated,
+        n_control=n_control, alpha=alpha, warnings=warns,
+        options={}, att_gt=att_gt, cs_state=state, panel=panel,
+        inference="multiplier bootstrap" if multipliers is not None else "analytic",
+    )
+    return result
+
+
+def _fit_regression(
+    panel: Panel,
+    cidx: FloatArray,
+    X: FloatArray | None,
+    codes: NDArray[np.intp] | None,
+    *,
+    method: str,
+    alpha: float,
+    warns: list[str],
+    ref_period: Any,
+    bins: Any,
+) -> DiDResult:
+    from scipy import stats
+
+    from impact.did._fe import fe_ols
+    from impact.did.regression import event_design, fit_2x2
+
+    n_treated = panel.n_treated
+    n_control = panel.n_units - n_treated
+    W = panel.W
+    z = stats.norm.ppf(1 - alpha / 2)
+    if method == "2x2":
+        w = panel.unit_weights
+        est, se, cells, changes = fit_2x2(
+            panel.Y, cidx, panel.periods, weights=w, clusters=codes
+        )
+        res = DiDResult(
+            method="2x2", estimate=est, se=se, n_treated=n_treated,
+            n_control=n_control, alpha=alpha, warnings=warns, options={},
+            cells=cells, panel=panel,
+        )
+        res.changes = changes
+        return res
+    extra = X if X is not None else np.zeros(panel.Y.shape + (0,))
+    n_cov = extra.shape[2]
+    if method == "twfe":
+        Xm = np.concatenate([panel.D.astype(float)[:, :, None], extra], axis=2)
+        fit = fe_ols(panel.Y, Xm, W=W, clusters=codes, names=["D", *(panel.covariates)])
+        res = DiDResult(
+            method="twfe", estimate=float(fit.beta[0]), se=float(np.sqrt(fit.vcov[0, 0])),
+            n_treated=n_treated, n_control=n_control, alpha=alpha, warnings=warns,
+            options={}, panel=panel,
+        )
+        res.regression = fit
+        return res
+    saturate = method == "sunab"
+    if saturate and bins is not None:
+        raise SpecError("bins= is not available for method='sunab'; use 'event_study'.")
+    design = event_design(
+        cidx, panel.n_periods, ref_period=ref_period, bins=bins, saturate=saturate
+    )
+    k = design.X.shape[2]
+    Xm = np.concatenate([design.X, extra], axis=2)
+    names = [f"e={int(e)}" for e in design.e] + list(panel.covariates)
+    fit = fe_ols(panel.Y, Xm, W=W, clusters=codes, names=names)
+    theta, V = fit.beta[:k], fit.vcov[:k, :k]
+    _ = n_cov
+    unit_w = np.ones(panel.n_units) if panel.unit_weights is None else panel.unit_weights
+    if saturate:
+        sizes = np.array([unit_w[cidx == g].sum() for g in design.group])
+        group_lab = panel.periods[design.group.astype(int)].astype(float)
+        time_lab = panel.periods[(design.group + design.e).astype(int)].astype(float)
+    else:
+        sizes = np.ones(k)
+        group_lab = np.full(k, np.nan)
+        time_lab = np.full(k, np.nan)
+    lin = _Linear(theta, V, group_lab, time_lab, design.e, sizes, design.refs)
+    se_k = np.sqrt(np.diag(V))
+    att_gt = None
+    if saturate:
+        att_gt = pd.DataFrame(
+            {
+                "group": group_lab.astype(int), "time": time_lab.astype(int),
+                "event_time": design.e.astype(int), "att": theta, "se": se_k,
+                "ci_low": theta - z * se_k, "ci_high": theta + z * se_k,
+                "post": design.e >= 0,
+            }
+        )
+    # event-study table (pooled IW coefficients for sunab), reference rows at zero
+    res = DiDResult(
+        method=method, estimate=0.0, se=1.0, n_treated=n_treated,
+        n_control=n_control, alpha=alpha, warnings=warns, options={},
+        att_gt=att_gt, linear_state=lin, panel=panel,
+    )
+    simple = res.aggregate("simple")
+    dyn = res.aggregate("dynamic").to_frame()
+    refs = pd.DataFrame(
+        {"term": [f"event_time={r}" for r in design.refs], "event_time": design.refs,
+         "estimate": 0.0, "std_error": np.nan, "statistic": np.nan, "p_value": np.nan,
+         "conf_low": np.nan, "conf_high": np.nan}
+    )
+    table = pd.concat([dyn.assign(reference=False), refs.assign(reference=True)])
+    table = table.sort_values("event_time").reset_index(drop=True)
+    final = DiDResult(
+        method=method, estimate=simple.estimate, se=simple.se, n_treated=n_treated,
+        n_control=n_control, alpha=alpha, warnings=warns, options={"ref_period":
+        design.refs, "bins": bins}, att_gt=att_gt, event_study=table,
+        linear_state=lin, panel=panel,
+    )
+    final.regression = fit
+    return final
+
+
+def _apply_inference(
+    result: DiDResult,
+    panel: Panel,
+    cidx: FloatArray,
+    codes: NDArray[np.intp] | None,
+    X: FloatArray | None,
+    call: dict[str, Any],
+) -> DiDResult:
+    """Resolve ``inference`` and, for wild/permutation, replace se/ci/pvalue."""
+    inference = call["inference"]
+    method = call["method"]
+    clusters = panel.clusters
+    treated_clusters = np.unique(clusters[np.isfinite(cidx)])
+    n_clusters = len(np.unique(clusters))
+    rule_method, rule_warning = "analytic", None
+    if 0 < len(treated_clusters) < n_clusters:
+        try:
+            from impact.inference import few_treated_rule
+
+            rule_method, rule_warning = few_treated_rule(
+                len(treated_clusters), n_clusters
+            )
+        except ImportError:  # pragma: no cover - inference package not installed yet
+            pass
+    if inference == "auto":
+        inference = rule_method
+        if inference == "wild" and not _is_linear(method, X):
+            inference = "permutation"
+    if inference in ("analytic", "bootstrap"):
+        if inference == "bootstrap" and method != "cs":
+            raise SpecError(
+                "inference='bootstrap' (multiplier bootstrap) is available for "
+                f"method='cs'; for method={method!r} use 'wild' or 'permutation'."
+            )
+        if rule_warning and inference == "analytic":
+            result.warnings.append(rule_warning)
+        return result
+    from impact.did import linear
+
+    opts = {
+        "control": call["control"], "anticipation": call["anticipation"],
+        "base_period": call["base_period"], "ref_period": call.get("ref_period", -1),
+        "bins": call.get("bins"),
+    }
+    if inference == "wild":
+        if not _is_linear(method, X):
+            raise SpecError(
+                "inference='wild' needs an estimator that is linear in the outcome; "
+                f"method={method!r} with covariates is not. Use inference='permutation' "
+                "or 'analytic'."
+            )
+        from impact.inference import wild_cluster_bootstrap
+
+        A = linear.weight_matrix(method, panel, cidx, X=X, **opts)
+        out = wild_cluster_bootstrap(
+            panel.Y, A, panel.D, clusters=clusters, n_boot=call["n_boot"],
+            alpha=call["alpha"], seed=call["seed"],
+        )
+    else:
+        from impact.inference import permutation_inference
+
+        batch = linear.make_estimate_batch(method, panel, X=X, call=call, **opts)
+        out = permutation_inference(
+            panel.Y, panel.cohort, batch, D=panel.D, n_perm=max(call["n_boot"], 19),
+            alpha=call["alpha"], seed=call["seed"], periods=panel.periods,
+            linear=_is_linear(method, X),
+        )
+    result.se = float(out.se)
+    result.ci = (float(out.ci[0]), float(out.ci[1]))
+    result.pvalue = float(out.pvalue)
+    result.inference = out.method
+    result.inference_details = {"n_draws": out.n_draws, "exact": out.exact,
+                                **dict(out.details)}
+    result.warnings.extend(w for w in out.warnings if w not in result.warnings)
+    return result
+
+
+def _is_linear(method: str, X: FloatArray | None) -> bool:
+    return not (method == "cs" and X is not None)
+
+
+def _placebo(result: DiDResult, k: int) -> DiDResult:
+    """Placebo in time: pretend adoption ``k`` periods early, on pre-treatment data."""
+    k = check_positive_int("k", k, "DiDResult.placebo_in_time")
+    panel = result._panel
+    assert panel is not None
+    call = dict(result._call)
+    call["inference"] = "analytic" if call["inference"] != "bootstrap" else "bootstrap"
+    method = call.pop("method")
+    if method == "cs":
+        res = did(panel, method="cs", _placebo_k=k, **call)
+        res.warnings.insert(0, f"Placebo: adoption moved {k} period(s) earlier.")
+        return res
+    cidx = _cohort_index(panel)
+    first = int(np.nanmin(np.where(np.isfinite(cidx), cidx, np.nan)))
+    if first < 2:
+        raise DataError(
+            "Placebo in time needs at least two periods before the first adoption; "
+            f"the first cohort adopts in period {panel.periods[first]}."
+        )
+    keep = panel.periods[:first]
+    fake = cidx - k
+    fake = np.where(fake >= first, np.inf, fake)
+    drop = np.isfinite(fake) & (fake < 1)
+    sub = panel.subset(units=panel.units[~drop], periods=keep)
+    labels = np.where(np.isfinite(fake[~drop]), panel.periods[
+        np.clip(np.nan_to_num(fake[~drop], posinf=0).astype(int), 0, None)], np.inf)
+    sub = sub.with_cohort(labels.astype(float))
+    if not np.isfinite(sub.cohort).any():
+        raise DataError(
+            f"Placebo in time with k={k}: no cohort's fake adoption falls inside the "
+            "pre-treatment window; use a smaller k."
+        )
+    res = did(sub, method=method, **call)
+    res.warnings.insert(0, f"Placebo: adoption moved {k} period(s) earlier.")
+    return res

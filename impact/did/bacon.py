@@ -1,0 +1,231 @@
+"""Goodman-Bacon (2021) decomposition of the static TWFE coefficient into 2x2 DiDs.
+
+For a balanced panel without covariates or weights the TWFE coefficient equals a
+weighted average of every 2x2 comparison: each timing cohort against the never
+treated ("Treated vs Untreated"), and each pair of timing cohorts with the earlier one
+treated and the later one as control before it adopts ("Earlier vs Later Treated") or
+the later one treated and the already-treated earlier one as control ("Later vs
+Earlier Treated"). Weights combine group sizes and the variance of treatment in each
+comparison (Goodman-Bacon 2021, J. Econometrics 225(2), Theorem 1).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+from numpy.typing import NDArray
+
+from impact.errors import DataError, SpecError
+from impact.results import Result
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+
+__all__ = ["BaconResult", "bacon", "bacon_table"]
+
+FloatArray = NDArray[np.float64]
+_TYPES = ("Earlier vs Later Treated", "Later vs Earlier Treated", "Treated vs Untreated")
+
+
+def _dd(Y: FloatArray, tr: NDArray[np.bool_], co: NDArray[np.bool_], pre: slice,
+        post: slice) -> float:
+    d_tr = Y[tr][:, post].mean() - Y[tr][:, pre].mean()
+    d_co = Y[co][:, post].mean() - Y[co][:, pre].mean()
+    return float(d_tr - d_co)
+
+
+def bacon_table(
+    Y: FloatArray, cohort_idx: FloatArray, periods: NDArray[np.int64]
+) -> pd.DataFrame:
+    """Every 2x2 comparison of the decomposition, with its weight.
+
+    Parameters
+    ----------
+    Y : ndarray (N, T)
+        Balanced outcomes.
+    cohort_idx : ndarray (N,)
+        Cohort index (inf = never treated).
+    periods : ndarray (T,)
+        Period labels.
+
+    Returns
+    -------
+    DataFrame
+        ``type, treated, control, estimate, weight`` (weights sum to 1; ``control``
+        is NaN for the never treated).
+    """
+    n, n_t = Y.shape
+    never = ~np.isfinite(cohort_idx)
+    cohorts = np.unique(cohort_idx[~never]).astype(int)
+    share = {int(g): float((cohort_idx == g).mean()) for g in cohorts}
+    n_u = float(never.mean())
+    dbar = {g: (n_t - g) / n_t for g in cohorts}
+    rows: list[dict[str, Any]] = []
+    if never.any():
+        for g in cohorts:
+            tr = cohort_idx == g
+            nk = share[g]
+            nku = nk / (nk + n_u)
+            w = (nk + n_u) ** 2 * nku * (1 - nku) * dbar[g] * (1 - dbar[g])
+            est = _dd(Y, tr, never, slice(0, g), slice(g, n_t))
+            rows.append({"type": _TYPES[2], "treated": periods[g], "control": np.nan,
+                         "estimate": est, "weight": w})
+    for a, k in enumerate(cohorts):
+        for lcoh in cohorts[a + 1:]:
+            nk, nl = share[k], share[lcoh]
+            nkl = nk / (nk + nl)
+            dk, dl = dbar[k], dbar[lcoh]
+            tk, tl = cohort_idx == k, cohort_idx == lcoh
+            w_early = ((nk + nl) * (1 - dl)) ** 2 * nkl * (1 - nkl) * (
+                (dk - dl) / (1 - dl)
+            ) * ((1 - dk) / (1 - dl))
+            est_early = _dd(Y, tk, tl, slice(0, k), slice(k, lcoh))
+            rows.append({"type": _TYPES[0], "treated": periods[k],
+                         "control": periods[lcoh], "estimate": est_early,
+                         "weight": w_early})
+            w_late = ((nk + nl) * dk) ** 2 * nkl * (1 - nkl) * (dl / dk) * (
+                (dk - dl) / dk
+            )
+            est_late = _dd(Y, tl, tk, slice(k, lcoh), slice(lcoh, n_t))
+            rows.append({"type": _TYPES[1], "treated": periods[lcoh],
+                         "control": periods[k], "estimate": est_late,
+                         "weight": w_late})
+    table = pd.DataFrame(rows, columns=["type", "treated", "control", "estimate", "weight"])
+    table["weight"] = table["weight"] / table["weight"].sum()
+    return table
+
+
+class BaconResult(Result):
+    """Goodman-Bacon decomposition; ``estimate`` is the TWFE coefficient.
+
+    Attributes
+    ----------
+    table : DataFrame
+        One row per 2x2 comparison: ``type, treated, control, estimate, weight``.
+    by_type : DataFrame
+        Total weight and weighted average estimate per comparison type.
+    """
+
+    def __init__(self, *, table: pd.DataFrame, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.table = table
+        grouped = table.groupby("type", sort=False)
+        self.by_type = pd.DataFrame(
+            {
+                "weight": grouped["weight"].sum(),
+                "estimate": grouped.apply(
+                    lambda d: float(np.average(d["estimate"], weights=d["weight"]))
+                    if d["weight"].sum() > 0 else float("nan"),
+                    include_groups=False,
+                ),
+                "n_comparisons": grouped.size(),
+            }
+        ).reindex([t for t in _TYPES if t in set(table["type"])]).reset_index()
+
+    def _summary_lines(self) -> list[str]:
+        lines = ["", "Decomposition by comparison type:"]
+        lines.append(self.by_type.to_string(index=False, float_format=lambda x: f"{x:.5f}"))
+        late = self.by_type.loc[self.by_type["type"] == _TYPES[1], "weight"]
+        if len(late) and float(late.iloc[0]) > 0:
+            lines.append(
+                f"{float(late.iloc[0]):.1%} of the TWFE weight comes from comparisons "
+                "that use already-treated units as controls (biased if effects change "
+                "over time)."
+            )
+        return lines
+
+    def _frame(self) -> pd.DataFrame:
+        return self.table.copy()
+
+    def _extra_dict(self) -> dict[str, Any]:
+        return {"table": self.table, "by_type": self.by_type}
+
+    def _plot(self, ax: Axes, kind: str | None) -> Axes:
+        from impact.did.plots import plot_bacon
+
+        return plot_bacon(self.table, self.estimate, ax=ax)
+
+
+def bacon(
+    data: pd.DataFrame | Any,
+    *,
+    outcome: str | None = None,
+    unit: str | None = None,
+    time: str | None = None,
+    cohort: str | None = None,
+    treated: str | None = None,
+    cluster: str | None = None,
+    alpha: float = 0.05,
+    weights: str | None = None,
+    covariates: str | Sequence[str] | None = None,
+) -> BaconResult:
+    """Goodman-Bacon decomposition of the TWFE DiD coefficient.
+
+    Parameters
+    ----------
+    data : DataFrame or Panel
+        Balanced long panel.
+    outcome, unit, time, cohort, treated : str
+        Column names, as in :func:`impact.did`.
+    cluster : str, optional
+        Cluster column for the TWFE standard error (default: units).
+    alpha : float, default 0.05
+        One minus the confidence level.
+    weights, covariates : None
+        Not supported (the decomposition is for unweighted TWFE without covariates).
+
+    Returns
+    -------
+    BaconResult
+        ``estimate`` = TWFE coefficient; ``table`` of 2x2s and weights;
+        ``by_type``; ``plot()`` draws the scatter of estimates against weights.
+    """
+    from impact._validation import check_alpha
+    from impact.did._fe import cluster_codes
+    from impact.did.api import _cohort_index
+    from impact.did.regression import fit_twfe
+    from impact.panel import as_panel
+
+    alpha = check_alpha(alpha, "bacon")
+    if weights is not None or covariates:
+        raise SpecError(
+            "bacon() decomposes the unweighted TWFE estimate without covariates; drop "
+            "weights=/covariates=."
+        )
+    panel = as_panel(data, outcome=outcome, unit=unit, time=time, cohort=cohort,
+                     treated=treated, cluster=cluster)
+    if panel.W is not None or panel.X:
+        raise SpecError("bacon() needs a Panel without weights or covariates.")
+    cidx = _cohort_index(panel)
+    if not np.isfinite(cidx).any():
+        raise DataError("bacon() needs treated units; none is treated in the data.")
+    table = bacon_table(panel.Y, cidx, panel.periods)
+    if len(table) == 0:
+        raise DataError(
+            "bacon() found no 2x2 comparison: there is a single cohort and no "
+            "never-treated units."
+        )
+    codes = cluster_codes(panel.clusters) if panel.cluster_col is not None else None
+    fit = fit_twfe(panel.Y, panel.D, clusters=codes)
+    check = float((table["estimate"] * table["weight"]).sum())
+    warns = list(panel.warnings)
+    if abs(check - fit.beta[0]) > 1e-8 * max(1.0, abs(fit.beta[0])):  # pragma: no cover
+        warns.append(
+            f"The weighted 2x2 estimates ({check:.6g}) do not add up to the TWFE "
+            f"coefficient ({fit.beta[0]:.6g})."
+        )
+    return BaconResult(
+        table=table,
+        estimator="bacon",
+        estimate=float(fit.beta[0]),
+        se=float(np.sqrt(fit.vcov[0, 0])),
+        n_treated=panel.n_treated,
+        n_control=panel.n_never,
+        alpha=alpha,
+        warnings=warns,
+        label="TWFE",
+        title="Goodman-Bacon decomposition of TWFE",
+    )

@@ -1,0 +1,233 @@
+"""Design assessment of a fitted result: its minimum detectable effect and a verdict."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+from scipy import stats
+
+from impact.errors import EstimationError, SpecError
+from impact.power.results import PowerResult, verdict_text
+
+__all__ = ["DesignAssessment", "assess"]
+
+
+@dataclass(frozen=True)
+class DesignAssessment:
+    """What a design could detect, and the plain verdict printed with a result.
+
+    Attributes
+    ----------
+    mde : float
+        Minimum detectable effect at ``power`` in outcome units (for a
+        :class:`PowerResult`: in the units of its effects).
+    mde_relative : float or None
+        The MDE as a proportion of the treated units' baseline outcome, when known.
+    effect : float
+        The effect judged by the verdict (default: the result's own estimate).
+    power_at_effect : float
+        Power of the design against ``effect``.
+    power, alpha : float
+        Target power and test size.
+    n_treated, n_control : int
+        Design size.
+    method : str
+        How the MDE was obtained.
+    verdict : str
+        The plain-language line.
+    """
+
+    mde: float
+    mde_relative: float | None
+    effect: float
+    power_at_effect: float
+    power: float
+    alpha: float
+    n_treated: int
+    n_control: int
+    method: str
+    verdict: str
+
+    def __str__(self) -> str:
+        return self.verdict
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the assessment as a JSON-safe dict.
+
+        Returns
+        -------
+        dict
+            The fields.
+        """
+        from impact.results import jsonable
+
+        out = jsonable(asdict(self))
+        assert isinstance(out, dict)
+        return out
+
+
+def _baseline(result: Any) -> float | None:
+    """Mean pre-treatment outcome of the treated units, if the result carries it."""
+    value = getattr(result, "baseline", None)
+    if isinstance(value, (int, float, np.floating)) and math.isfinite(float(value)):
+        return float(value)
+    panel = getattr(result, "panel", None)
+    if panel is None:  # DiDResult keeps its panel privately
+        panel = getattr(result, "_panel", None)
+    if panel is None or not hasattr(panel, "Y") or not hasattr(panel, "cohort"):
+        return None
+    Y = np.asarray(panel.Y, dtype=float)
+    cohort = np.asarray(panel.cohort, dtype=float)
+    treated = np.isfinite(cohort)
+    if not treated.any():
+        return None
+    pre = np.asarray(panel.periods)[None, :] < cohort[treated][:, None]
+    values = Y[treated][pre]
+    if values.size == 0:
+        return None
+    level = float(values.mean())
+    return level if level > 0 and (Y > 0).all() else None
+
+
+def assess(
+    result: Any,
+    *,
+    effect: float | None = None,
+    power: float = 0.8,
+    alpha: float | None = None,
+    noun: str = "units",
+) -> DesignAssessment:
+    """The minimum detectable effect of the design a fitted result used, and a verdict.
+
+    For a result with a finite standard error the MDE is analytic,
+    ``(z_{1-alpha/2} + z_power) * se`` (the design's own precision, Bloom 1995),
+    and the power against ``effect`` is the normal-approximation power. When the
+    result carries its panel (attribute ``panel``) or a ``baseline`` with a positive
+    outcome, the MDE is also given as a proportion of the treated units'
+    pre-treatment mean, and the verdict is in percent. For a :class:`PowerResult`
+    the simulated MDE is used. A permutation-only result (synthetic control) with
+    ``J0`` comparison units cannot reach a p-value below ``1 / (J0 + 1)``; that is
+    reported when it exceeds ``alpha``.
+
+    Parameters
+    ----------
+    result : Result
+        A fitted result (any estimator) or a :class:`PowerResult`.
+    effect : float, optional
+        The effect to judge, in outcome units (relative to the baseline for a
+        relative verdict it is converted automatically); default: the result's own
+        estimate (for a PowerResult: the smallest non-zero simulated effect).
+    power : float, default 0.8
+        Target power.
+    alpha : float, optional
+        Test size; default: the result's ``alpha``.
+    noun : str, default "units"
+        Name of the units in the verdict (e.g. ``"authorities"``).
+
+    Returns
+    -------
+    DesignAssessment
+        ``mde``, ``mde_relative``, ``power_at_effect``, ``verdict`` (``str()`` of it).
+    """
+    if not 0.0 < float(power) < 1.0:
+        raise SpecError(
+            f"The 'power' parameter of impact.power.assess must be strictly between 0 "
+            f"and 1. Got {power!r} instead."
+        )
+    a = float(alpha if alpha is not None else getattr(result, "alpha", 0.05))
+    if isinstance(result, PowerResult):
+        n = int(result.n_treated)
+        mde = float(result.mde(power).loc[n])
+        if effect is None:
+            nonzero = result.table["effect"].abs()
+            nonzero = nonzero[nonzero > 0]
+            effect = float(nonzero.min()) if len(nonzero) else mde
+        return DesignAssessment(
+            mde=mde,
+            mde_relative=mde if result.effect_type == "relative" else None,
+            effect=float(effect),
+            power_at_effect=result.power_at(float(effect), n),
+            power=float(power),
+            alpha=a,
+            n_treated=n,
+            n_control=int(result.n_control),
+            method=f"simulation ({result.engine}, {int(result.table['n_sims'].max())} draws)",
+            verdict=result.verdict(float(effect), n_treated=n, power=power, noun=noun),
+        )
+    for attr in ("estimate", "se", "n_treated", "n_control"):
+        if not hasattr(result, attr):
+            raise SpecError(
+                f"impact.power.assess needs a fitted result with .{attr}; got "
+                f"{type(result).__name__}."
+            )
+    n_t, n_c = int(result.n_treated), int(result.n_control)
+    se = float(result.se)
+    estimate = float(result.estimate)
+    z_a = float(stats.norm.ppf(1 - a / 2))
+    if not (math.isfinite(se) and se > 0):
+        floor = 1.0 / (n_c + 1)
+        if floor > a:
+            text = (
+                f"With {n_t} treated {noun} and {n_c} comparison {noun} a placebo "
+                f"p-value cannot fall below 1/{n_c + 1} = {floor:.3f} > {a:g}: no "
+                "effect of any size can be declared significant by this design."
+            )
+            return DesignAssessment(
+                mde=math.inf,
+                mde_relative=None,
+                effect=float(estimate if effect is None else effect),
+                power_at_effect=0.0,
+                power=float(power),
+                alpha=a,
+                n_treated=n_t,
+                n_control=n_c,
+                method="placebo p-value floor 1/(J0+1)",
+                verdict=text,
+            )
+        raise EstimationError(
+            f"impact.power.assess: the result has no finite standard error (se={se}); "
+            "run impact.power.simulate with the same estimator on the comparison "
+            "units to find the design's MDE."
+        )
+    mde = (z_a + float(stats.norm.ppf(power))) * se
+    target = estimate if effect is None else float(effect)
+    shift = abs(target) / se
+    pw = float(stats.norm.sf(z_a - shift) + stats.norm.cdf(-z_a - shift))
+    base = _baseline(result)
+    if base is not None:
+        rel_mde = mde / base
+        verdict = verdict_text(
+            n_treated=n_t,
+            mde=rel_mde,
+            effect=target / base,
+            power=power,
+            effect_type="relative",
+            noun=noun,
+            power_at_effect=pw,
+        )
+    else:
+        rel_mde = None
+        verdict = verdict_text(
+            n_treated=n_t,
+            mde=mde,
+            effect=target,
+            power=power,
+            effect_type="absolute",
+            noun=noun,
+            power_at_effect=pw,
+        )
+    return DesignAssessment(
+        mde=float(mde),
+        mde_relative=rel_mde,
+        effect=target,
+        power_at_effect=pw,
+        power=float(power),
+        alpha=a,
+        n_treated=n_t,
+        n_control=n_c,
+        method="analytic: (z_{1-alpha/2} + z_power) x standard error",
+        verdict=verdict,
+    )

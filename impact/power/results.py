@@ -1,0 +1,413 @@
+"""Result of a power simulation: power curves, minimum detectable effects, verdicts."""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from impact.errors import SpecError
+from impact.results import Result, _fmt
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+
+__all__ = ["PowerResult", "format_effect", "interpolate_mde"]
+
+
+def format_effect(value: float, effect_type: str) -> str:
+    """Format an effect size for plain-language text (``0.182`` -> ``"18%"``).
+
+    Parameters
+    ----------
+    value : float
+        Effect size (a proportion when ``effect_type`` is ``"relative"``).
+    effect_type : {"relative", "absolute"}
+        Units of ``value``.
+
+    Returns
+    -------
+    str
+        The formatted effect.
+    """
+    if not math.isfinite(value):
+        return "n/a"
+    if effect_type == "relative":
+        pct = 100.0 * abs(value)
+        text = f"{pct:.0f}" if pct >= 10 else f"{pct:.1f}".rstrip("0").rstrip(".")
+        return f"{text}%"
+    return f"{abs(value):.3g}"
+
+
+def interpolate_mde(
+    magnitudes: np.ndarray, powers: np.ndarray, target: float, alpha: float
+) -> float:
+    """Smallest effect magnitude whose power reaches ``target`` (linear interpolation).
+
+    The power at effect 0 is taken as ``alpha`` when the grid has no zero effect.
+    Returns NaN when no grid point reaches the target.
+
+    Parameters
+    ----------
+    magnitudes : ndarray
+        Effect magnitudes (>= 0).
+    powers : ndarray
+        Power at each magnitude.
+    target : float
+        Power to reach.
+    alpha : float
+        Size of the test (power at zero effect).
+
+    Returns
+    -------
+    float
+        The interpolated minimum detectable effect (a magnitude).
+    """
+    frame = pd.DataFrame({"m": np.abs(magnitudes), "p": powers}).groupby("m")["p"].mean()
+    if 0.0 not in frame.index:
+        frame.loc[0.0] = alpha
+    frame = frame.sort_index()
+    m = frame.index.to_numpy(dtype=float)
+    p = frame.to_numpy(dtype=float)
+    above = np.nonzero(p >= target)[0]
+    if len(above) == 0:
+        return math.nan
+    j = int(above[0])
+    if j == 0:
+        return float(m[0])
+    lo_m, hi_m, lo_p, hi_p = m[j - 1], m[j], p[j - 1], p[j]
+    if hi_p == lo_p:
+        return float(hi_m)
+    return float(lo_m + (target - lo_p) * (hi_m - lo_m) / (hi_p - lo_p))
+
+
+class PowerResult(Result):
+    """Outcome of :func:`impact.power.simulate`.
+
+    The headline ``estimate`` is the minimum detectable effect at 80% power for the
+    smallest number of treated units simulated (``n_treated``), in the units of the
+    simulated effects (a proportion for relative effects); ``se``, ``ci`` and
+    ``pvalue`` are NaN because the quantity is a property of the design, not an
+    estimate.
+
+    Attributes
+    ----------
+    table : pandas.DataFrame
+        One row per ``n_treated`` x ``effect``: ``power``, ``bias``, ``rmse``,
+        ``coverage``, ``sd`` (of the estimates), ``n_sims``, ``n_failed``,
+        ``inference``.
+    effect_type : str
+        ``"relative"`` or ``"absolute"``.
+    draws : dict
+        Per ``n_treated`` (as str), the (n_sims, n_effects) estimates of the
+        vectorised engine, in effect units (empty for re-fitted estimators).
+    """
+
+    def __init__(
+        self,
+        *,
+        table: pd.DataFrame,
+        estimator_label: str,
+        effect_type: str,
+        n_units: int,
+        alpha: float = 0.05,
+        draws: dict[str, Any] | None = None,
+        engine: str = "vectorised",
+        assignment: str = "random",
+        treatment_time: list[int] | None = None,
+        warnings: list[str] | None = None,
+        outcome: str = "outcome",
+    ) -> None:
+        self.table = table.reset_index(drop=True)
+        self.effect_type = effect_type
+        self.n_units = int(n_units)
+        self.engine = engine
+        self.assignment = assignment
+        self.treatment_time = list(treatment_time or [])
+        self.outcome = outcome
+        self.draws = dict(draws or {})
+        self.estimator_label = estimator_label
+        n_first = int(self.table["n_treated"].min())
+        self._alpha_test = float(alpha)
+        mde = self.mde(0.8)
+        headline = float(mde.loc[n_first])
+        notes = list(warnings or [])
+        if not math.isfinite(headline):
+            largest = format_effect(float(self.table["effect"].abs().max()), effect_type)
+            notes.append(
+                f"80% power is not reached with {n_first} treated units for any effect "
+                f"up to {largest}; extend the effect grid to locate the MDE."
+            )
+        super().__init__(
+            estimator=f"power: {estimator_label}",
+            estimate=headline,
+            se=math.nan,
+            ci=(math.nan, math.nan),
+            pvalue=math.nan,
+            n_treated=n_first,
+            n_control=self.n_units - n_first,
+            alpha=alpha,
+            warnings=notes,
+            label="MDE (80% power)",
+            title=f"Power simulation: {estimator_label}",
+        )
+
+    # ----------------------------------------------------------- quantities
+    def mde(self, power: float = 0.8) -> pd.Series:
+        """Minimum detectable effect at ``power`` for each number of treated units.
+
+        Linear interpolation of the simulated power curve over effect magnitudes
+        (power ``alpha`` at zero effect when 0 is not in the grid); NaN when the grid
+        never reaches ``power``.
+
+        Parameters
+        ----------
+        power : float, default 0.8
+            Target power.
+
+        Returns
+        -------
+        pandas.Series
+            Indexed by ``n_treated``; magnitudes in the units of ``effect``.
+        """
+        if not 0.0 < float(power) < 1.0:
+            raise SpecError(
+                f"The 'power' parameter of PowerResult.mde must be strictly between 0 "
+                f"and 1. Got {power!r} instead."
+            )
+        out = {}
+        for n, g in self.table.groupby("n_treated", sort=True):
+            out[int(n)] = interpolate_mde(
+                g["effect"].to_numpy(float),
+                g["power"].to_numpy(float),
+                float(power),
+                self._alpha_test,
+            )
+        series = pd.Series(out, name="mde", dtype=float)
+        series.index.name = "n_treated"
+        return series
+
+    def power_at(self, effect: float, n_treated: int | None = None) -> float:
+        """Interpolated power at an effect size for one number of treated units.
+
+        Parameters
+        ----------
+        effect : float
+            Effect size (units of the simulated effects).
+        n_treated : int, optional
+            Defaults to the smallest simulated.
+
+        Returns
+        -------
+        float
+            The power (NaN beyond the simulated grid).
+        """
+        n = self._pick_n(n_treated)
+        g = self.table[self.table["n_treated"] == n]
+        frame = g.assign(m=g["effect"].abs()).groupby("m")["power"].mean()
+        if 0.0 not in frame.index:
+            frame.loc[0.0] = self._alpha_test
+        frame = frame.sort_index()
+        x = abs(float(effect))
+        if x > float(frame.index.max()):
+            return math.nan
+        return float(np.interp(x, frame.index.to_numpy(float), frame.to_numpy(float)))
+
+    def _pick_n(self, n_treated: int | None) -> int:
+        available = sorted(int(v) for v in self.table["n_treated"].unique())
+        if n_treated is None:
+            return available[0]
+        if int(n_treated) not in available:
+            raise SpecError(
+                f"n_treated={n_treated} was not simulated; available: {available}."
+            )
+        return int(n_treated)
+
+    def verdict(
+        self,
+        effect: float,
+        *,
+        n_treated: int | None = None,
+        power: float = 0.8,
+        noun: str = "units",
+    ) -> str:
+        """Plain-language verdict: can this design detect ``effect``?
+
+        Parameters
+        ----------
+        effect : float
+            The effect of interest (units of the simulated effects, e.g. ``-0.05``).
+        n_treated : int, optional
+            Number of treated units (default: the smallest simulated).
+        power : float, default 0.8
+            Target power.
+        noun : str, default "units"
+            What the units are called (e.g. ``"authorities"``).
+
+        Returns
+        -------
+        str
+            E.g. "With 5 treated authorities this design can only detect effects of
+            about 18% or more at 80% power; an effect of 5% cannot be distinguished
+            from noise."
+        """
+        n = self._pick_n(n_treated)
+        m = float(self.mde(power).loc[n])
+        return verdict_text(
+            n_treated=n,
+            mde=m,
+            effect=float(effect),
+            power=power,
+            effect_type=self.effect_type,
+            noun=noun,
+            power_at_effect=self.power_at(effect, n),
+            grid_max=float(self.table["effect"].abs().max()),
+        )
+
+    # ------------------------------------------------------------- protocol
+    def _frame(self) -> pd.DataFrame:
+        return self.table.copy()
+
+    def _extra_dict(self) -> dict[str, Any]:
+        mde = self.mde(0.8)
+        return {
+            "table": self.table,
+            "mde": {str(k): v for k, v in mde.items()},
+            "effect_type": self.effect_type,
+            "engine": self.engine,
+            "assignment": self.assignment,
+            "treatment_time": self.treatment_time,
+            "n_units": self.n_units,
+        }
+
+    def summary(self) -> str:
+        """Return the text summary: the power table, the MDEs and a verdict.
+
+        Returns
+        -------
+        str
+            A plain-text report.
+        """
+        rule = "=" * 78
+        units = (
+            "proportion of the outcome" if self.effect_type == "relative" else "outcome units"
+        )
+        n_sims = int(self.table["n_sims"].max())
+        lines = [
+            self.title,
+            rule,
+            f"Outcome: {self.outcome}    Effects: {self.effect_type} ({units})",
+            f"Placebo draws: {n_sims} ({self.engine})    Assignment: {self.assignment} "
+            f"among {self.n_units} untreated units    Treatment from: "
+            f"{', '.join(str(t) for t in self.treatment_time)}",
+            "-" * 78,
+        ]
+        cols = ["n_treated", "effect", "power", "bias", "rmse", "coverage", "inference"]
+        lines.append(self.table[cols].to_string(index=False, float_format=_fmt))
+        lines.append("-" * 78)
+        lines.append("Minimum detectable effect at 80% power:")
+        for n, v in self.mde(0.8).items():
+            shown = format_effect(v, self.effect_type) if math.isfinite(v) else "not reached"
+            lines.append(f"  {n:>4} treated: {shown}")
+        smallest = self.table["effect"].abs()
+        smallest = smallest[smallest > 0]
+        if len(smallest):
+            lines.append("Verdict: " + self.verdict(float(smallest.min())))
+        if self.warnings:
+            lines.append("Warnings:")
+            lines.extend(f"  - {w}" for w in self.warnings)
+        lines.append(rule)
+        return "\n".join(lines)
+
+    def _plot(self, ax: Axes, kind: str | None) -> Axes:
+        kind = kind or "power"
+        if kind not in ("power", "mde"):
+            raise SpecError(
+                "The 'kind' parameter of PowerResult.plot must be one of "
+                f"{{'power', 'mde'}}. Got {kind!r} instead."
+            )
+        rel = self.effect_type == "relative"
+        scale = 100.0 if rel else 1.0
+        unit_label = "% of the outcome" if rel else f"{self.outcome} units"
+        if kind == "power":
+            for n, g in self.table.groupby("n_treated", sort=True):
+                g = g.sort_values("effect")
+                ax.plot(g["effect"] * scale, g["power"], marker="o", label=f"{n} treated")
+            ax.axhline(0.8, color="grey", ls="--", lw=0.8, label="80% power")
+            ax.axhline(self._alpha_test, color="grey", ls=":", lw=0.8, label="size")
+            ax.set_ylim(0, 1.02)
+            ax.set_xlabel(f"Injected effect ({unit_label})")
+            ax.set_ylabel("Power (share of draws rejecting)")
+            ax.set_title(f"Power by effect size: {self.estimator_label}")
+            ax.legend(frameon=False, fontsize="small")
+            return ax
+        mde = self.mde(0.8) * scale
+        ax.plot(mde.index, mde.to_numpy(), marker="o")
+        ax.set_xlabel("Number of treated units")
+        ax.set_ylabel(f"Minimum detectable effect ({unit_label})")
+        ax.set_title(f"MDE at 80% power: {self.estimator_label}")
+        ax.set_ylim(bottom=0)
+        return ax
+
+
+def verdict_text(
+    *,
+    n_treated: int,
+    mde: float,
+    effect: float,
+    power: float,
+    effect_type: str,
+    noun: str = "units",
+    power_at_effect: float = math.nan,
+    grid_max: float = math.nan,
+) -> str:
+    """Build the plain-language verdict line (shared with :func:`impact.power.assess`).
+
+    Parameters
+    ----------
+    n_treated : int
+        Treated units.
+    mde : float
+        Minimum detectable effect (NaN = not reached within ``grid_max``).
+    effect : float
+        The effect of interest.
+    power : float
+        Target power.
+    effect_type : {"relative", "absolute"}
+        Units of ``mde`` and ``effect``.
+    noun : str, default "units"
+        Name of the units.
+    power_at_effect : float, optional
+        Power at ``effect`` if known.
+    grid_max : float, optional
+        Largest effect examined (used when ``mde`` is NaN).
+
+    Returns
+    -------
+    str
+        The verdict.
+    """
+    pw = f"{power:.0%}"
+    e_txt = format_effect(effect, effect_type)
+    head = f"With {n_treated} treated {noun}"
+    if not math.isfinite(mde):
+        top = format_effect(grid_max, effect_type)
+        return (
+            f"{head} this design does not reach {pw} power for any effect up to {top}; "
+            f"an effect of {e_txt} cannot be distinguished from noise."
+        )
+    m_txt = format_effect(mde, effect_type)
+    if abs(effect) < mde:
+        return (
+            f"{head} this design can only detect effects of about {m_txt} or more at "
+            f"{pw} power; an effect of {e_txt} cannot be distinguished from noise."
+        )
+    extra = (
+        f" (power about {power_at_effect:.0%})" if math.isfinite(power_at_effect) else ""
+    )
+    return (
+        f"{head} this design can detect effects of about {m_txt} or more at {pw} "
+        f"power, so an effect of {e_txt} is within reach{extra}."
+    )

@@ -1,0 +1,747 @@
+"""Simulation-based power on a real or synthetic panel.
+
+Placebo treatment assignments are drawn among untreated units, an effect is injected
+into the outcome of the placebo-treated units after their treatment time, and the
+estimator is re-run. Over ``n_sims`` draws this gives, for every number of treated
+units and effect size: the rejection rate (power), bias, RMSE and confidence-interval
+coverage.
+
+Estimators that are linear in the outcome (2x2, TWFE, Callaway-Sant'Anna without
+covariates) are computed for all draws at once by array operations
+(:mod:`impact.power._linear`); any other estimator (synthetic control, matched DiD,
+DiD with covariates or bootstrap inference, a user callable) is re-fitted draw by draw
+through :func:`impact.parallel.run_tasks`, one spawned Generator per draw, so the
+results do not depend on ``n_jobs`` or the backend.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from functools import partial
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+from numpy.typing import NDArray
+from scipy import stats
+
+from impact._validation import check_alpha, check_option
+from impact.errors import DataError, ImpactError, SpecError
+from impact.panel import Panel, as_panel
+from impact.parallel import run_tasks, spawn_generators
+from impact.power._linear import phase_matrix, role_design, role_matrix
+from impact.power.results import PowerResult
+
+__all__ = ["simulate"]
+
+FloatArray = NDArray[np.float64]
+_LINEAR = ("2x2", "twfe", "cs")
+_ESTIMATORS = ("did", "2x2", "twfe", "cs", "synth", "matched_did")
+# options of impact.did that do not change a no-covariate linear estimate
+_NEUTRAL_DID_OPTIONS = {"est_method", "base_period", "n_boot", "alpha", "seed"}
+_CHUNK = 2_000  # draws per block when the outcome itself is redrawn (subgroups)
+
+
+@dataclass
+class _Context:
+    """Everything a draw needs; small enough to ship to a worker."""
+
+    Y: FloatArray  # (N, T) outcome of the placebo pool
+    pop: FloatArray | None  # (N, T) denominator for subgroup counts
+    units: NDArray[Any]
+    periods: NDArray[np.int64]
+    unit: str
+    time: str
+    outcome: str
+    times: list[int]
+    n_list: list[int]
+    effects: FloatArray
+    effect_type: str
+    phase_in: int
+    assignment: str
+    eligible: NDArray[np.bool_]
+    subgroup_share: float | None
+    rate_scale: float
+    count_model: str
+    dispersion: float
+    alpha: float
+    estimator: Any
+    method: str | None
+    kwargs: dict[str, Any] = field(default_factory=dict)
+
+
+# ------------------------------------------------------------------- helpers
+def _split(n: int, k: int) -> NDArray[np.int64]:
+    """Split n treated units over k cohorts as evenly as possible (earliest first)."""
+    base = np.full(k, n // k, dtype=np.int64)
+    base[: n % k] += 1
+    return base
+
+
+def _cohort_layout(times: list[int], n: int) -> tuple[FloatArray, NDArray[np.int64]]:
+    sizes = _split(n, len(times))
+    keep = sizes > 0
+    return np.asarray(times, dtype=float)[keep], sizes[keep]
+
+
+def _eligible(
+    Y: FloatArray, periods: NDArray[np.int64], first_time: int, assignment: str
+) -> NDArray[np.bool_]:
+    """Units that a selection rule favours: the top third by level or by growth."""
+    n = Y.shape[0]
+    if assignment == "random":
+        return np.ones(n, dtype=bool)
+    pre = Y[:, periods < first_time]
+    window = pre[:, -3:]
+    if assignment == "high_rate":
+        score = window.mean(axis=1)
+    else:  # rising_rate: growth over the last (up to) three pre-periods
+        if pre.shape[1] < 2:
+            raise SpecError(
+                "assignment='rising_rate' needs at least two periods before "
+                f"treatment_time={first_time}."
+            )
+        first = pre[:, max(0, pre.shape[1] - 4)]
+        last = pre[:, -1]
+        positive = bool((first > 0).all() and (last > 0).all())
+        score = np.log(last / first) if positive else last - first
+    k = max(1, math.ceil(n / 3))
+    top = np.argsort(-score, kind="stable")[:k]
+    mask = np.zeros(n, dtype=bool)
+    mask[top] = True
+    return mask
+
+
+def _draw_order(
+    gens: Sequence[np.random.Generator], eligible: NDArray[np.bool_]
+) -> NDArray[np.int64]:
+    """Priority order of units per draw: eligible units first, random within."""
+    keys = np.stack([g.random(len(eligible)) for g in gens])
+    keys = keys + eligible[None, :]
+    return np.argsort(-keys, axis=1, kind="stable")
+
+
+def _subgroup_outcome(
+    Y: FloatArray,
+    pop: FloatArray,
+    share: float,
+    rng: np.random.Generator,
+    scale: float,
+    count_model: str,
+    dispersion: float,
+    size: int | None = None,
+) -> FloatArray:
+    """Rates recomputed from simulated subgroup counts (Poisson or negative binomial)."""
+    denom = share * pop
+    mu = np.clip(Y, 0.0, None) * denom / scale
+    shape = (Y.shape if size is None else (size, *Y.shape))
+    if count_model == "negbin" and dispersion > 0:
+        lam = rng.gamma(1.0 / dispersion, dispersion, size=shape) * mu
+        counts = rng.poisson(lam)
+    else:
+        counts = rng.poisson(np.broadcast_to(mu, shape))
+    return np.asarray(counts * scale / denom, dtype=float)
+
+
+def _resolve_inference(inference: Any, n_treated: int, n_units: int) -> str:
+    """Which test the vectorised path runs: 'placebo' (exact-size) or 'analytic'."""
+    if inference in ("analytic",):
+        return "analytic"
+    if inference in ("placebo", "permutation"):
+        return "placebo"
+    try:  # mirror impact.did's inference="auto"
+        from impact.inference import few_treated_rule
+
+        method, _ = few_treated_rule(n_treated, n_units)
+    except ImportError:  # pragma: no cover - inference family not installed
+        method = "permutation"
+    return "analytic" if method == "analytic" else "placebo"
+
+
+# ------------------------------------------------------------ linear (fast)
+def _linear_block(
+    ctx: _Context,
+    Yb: FloatArray,
+    roles: NDArray[np.int64],
+    design: Any,
+    phase: FloatArray,
+) -> dict[str, FloatArray]:
+    """Per-draw sufficient statistics for a block of draws (Yb: (B or 1, N, T))."""
+    k = len(design.sizes)
+    A = design.A
+    C = np.einsum("bnt,kt->bnk", Yb, A)  # contribution of each unit in each role
+    rel = ctx.effect_type == "relative"
+    Yeff = Yb if rel else np.ones_like(Yb[:1])
+    F = np.einsum("bnt,kt->bnk", Yeff, A[:k] * phase)  # effect contributions
+    G = np.einsum("bnt,kt->bnk", Yeff, phase)  # injected effect per unit (sum over t)
+    H = np.einsum("bnt,kt->bnk", Yb, design.post.astype(float))  # counterfactual level
+    n_b = roles.shape[0]
+    out = {
+        name: np.zeros(n_b)
+        for name in ("est0", "slope", "tau", "level", "cells", "var0", "var1", "var2")
+    }
+    for j in range(k + 1):
+        mask = roles == j
+        c = np.where(mask, C[..., j], 0.0)
+        s1 = c.sum(axis=1)
+        s2 = (c * c).sum(axis=1)
+        n_j = design.sizes[j] if j < k else design.n_control
+        out["est0"] += s1
+        factor = n_j / (n_j - 1.0) if n_j > 1 else 0.0
+        if j == k:
+            out["var0"] += factor * (s2 - s1**2 / n_j)
+            continue
+        f = np.where(mask, F[..., j], 0.0)
+        sf = f.sum(axis=1)
+        out["slope"] += sf
+        out["tau"] += np.where(mask, G[..., j], 0.0).sum(axis=1)
+        out["level"] += np.where(mask, H[..., j], 0.0).sum(axis=1)
+        out["cells"] += n_j * design.post[j].sum()
+        # variance as a quadratic in the effect size: var0 + var1 d + var2 d^2
+        out["var0"] += factor * (s2 - s1**2 / n_j)
+        out["var1"] += factor * 2.0 * ((c * f).sum(axis=1) - s1 * sf / n_j)
+        out["var2"] += factor * ((f * f).sum(axis=1) - sf**2 / n_j)
+    return out
+
+
+def _simulate_linear(
+    ctx: _Context, gens: Sequence[np.random.Generator], n_sims: int
+) -> tuple[pd.DataFrame, dict[str, Any]]:
+    order = _draw_order(gens, ctx.eligible)
+    n_units = ctx.Y.shape[0]
+    if ctx.subgroup_share is not None:
+        assert ctx.pop is not None
+        Yb_all = np.stack(
+            [
+                _subgroup_outcome(
+                    ctx.Y,
+                    ctx.pop,
+                    ctx.subgroup_share,
+                    g,
+                    ctx.rate_scale,
+                    ctx.count_model,
+                    ctx.dispersion,
+                )
+                for g in gens
+            ]
+        )
+    else:
+        Yb_all = ctx.Y[None, :, :]
+    rows: list[dict[str, Any]] = []
+    draws: dict[str, Any] = {}
+    method = ctx.method or "cs"
+    inference_opt = ctx.kwargs.get("inference")
+    for n in ctx.n_list:
+        cohorts, sizes = _cohort_layout(ctx.times, n)
+        design = role_design(method, ctx.periods, cohorts, sizes, n_units - n)
+        phase = phase_matrix(ctx.periods, cohorts, ctx.phase_in)
+        roles = role_matrix(order, sizes, n_units)
+        parts = []
+        for start in range(0, n_sims, _CHUNK):
+            stop = min(start + _CHUNK, n_sims)
+            Yb = Yb_all if Yb_all.shape[0] == 1 else Yb_all[start:stop]
+            parts.append(_linear_block(ctx, Yb, roles[start:stop], design, phase))
+        s = {key: np.concatenate([p[key] for p in parts]) for key in parts[0]}
+        inference = _resolve_inference(inference_opt, n, n_units)
+        d = ctx.effects[None, :]
+        est = s["est0"][:, None] + s["slope"][:, None] * d
+        tau = s["tau"][:, None] / s["cells"][:, None] * d  # mean injected effect
+        level = s["level"] / s["cells"]  # mean counterfactual outcome, treated cells
+        if inference == "placebo":
+            crit = float(np.quantile(np.abs(s["est0"]), 1 - ctx.alpha))
+            reject = np.abs(est) > crit
+            cover = np.abs(est - tau) <= crit
+        else:
+            var = s["var0"][:, None] + s["var1"][:, None] * d + s["var2"][:, None] * d**2
+            se = np.sqrt(np.clip(var, 0.0, None))
+            tcrit = float(stats.t.ppf(1 - ctx.alpha / 2, n_units - 1))
+            with np.errstate(divide="ignore", invalid="ignore"):
+                reject = np.abs(est) > tcrit * se
+            cover = np.abs(est - tau) <= tcrit * se
+        scale = level[:, None] if ctx.effect_type == "relative" else 1.0
+        err = (est - tau) / scale
+        est_units = est / scale
+        draws[str(n)] = est_units
+        for j, effect in enumerate(ctx.effects):
+            rows.append(
+                {
+                    "n_treated": n,
+                    "effect": float(effect),
+                    "power": float(reject[:, j].mean()),
+                    "bias": float(err[:, j].mean()),
+                    "rmse": float(np.sqrt((err[:, j] ** 2).mean())),
+                    "coverage": float(cover[:, j].mean()),
+                    "sd": float(est_units[:, j].std(ddof=1)),
+                    "n_sims": n_sims,
+                    "n_failed": 0,
+                    "inference": inference,
+                }
+            )
+    return pd.DataFrame(rows), draws
+
+
+# ---------------------------------------------------------- generic (slow)
+def _frame(ctx: _Context, Y: FloatArray, cohort: FloatArray) -> pd.DataFrame:
+    t = len(ctx.periods)
+    return pd.DataFrame(
+        {
+            ctx.unit: np.repeat(ctx.units, t),
+            ctx.time: np.tile(ctx.periods, len(ctx.units)),
+            ctx.outcome: Y.ravel(),
+            "_cohort": np.repeat(cohort, t),
+        }
+    )
+
+
+def _fit(
+    ctx: _Context,
+    Y: FloatArray,
+    cohort: FloatArray,
+    treated: NDArray[np.int64],
+    seed: int,
+) -> tuple[float, float, float, float]:
+    """Fit the estimator to one placebo data set; return estimate, CI and p-value."""
+    frame = _frame(ctx, Y, cohort)
+    cols = {"outcome": ctx.outcome, "unit": ctx.unit, "time": ctx.time}
+    kwargs = dict(ctx.kwargs)
+    est = ctx.estimator
+    if callable(est):
+        res = est(frame, cohort="_cohort", **cols, **kwargs)
+    elif est in ("did", *_LINEAR):
+        from impact.did.api import did
+
+        if ctx.method is not None:
+            kwargs["method"] = ctx.method
+        kwargs.setdefault("seed", seed)
+        res = did(frame, cohort="_cohort", **cols, **kwargs)
+    elif est == "synth":
+        from impact.synth.api import synth
+
+        kwargs.setdefault("seed", seed)
+        res = synth(
+            frame,
+            treated_units=list(ctx.units[treated]),
+            treatment_time=int(np.min(cohort[treated])),
+            **cols,
+            **kwargs,
+        )
+    else:  # matched_did
+        from impact.matching.api import matched_did
+
+        res = matched_did(frame, cohort="_cohort", **cols, **kwargs)
+    ci = getattr(res, "ci", None) or (math.nan, math.nan)
+    return float(res.estimate), float(ci[0]), float(ci[1]), float(res.pvalue)
+
+
+def _generic_task(ctx: _Context, task: tuple[int, np.random.Generator]) -> list[Any]:
+    """One draw: every n_treated x effect combination; returns result rows."""
+    _, gen = task
+    order = _draw_order([gen], ctx.eligible)[0]
+    n_units = ctx.Y.shape[0]
+    Y0 = ctx.Y
+    if ctx.subgroup_share is not None:
+        assert ctx.pop is not None
+        Y0 = _subgroup_outcome(
+            ctx.Y,
+            ctx.pop,
+            ctx.subgroup_share,
+            gen,
+            ctx.rate_scale,
+            ctx.count_model,
+            ctx.dispersion,
+        )
+    seed = int(gen.integers(2**31 - 1))
+    out: list[Any] = []
+    for n in ctx.n_list:
+        cohorts, sizes = _cohort_layout(ctx.times, n)
+        cohort = np.full(n_units, np.inf)
+        labels = np.repeat(cohorts, sizes)
+        treated = order[:n]
+        cohort[treated] = labels
+        phase = phase_matrix(ctx.periods, cohorts, ctx.phase_in)
+        unit_phase = phase[np.repeat(np.arange(len(sizes)), sizes)]  # (n, T)
+        base = Y0[treated] if ctx.effect_type == "relative" else 1.0
+        post = unit_phase > 0
+        level = float(Y0[treated][post].mean())
+        cells = int(post.sum())
+        for effect in ctx.effects:
+            inject = effect * unit_phase * base
+            Y = Y0.copy()
+            Y[treated] = Y[treated] + inject
+            tau = float(inject.sum() / cells)
+            try:
+                fit = _fit(ctx, Y, cohort, treated, seed)
+                error = ""
+            except ImpactError as exc:
+                fit = (math.nan, math.nan, math.nan, math.nan)
+                error = str(exc)
+            out.append((n, float(effect), *fit, tau, level, error))
+    return out
+
+
+def _simulate_generic(
+    ctx: _Context,
+    gens: Sequence[np.random.Generator],
+    *,
+    backend: str | None,
+    n_jobs: int,
+    progress: bool | None,
+) -> tuple[pd.DataFrame, dict[str, Any], list[str]]:
+    tasks = list(enumerate(gens))
+    results = run_tasks(
+        partial(_generic_task, ctx),
+        tasks,
+        backend=backend,
+        n_jobs=n_jobs,
+        progress=progress,
+        desc="power simulation",
+    )
+    flat = pd.DataFrame(
+        [r for rows in results for r in rows],
+        columns=[
+            "n_treated", "effect", "estimate", "ci_low", "ci_high", "pvalue",
+            "tau", "level", "error",
+        ],
+    )
+    warnings: list[str] = []
+    rows: list[dict[str, Any]] = []
+    draws: dict[str, Any] = {}
+    rel = ctx.effect_type == "relative"
+    for (n, effect), g in flat.groupby(["n_treated", "effect"], sort=True):
+        ok = g["error"] == ""
+        failed = int((~ok).sum())
+        if failed:
+            first = g.loc[~ok, "error"].iloc[0]
+            warnings.append(
+                f"{failed} of {len(g)} fits failed for n_treated={n}, "
+                f"effect={effect:g} (first error: {first})"
+            )
+        g = g[ok]
+        scale = g["level"] if rel else 1.0
+        err = (g["estimate"] - g["tau"]) / scale
+        covered = (g["ci_low"] <= g["tau"]) & (g["tau"] <= g["ci_high"])
+        has_ci = np.isfinite(g["ci_low"]) & np.isfinite(g["ci_high"])
+        est_units = (g["estimate"] / scale).to_numpy()
+        rows.append(
+            {
+                "n_treated": int(n),
+                "effect": float(effect),
+                "power": float((g["pvalue"] < ctx.alpha).mean()) if len(g) else math.nan,
+                "bias": float(err.mean()) if len(g) else math.nan,
+                "rmse": float(np.sqrt((err**2).mean())) if len(g) else math.nan,
+                "coverage": float(covered[has_ci].mean()) if has_ci.any() else math.nan,
+                "sd": float(np.std(est_units, ddof=1)) if len(g) > 1 else math.nan,
+                "n_sims": int(len(g)),
+                "n_failed": failed,
+                "inference": str(ctx.kwargs.get("inference", "estimator default")),
+            }
+        )
+    if not rows or all(r["n_sims"] == 0 for r in rows):
+        raise DataError(
+            "Every simulated fit failed; first error: "
+            f"{flat['error'].iloc[0] if len(flat) else 'no draws'}"
+        )
+    return pd.DataFrame(rows), draws, warnings
+
+
+# ------------------------------------------------------------------ public
+def _as_float_list(name: str, value: Any, caller: str) -> list[float]:
+    values = [value] if np.isscalar(value) else list(value)
+    try:
+        out = [float(v) for v in values]
+    except (TypeError, ValueError) as exc:
+        raise SpecError(
+            f"The {name!r} parameter of {caller} must be a number or a list of numbers. "
+            f"Got {value!r} instead."
+        ) from exc
+    if not out or not all(math.isfinite(v) for v in out):
+        raise SpecError(f"The {name!r} parameter of {caller} must hold finite numbers.")
+    return out
+
+
+def simulate(
+    data: pd.DataFrame | Panel,
+    *,
+    outcome: str | None = None,
+    unit: str | None = None,
+    time: str | None = None,
+    treatment_time: int | Sequence[int],
+    n_treated: int | Sequence[int],
+    effect: float | Sequence[float],
+    estimator: str | Callable[..., Any] = "did",
+    n_sims: int = 1000,
+    seed: int | np.random.Generator | None = None,
+    assignment: Literal["random", "high_rate", "rising_rate"] = "random",
+    effect_type: Literal["relative", "absolute"] = "relative",
+    phase_in: int = 0,
+    backend: Literal["serial", "joblib", "dask"] | None = None,
+    n_jobs: int = 1,
+    progress: bool | None = None,
+    subgroup_share: float | None = None,
+    denominator: str | None = None,
+    count_model: Literal["poisson", "negbin"] = "poisson",
+    dispersion: float = 0.0,
+    cohort: str | None = None,
+    alpha: float = 0.05,
+    **estimator_kwargs: Any,
+) -> PowerResult:
+    """Power, bias, RMSE and coverage by placebo simulation on a real or synthetic panel.
+
+    Each draw picks ``n_treated`` placebo-treated units among the untreated units
+    (at random, or favouring the top third by pre-period level ``"high_rate"`` or
+    growth ``"rising_rate"``, mimicking selection of adopters), injects ``effect``
+    into their outcome from ``treatment_time`` on, re-estimates and tests at level
+    ``alpha``. The grid ``n_treated x effect`` shares the same draws.
+
+    Parameters
+    ----------
+    data : DataFrame or Panel
+        Balanced long panel (a :class:`~impact.panel.Panel` is used as is).
+    outcome, unit, time : str, optional
+        Column names when ``data`` is a DataFrame.
+    treatment_time : int or sequence of int
+        First treated period of the placebo units. With several periods the treated
+        units are split as evenly as possible across them (staggered adoption).
+    n_treated : int or sequence of int
+        Number(s) of placebo-treated units.
+    effect : float or sequence of float
+        Effect size(s) injected: a proportion of the outcome for
+        ``effect_type="relative"`` (``-0.05`` = a 5% cut) or outcome units for
+        ``"absolute"``. Include 0 to see the size of the test.
+    estimator : str or callable, default "did"
+        ``"did"`` (with ``method=`` among the keyword arguments, default ``"cs"``),
+        ``"2x2"``, ``"twfe"``, ``"cs"``, ``"synth"``, ``"matched_did"``, or a callable
+        ``f(frame, *, outcome, unit, time, cohort, **estimator_kwargs)`` returning a
+        :class:`~impact.results.Result` (``frame`` holds the placebo cohort in column
+        ``"_cohort"``).
+    n_sims : int, default 1000
+        Placebo draws.
+    seed : int, Generator or None
+        Seed; one child Generator is spawned per draw.
+    assignment : {"random", "high_rate", "rising_rate"}, default "random"
+        Placebo assignment rule.
+    effect_type : {"relative", "absolute"}, default "relative"
+        How ``effect`` modifies the outcome.
+    phase_in : int, default 0
+        Periods for the effect to reach full size (linear ramp).
+    backend : {None, "serial", "joblib", "dask"}
+        Parallel backend for re-fitted estimators (see :func:`impact.parallel.run_tasks`).
+    n_jobs : int, default 1
+        Parallel workers.
+    progress : bool, optional
+        Progress bar (default: on a terminal, never in CI).
+    subgroup_share : float, optional
+        Share (0, 1] of the denominator population in a subgroup. The outcome is
+        then re-drawn every simulation as a rate from Poisson (or negative binomial)
+        counts of the subgroup, ``count ~ Poisson(share * pop * rate / rate_scale)``,
+        so smaller subgroups carry more count noise. Needs ``denominator=``.
+    denominator : str, optional
+        Population column (e.g. child population) for ``subgroup_share``.
+    count_model : {"poisson", "negbin"}, default "poisson"
+        Count model for subgroups; ``"negbin"`` uses variance ``mu + dispersion mu^2``.
+    dispersion : float, default 0
+        Negative binomial overdispersion.
+    cohort : str, optional
+        Column of the first treated period in ``data``: units actually treated are
+        left out of the placebo pool.
+    alpha : float, default 0.05
+        Size of the tests.
+    **estimator_kwargs
+        Passed to the estimator (``method``, ``inference``, ``covariates``...).
+        For the vectorised estimators ``inference`` may be ``"auto"`` (default: as
+        ``impact.did``), ``"permutation"``/``"placebo"`` (reject when the estimate
+        exceeds the ``1 - alpha`` quantile of the absolute no-effect placebo
+        estimates: the exact-size placebo test of the design) or ``"analytic"``
+        (unit-level influence-function SEs, t with ``N - 1`` df).
+
+    Returns
+    -------
+    PowerResult
+        ``.table`` (power, bias, RMSE, coverage per n_treated x effect), ``.mde()``,
+        ``.verdict()``, ``.plot()``.
+
+    Notes
+    -----
+    Bias and RMSE are in the units of ``effect``: relative estimates are divided by
+    the mean counterfactual outcome of the placebo-treated cells. The target of each
+    draw is the mean injected effect over treated cells (the ATT).
+    """
+    caller = "impact.power.simulate"
+    check_option("assignment", assignment, ["random", "high_rate", "rising_rate"], caller)
+    check_option("effect_type", effect_type, ["relative", "absolute"], caller)
+    check_option("count_model", count_model, ["poisson", "negbin"], caller)
+    check_option("backend", backend, [None, "serial", "joblib", "dask"], caller)
+    alpha = check_alpha(alpha, caller)
+    if not callable(estimator):
+        check_option("estimator", estimator, list(_ESTIMATORS), caller)
+    if isinstance(n_sims, bool) or not isinstance(n_sims, (int, np.integer)) or n_sims < 2:
+        raise SpecError(
+            f"The 'n_sims' parameter of {caller} must be an integer >= 2. "
+            f"Got {n_sims!r} instead."
+        )
+    if isinstance(phase_in, bool) or not isinstance(phase_in, (int, np.integer)) or phase_in < 0:
+        raise SpecError(
+            f"The 'phase_in' parameter of {caller} must be an integer >= 0. "
+            f"Got {phase_in!r} instead."
+        )
+    if subgroup_share is not None:
+        share = float(subgroup_share)
+        if not 0.0 < share <= 1.0:
+            raise SpecError(
+                f"The 'subgroup_share' parameter of {caller} must be in (0, 1]. "
+                f"Got {subgroup_share!r} instead."
+            )
+        if not (math.isfinite(float(dispersion)) and float(dispersion) >= 0):
+            raise SpecError(f"The 'dispersion' parameter of {caller} must be >= 0.")
+    panel = as_panel(
+        data,
+        outcome=outcome,
+        unit=unit,
+        time=time,
+        cohort=cohort,
+        weights=denominator if subgroup_share is not None else None,
+    )
+    warnings = list(panel.warnings)
+    pool = panel.never_treated
+    if not pool.all():
+        warnings.append(
+            f"Placebo units are drawn among the {int(pool.sum())} never-treated units; "
+            f"{int((~pool).sum())} treated unit(s) are left out."
+        )
+    Y = panel.Y[pool]
+    units = panel.units[pool]
+    periods = panel.periods
+    n_units = Y.shape[0]
+    pop: FloatArray | None = None
+    if subgroup_share is not None:
+        source = panel.denominator if panel.denominator is not None else panel.W
+        if source is None:
+            raise SpecError(
+                f"{caller}: subgroup_share= needs denominator= (the population column "
+                "from which subgroup counts are drawn)."
+            )
+        pop = np.asarray(source[pool], dtype=float)
+        if not (np.isfinite(pop).all() and (pop > 0).all()):
+            raise DataError(
+                f"{caller}: the denominator must be positive and finite in every row "
+                "to simulate subgroup counts."
+            )
+    times = sorted({int(t) for t in np.atleast_1d(np.asarray(treatment_time))})
+    for t in times:
+        if t not in set(periods.tolist()):
+            raise SpecError(
+                f"treatment_time={t} is not a period of the panel "
+                f"({periods[0]}-{periods[-1]})."
+            )
+        if t <= periods[0]:
+            raise SpecError(
+                f"treatment_time={t} leaves no pre-period: the first period is "
+                f"{periods[0]}. Choose a later treatment time."
+            )
+    n_list = sorted({int(n) for n in np.atleast_1d(np.asarray(n_treated))})
+    for n in n_list:
+        if n < 1 or n > n_units - 2:
+            raise SpecError(
+                f"n_treated={n} is not possible with {n_units} untreated units: it must "
+                f"be between 1 and {n_units - 2} (two comparison units at least)."
+            )
+    effects = np.asarray(_as_float_list("effect", effect, caller))
+    if effect_type == "relative" and (Y <= 0).any():
+        raise DataError(
+            f"effect_type='relative' multiplies the outcome {panel.outcome!r}, which "
+            "has values <= 0 (a log or a change?): use effect_type='absolute' (on a log "
+            "outcome an absolute effect of log(1 + x) is a relative effect x)."
+        )
+
+    method: str | None = None
+    kwargs = dict(estimator_kwargs)
+    if not callable(estimator):
+        if estimator == "did":
+            method = kwargs.pop("method", "cs")
+        elif estimator in _LINEAR:
+            method = str(estimator)
+            if "method" in kwargs and kwargs["method"] != method:
+                raise SpecError(
+                    f"estimator={estimator!r} conflicts with method={kwargs['method']!r}."
+                )
+            kwargs.pop("method", None)
+    fast = (
+        not callable(estimator)
+        and method in _LINEAR
+        and all(
+            (k in _NEUTRAL_DID_OPTIONS)
+            or (k == "inference" and v in (None, "auto", "analytic", "permutation", "placebo"))
+            or (k == "control" and v == "never")
+            or (k == "anticipation" and v == 0)
+            or (k in ("covariates", "cluster", "weights") and not v)
+            for k, v in kwargs.items()
+        )
+    )
+    if method == "2x2" and len(times) > 1:
+        raise SpecError(
+            "The 2x2 DiD needs a single treatment_time; use method 'twfe' or 'cs' for "
+            "staggered adoption."
+        )
+    ctx = _Context(
+        Y=Y,
+        pop=pop,
+        units=units,
+        periods=periods,
+        unit=panel.unit,
+        time=panel.time,
+        outcome=panel.outcome,
+        times=times,
+        n_list=n_list,
+        effects=effects,
+        effect_type=effect_type,
+        phase_in=int(phase_in),
+        assignment=assignment,
+        eligible=_eligible(Y, periods, times[0], assignment),
+        subgroup_share=None if subgroup_share is None else float(subgroup_share),
+        rate_scale=float(getattr(panel, "rate_scale", 10_000.0)),
+        count_model=count_model,
+        dispersion=float(dispersion),
+        alpha=alpha,
+        estimator=estimator,
+        method=method,
+        kwargs={k: v for k, v in kwargs.items() if not (fast and k == "alpha")},
+    )
+    n_eligible = int(ctx.eligible.sum())
+    if assignment != "random" and max(n_list) > n_eligible:
+        warnings.append(
+            f"assignment={assignment!r} favours the top third ({n_eligible} units); "
+            f"with n_treated up to {max(n_list)} the rest are drawn at random from the "
+            "other units."
+        )
+    gens = spawn_generators(seed, int(n_sims))
+    if fast:
+        table, draws = _simulate_linear(ctx, gens, int(n_sims))
+        engine = "vectorised"
+    else:
+        table, draws, extra = _simulate_generic(
+            ctx, gens, backend=backend, n_jobs=n_jobs, progress=progress
+        )
+        warnings.extend(extra)
+        engine = "re-fitted"
+    name = estimator if isinstance(estimator, str) else getattr(estimator, "__name__", "custom")
+    label = f"{name} ({method})" if estimator == "did" else str(name)
+    if subgroup_share is not None:
+        warnings.append(
+            f"Outcome re-drawn from subgroup counts: share {subgroup_share:g} of "
+            f"{denominator or 'the denominator'} ({count_model})."
+        )
+    return PowerResult(
+        table=table,
+        estimator_label=label,
+        effect_type=effect_type,
+        n_units=n_units,
+        alpha=alpha,
+        draws=draws,
+        engine=engine,
+        assignment=assignment,
+        treatment_time=times,
+        warnings=warnings,
+        outcome=panel.outcome,
+    )

@@ -603,6 +603,7 @@ def cla_panel(
     measure: str = "at_31_march",
     harmonise: bool = True,
     exclude: Mapping[str, str] | Iterable[Any] | None = None,
+    population: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Build a panel with one row per authority and year from published releases.
 
@@ -623,6 +624,10 @@ def cla_panel(
     exclude : mapping or iterable of codes, optional
         Authorities to leave out, with a reason. Default: City of London (201) and the
         Isles of Scilly (420). Pass ``[]`` to keep every authority.
+    population : pandas.DataFrame, optional
+        Child populations with columns ``la_code``, ``year`` (the 31 March year the
+        estimate applies to, i.e. mid-year + 1) and ``child_pop``, used where the
+        releases publish none (SFR files 2011-2017); the rate is then derived.
 
     Returns
     -------
@@ -669,6 +674,8 @@ def cla_panel(
     best = best[best["count_marker"].fillna("") != "z"]
     best = best[~best["la_code"].isin(list(excluded))]
 
+    if population is not None:
+        best = _fill_population(best, population)
     derived = best["rate"].isna() & best["count"].notna() & (best["child_pop"] > 0)
     rate = best["rate"].where(~derived, best["count"] / best["child_pop"] * 1e4)
     basis = np.where(
@@ -705,6 +712,34 @@ def cla_panel(
     panel.attrs["excluded"] = excluded
     panel.attrs["measure"] = measure
     return panel
+
+
+def _fill_population(best: pd.DataFrame, population: pd.DataFrame) -> pd.DataFrame:
+    """Fill missing child populations from a user table keyed by la_code and year."""
+    need = ["la_code", "year", "child_pop"]
+    missing = [c for c in need if c not in population.columns]
+    if missing:
+        raise DataError(
+            f"cla_panel: the population table lacks column(s) {missing}; it needs "
+            f"{need} (year = the 31 March year the estimate applies to)."
+        )
+    pop = population[need].copy()
+    pop["la_code"] = pop["la_code"].astype(str).str.strip()
+    pop["year"] = pd.to_numeric(pop["year"], errors="coerce")
+    pop["child_pop"] = pd.to_numeric(pop["child_pop"], errors="coerce")
+    dup = pop.duplicated(["la_code", "year"], keep=False)
+    if dup.any():
+        row = pop[dup].iloc[0]
+        raise DataError(
+            f"cla_panel: the population table lists LA {row['la_code']} year "
+            f"{row['year']} more than once; keep one row per authority and year."
+        )
+    lookup = pop.set_index(["la_code", "year"])["child_pop"]
+    keys = pd.MultiIndex.from_arrays([best["la_code"], best["year"].astype(float)])
+    filled = pd.Series(lookup.reindex(keys).to_numpy(float), index=best.index)
+    out = best.copy()
+    out["child_pop"] = out["child_pop"].fillna(filled)
+    return out
 
 
 def _harmonise(panel: pd.DataFrame) -> pd.DataFrame:

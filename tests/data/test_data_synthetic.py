@@ -236,6 +236,9 @@ def test_cli_bad_option_exit_2(
     assert "--cohorts must look like" in capsys.readouterr().err
     assert main_synthetic(["--seed", "1", "--out", str(out), "--effect", "-2"]) == 2
     assert not out.exists()
+    assert main_synthetic(["--out", str(out)]) == 2  # --seed is required
+    assert "the following arguments are required: --seed" in capsys.readouterr().err
+    assert main_synthetic(["--help"]) == 0
 
 
 def _regenerate(argv: list[str], tmp_path: Path) -> str:

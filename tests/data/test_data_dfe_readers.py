@@ -287,3 +287,26 @@ def test_panel_option_errors(ees2025: Path) -> None:
         cla_panel(pd.DataFrame({"year": [2020]}))
     with pytest.raises(DataError, match=r"no sources given"):
         cla_panel([])
+
+
+def test_population_table_fills_sfr_rates(tmp_path: Path) -> None:
+    import pandas as pd
+
+    frame = read_cla(_write(tmp_path, "SFR41_CLA2016.csv", SFR2016))
+    pop = pd.DataFrame(
+        {"la_code": ["890", "420"], "year": [2016, 2016], "child_pop": [32000, 400]}
+    )
+    panel = cla_panel(frame, population=pop, exclude=[]).set_index("la_code")
+    assert panel.loc["890", "rate"] == pytest.approx(480 / 32000 * 1e4)
+    assert panel.loc["890", "rate_basis"] == "derived"
+    assert panel.loc["420", "rate"] == 0.0
+    without = cla_panel(frame, exclude=[]).set_index("la_code")
+    assert (
+        np.isnan(without.loc["890", "rate"]) and without.loc["890", "rate_basis"] == ""
+    )
+    with pytest.raises(
+        DataError, match=r"population table lacks column\(s\) \['child_pop'\]"
+    ):
+        cla_panel(frame, population=pop.drop(columns="child_pop"))
+    with pytest.raises(DataError, match=r"lists LA 890 year 2016 more than once"):
+        cla_panel(frame, population=pd.concat([pop, pop]))

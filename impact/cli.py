@@ -111,7 +111,9 @@ def _cmd_data(ns: argparse.Namespace) -> int:
     try:
         from impact.data.synthetic import main_synthetic
     except ImportError:
-        return _fail("the synthetic data generator is not available in this installation")
+        return _fail(
+            "the synthetic data generator is not available in this installation"
+        )
     return int(main_synthetic(list(ns.args)))
 
 
@@ -150,4 +152,3 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())
-

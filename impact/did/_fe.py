@@ -46,7 +46,11 @@ def cluster_codes(labels: NDArray[np.generic]) -> NDArray[np.intp]:
 
 
 def demean(
-    Z: FloatArray, W: FloatArray | None = None, *, tol: float = 1e-13, max_iter: int = 10_000
+    Z: FloatArray,
+    W: FloatArray | None = None,
+    *,
+    tol: float = 1e-13,
+    max_iter: int = 10_000,
 ) -> FloatArray:
     """Remove unit and period effects from ``Z`` (weighted two-way within transform).
 
@@ -161,8 +165,9 @@ def fe_ols(
     Xd = demean(X, W)
     w = np.ones_like(Y) if W is None else np.asarray(W, dtype=float)
     Xw = Xd * w[:, :, None]
-    xtx = np.einsum("itk,itl->kl", Xw, Xd)
-    xty = np.einsum("itk,it->k", Xw, Yd)
+    flat_w = Xw.reshape(-1, k)
+    xtx = flat_w.T @ Xd.reshape(-1, k)
+    xty = flat_w.T @ Yd.ravel()
     scale = np.sqrt(np.clip(np.diag(xtx), 1e-300, None))
     dead = np.diag(xtx) <= 1e-10 * max(float(np.abs(xtx).max()), 1e-300)
     if dead.any():
@@ -181,10 +186,10 @@ def fe_ols(
         )
     bread = np.linalg.inv(xtx)
     beta = bread @ xty
-    resid = Yd - np.einsum("itk,k->it", Xd, beta)
+    resid = Yd - Xd @ beta
     codes = np.arange(n_units) if clusters is None else np.asarray(clusters)
     n_clusters = int(codes.max()) + 1
-    unit_scores = np.einsum("itk,it->ik", Xw, resid)
+    unit_scores = (Xw * resid[:, :, None]).sum(axis=1)
     scores = np.zeros((n_clusters, k))
     np.add.at(scores, codes, unit_scores)
     meat = scores.T @ scores
@@ -193,7 +198,9 @@ def fe_ols(
     # units; period effects count T - 1 (the constant is absorbed with them).
     dof_k = k + (n_periods - 1) + 1
     if n_clusters < 2:
-        raise EstimationError("Cluster-robust standard errors need at least 2 clusters.")
+        raise EstimationError(
+            "Cluster-robust standard errors need at least 2 clusters."
+        )
     factor = n_clusters / (n_clusters - 1) * (n_obs - 1) / max(n_obs - dof_k, 1)
     vcov = factor * bread @ meat @ bread
     return FEFit(beta, vcov, resid, n_obs, n_clusters, dof_k, Xd)

@@ -49,31 +49,47 @@ class Aggregation:
     overall_inf: FloatArray
 
 
-def _weight_if(
-    member: FloatArray, pg: FloatArray
-) -> FloatArray:
-    """Influence function of normalised share weights ``pg / sum(pg)``.
+def _share_combine(
+    vals: FloatArray,
+    infs: FloatArray,
+    cohorts: NDArray[np.intp],
+    p: FloatArray,
+    cohort_idx: FloatArray,
+    w: FloatArray,
+) -> tuple[float, FloatArray]:
+    """Share-weighted average ``sum_k p_k v_k / sum_k p_k`` and its influence function.
 
-    ``member`` (N, J) holds ``w_i * 1{G_i = g_j}`` (unit weight times membership).
+    ``p_k`` is the share of cohort ``cohorts[k]`` (mean of ``w * 1{G = g}``); since the
+    shares are estimated, the delta-method term of ``p_k / sum(p)`` is added. It is
+    computed per cohort (O(N) work), never as an N x K membership matrix.
     """
-    total = pg.sum()
-    dev = member - pg[None, :]
-    return dev / total - dev.sum(axis=1, keepdims=True) * (pg / total**2)[None, :]
+    total = p.sum()
+    pa = float(p @ vals)
+    est = pa / total
+    psi = infs @ (p / total)
+    unit_a = np.zeros(len(cohort_idx))
+    unit_m = np.zeros(len(cohort_idx))
+    for g in np.unique(cohorts):
+        sel = cohort_idx == g
+        on = cohorts == g
+        unit_a[sel] = w[sel] * vals[on].sum()
+        unit_m[sel] = w[sel] * on.sum()
+    psi = psi + (unit_a - pa) / total - (unit_m - total) * pa / total**2
+    return float(est), psi
 
 
 def _combine(
     fit: CSFit,
     keep: NDArray[np.bool_],
-    member: FloatArray,
     pg: FloatArray,
+    cohort_idx: FloatArray,
+    w: FloatArray,
 ) -> tuple[float, FloatArray]:
     """Share-weighted average of the kept cells, with the weight influence added."""
     idx = np.flatnonzero(keep)
-    p = pg[idx]
-    wts = p / p.sum()
-    est = float(fit.att[idx] @ wts)
-    psi = fit.inf[:, idx] @ wts + _weight_if(member[:, idx], p) @ fit.att[idx]
-    return est, psi
+    return _share_combine(
+        fit.att[idx], fit.inf[:, idx], fit.gidx[idx], pg[idx], cohort_idx, w
+    )
 
 
 def aggregate_cs(
@@ -116,15 +132,15 @@ def aggregate_cs(
     gidx = fit.gidx
     tidx = fit.tidx
     e = (tidx - gidx).astype(float)
-    # share of each cell's cohort in the whole sample and unit membership (N, K)
-    member = np.where(cohort_idx[:, None] == gidx[None, :], w[:, None], 0.0)
-    pg = member.mean(axis=0)
+    # share of each cell's cohort in the whole sample
+    share = {int(g): float(w[cohort_idx == g].sum()) / n for g in np.unique(gidx)}
+    pg = np.array([share[int(g)] for g in gidx])
     post = fit.post & (e <= max_e) & ok
     empty = np.zeros((n, 0))
     if kind == "simple":
         if not post.any():
             raise SpecError("No post-treatment ATT(g,t) to aggregate (check max_e).")
-        est, psi = _combine(fit, post, member, pg)
+        est, psi = _combine(fit, post, pg, cohort_idx, w)
         return Aggregation(kind, np.zeros(0), np.zeros(0), empty, est, psi)
     if kind == "group":
         groups = np.unique(gidx[post])
@@ -134,11 +150,8 @@ def aggregate_cs(
             sel = post & (gidx == g)
             ests[j] = fit.att[sel].mean()
             infs[:, j] = fit.inf[:, sel].mean(axis=1)
-        gmember = np.where(cohort_idx[:, None] == groups[None, :], w[:, None], 0.0)
-        gp = gmember.mean(axis=0)
-        wts = gp / gp.sum()
-        overall = float(ests @ wts)
-        psi = infs @ wts + _weight_if(gmember, gp) @ ests
+        gp = np.array([share[int(g)] for g in groups])
+        overall, psi = _share_combine(ests, infs, groups, gp, cohort_idx, w)
         key = fit.group[[int(np.flatnonzero(gidx == g)[0]) for g in groups]]
         return Aggregation(kind, key, ests, infs, overall, psi)
     if kind == "dynamic":
@@ -162,7 +175,7 @@ def aggregate_cs(
         infs = np.zeros((n, len(eseq)))
         for j, ev in enumerate(eseq):
             sel = (e == ev) & include
-            ests[j], infs[:, j] = _combine(fit, sel, member, pg)
+            ests[j], infs[:, j] = _combine(fit, sel, pg, cohort_idx, w)
         pos = eseq >= 0
         if not pos.any():
             overall, psi = float("nan"), np.full(n, np.nan)
@@ -176,7 +189,7 @@ def aggregate_cs(
         infs = np.zeros((n, len(tlist)))
         for j, t in enumerate(tlist):
             sel = post & (tidx == t)
-            ests[j], infs[:, j] = _combine(fit, sel, member, pg)
+            ests[j], infs[:, j] = _combine(fit, sel, pg, cohort_idx, w)
         overall = float(ests.mean())
         psi = infs.mean(axis=1)
         key = fit.time[[int(np.flatnonzero(tidx == t)[0]) for t in tlist]]
@@ -246,9 +259,7 @@ def multiplier_draws(
     return multipliers @ summed_inf / n
 
 
-def bootstrap_se_crit(
-    draws: FloatArray, alpha: float
-) -> tuple[FloatArray, float]:
+def bootstrap_se_crit(draws: FloatArray, alpha: float) -> tuple[FloatArray, float]:
     """Bootstrap standard errors (normalised IQR) and the uniform-band critical value.
 
     Parameters

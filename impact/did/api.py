@@ -15,7 +15,7 @@ from impact._validation import as_list, check_alpha, check_option, check_positiv
 from impact.did._fe import cluster_codes
 from impact.did.bacon import bacon
 from impact.did.results import DiDResult, _Linear
-from impact.errors import DataError, ImpactWarning, SpecError
+from impact.errors import DataError, EstimationError, SpecError
 from impact.panel import Panel, as_panel
 
 __all__ = ["bacon", "did"]
@@ -113,7 +113,7 @@ def did(
     anticipation: int = 0,
     base_period: str = "varying",
     cluster: str | None = None,
-    inference: str = "analytic",
+    inference: str = "auto",
     n_boot: int = 999,
     alpha: float = 0.05,
     seed: int | np.random.Generator | None = None,
@@ -148,11 +148,13 @@ def did(
         ``"cs"`` pre-treatment base period: the previous period, or ``g - 1``.
     cluster : str, optional
         Cluster column (default: units).
-    inference : {"analytic", "auto", "bootstrap", "wild", "permutation"}
-        ``analytic``: influence-function or cluster-robust SEs; ``bootstrap``:
-        multiplier bootstrap with uniform bands (``"cs"``); ``wild``: wild cluster
-        bootstrap; ``permutation``: randomization inference over cohort
-        assignments; ``auto``: chosen by the number of treated clusters.
+    inference : {"auto", "analytic", "bootstrap", "wild", "permutation"}
+        ``auto`` (default): analytic when treated and untreated clusters are
+        numerous, else the wild bootstrap or randomization inference
+        (:func:`impact.inference.few_treated_rule`); ``analytic``:
+        influence-function or cluster-robust SEs; ``bootstrap``: multiplier
+        bootstrap with uniform bands (``"cs"``); ``wild``: wild cluster bootstrap;
+        ``permutation``: randomization inference over cohort assignments.
     n_boot : int, default 999
         Bootstrap draws or permutations.
     alpha : float, default 0.05
@@ -196,8 +198,16 @@ def did(
     balance = options.pop("balance", "error")
     cov_names = as_list(covariates)
     panel = as_panel(
-        data, unit=unit, time=time, outcome=outcome, cohort=cohort, treated=treated,
-        weights=weights, covariates=cov_names or None, cluster=cluster, balance=balance,
+        data,
+        unit=unit,
+        time=time,
+        outcome=outcome,
+        cohort=cohort,
+        treated=treated,
+        weights=weights,
+        covariates=cov_names or None,
+        cluster=cluster,
+        balance=balance,
     )
     if isinstance(data, Panel) and cluster is not None and panel.cluster_col != cluster:
         raise SpecError(
@@ -212,10 +222,17 @@ def did(
     if method == "2x2" and cov_names:
         raise SpecError("method='2x2' takes no covariates; use method='cs' instead.")
     call = {
-        "method": method, "control": control, "covariates": cov_names or None,
-        "est_method": est_method, "anticipation": anticipation,
-        "base_period": base_period, "inference": inference, "n_boot": n_boot,
-        "alpha": alpha, "seed": seed, **options,
+        "method": method,
+        "control": control,
+        "covariates": cov_names or None,
+        "est_method": est_method,
+        "anticipation": anticipation,
+        "base_period": base_period,
+        "inference": inference,
+        "n_boot": n_boot,
+        "alpha": alpha,
+        "seed": seed,
+        **options,
     }
     warns = list(panel.warnings)
     if panel.n_never == 0 and method in ("cs", "sunab", "event_study"):
@@ -234,9 +251,19 @@ def did(
     X = _check_covariates(panel, cov_names)
     if method == "cs":
         result = _fit_cs(
-            panel, cidx, X, codes, control=control, est_method=est_method,
-            anticipation=anticipation, base_period=base_period, alpha=alpha,
-            warns=warns, inference=inference, n_boot=n_boot, seed=seed,
+            panel,
+            cidx,
+            X,
+            codes,
+            control=control,
+            est_method=est_method,
+            anticipation=anticipation,
+            base_period=base_period,
+            alpha=alpha,
+            warns=warns,
+            inference=inference,
+            n_boot=n_boot,
+            seed=seed,
             placebo_k=placebo_k,
         )
     else:
@@ -245,16 +272,26 @@ def did(
                 f"anticipation= is supported by method='cs' only; got method={method!r}."
             )
         result = _fit_regression(
-            panel, cidx, X, codes, method=method, alpha=alpha, warns=warns,
-            ref_period=options.get("ref_period", -1), bins=options.get("bins"),
+            panel,
+            cidx,
+            X,
+            codes,
+            method=method,
+            alpha=alpha,
+            warns=warns,
+            ref_period=options.get("ref_period", -1),
+            bins=options.get("bins"),
         )
     result.options.update(
-        {"control": control if method == "cs" else None,
-         "est_method": est_method if (method == "cs" and cov_names) else None,
-         "anticipation": anticipation if method == "cs" else None,
-         "base_period": base_period if method == "cs" else None,
-         "covariates": cov_names or None, "cluster": panel.cluster_col,
-         "weights": panel.weights_col}
+        {
+            "control": control if method == "cs" else None,
+            "est_method": est_method if (method == "cs" and cov_names) else None,
+            "anticipation": anticipation if method == "cs" else None,
+            "base_period": base_period if method == "cs" else None,
+            "covariates": cov_names or None,
+            "cluster": panel.cluster_col,
+            "weights": panel.weights_col,
+        }
     )
     result._call = call
     result._panel = panel
@@ -315,8 +352,15 @@ def _fit_cs(
     with _warnings.catch_warnings(record=True) as caught:
         _warnings.simplefilter("always")
         fit = compute_att_gt(
-            panel.Y, fake, panel.periods, weights=w, X=X, control=control,
-            est_method=est_method, anticipation=anticipation, base_period=base_period,
+            panel.Y,
+            fake,
+            panel.periods,
+            weights=w,
+            X=X,
+            control=control,
+            est_method=est_method,
+            anticipation=anticipation,
+            base_period=base_period,
             real_idx=real,
         )
     warns += [str(c.message) for c in caught]
@@ -356,27 +400,46 @@ def _fit_cs(
         att_gt["band_high"] = fit.att + crit * se_b
     treated_used = np.isin(cidx if placebo_k is None else fake, np.unique(fit.gidx))
     n_treated = int(treated_used.sum())
-    if control == "never":
-        n_control = int((~np.isfinite(cidx)).sum())
-    else:
-        last_needed = fit.tidx.min() + anticipation
-        n_control = int((~treated_used & (cidx > last_needed)).sum())
+    ever_control = ~np.isfinite(cidx)
+    if control == "notyet":
+        for g, t, b in zip(fit.gidx, fit.tidx, fit.bidx, strict=True):
+            ever_control |= (cidx > max(t, b) + anticipation) & (fake != g)
+    n_control = int(ever_control.sum())
     state = {
-        "fit": fit, "cohort_idx": fake, "unit_weights": w, "codes": codes, "n": n,
+        "fit": fit,
+        "cohort_idx": fake,
+        "unit_weights": w,
+        "codes": codes,
+        "n": n,
         "multipliers": multipliers,
     }
+    if not fit.post.any():
+        raise EstimationError(
+            "No post-treatment ATT(g,t) could be estimated (no comparison units in any "
+            "post-treatment period); use control='never' or check the cohorts."
+        )
     agg = aggregate_cs(fit, fake, w, "simple")
-    agg_sum = _cluster_sum(agg.overall_inf[:, None], codes) if codes is not None else (
-        agg.overall_inf[:, None]
+    agg_sum = (
+        _cluster_sum(agg.overall_inf[:, None], codes)
+        if codes is not None
+        else (agg.overall_inf[:, None])
     )
     est = agg.overall
     se_all = float(np.sqrt((agg_sum**2).sum()) / n)
     if multipliers is not None:
         se_all = float(bootstrap_se_crit(multipliers @ agg_sum / n, alpha)[0][0])
     result = DiDResult(
-        method="cs", estimate=est, se=se_all, n_treated=n_treated,
-        n_control=n_control, alpha=alpha, warnings=warns,
-        options={}, att_gt=att_gt, cs_state=state, panel=panel,
+        method="cs",
+        estimate=est,
+        se=se_all,
+        n_treated=n_treated,
+        n_control=n_control,
+        alpha=alpha,
+        warnings=warns,
+        options={},
+        att_gt=att_gt,
+        cs_state=state,
+        panel=panel,
         inference="multiplier bootstrap" if multipliers is not None else "analytic",
     )
     return result
@@ -409,21 +472,33 @@ def _fit_regression(
             panel.Y, cidx, panel.periods, weights=w, clusters=codes
         )
         res = DiDResult(
-            method="2x2", estimate=est, se=se, n_treated=n_treated,
-            n_control=n_control, alpha=alpha, warnings=warns, options={},
-            cells=cells, panel=panel,
+            method="2x2",
+            estimate=est,
+            se=se,
+            n_treated=n_treated,
+            n_control=n_control,
+            alpha=alpha,
+            warnings=warns,
+            options={},
+            cells=cells,
+            panel=panel,
         )
         res.changes = changes
         return res
     extra = X if X is not None else np.zeros(panel.Y.shape + (0,))
-    n_cov = extra.shape[2]
     if method == "twfe":
         Xm = np.concatenate([panel.D.astype(float)[:, :, None], extra], axis=2)
         fit = fe_ols(panel.Y, Xm, W=W, clusters=codes, names=["D", *(panel.covariates)])
         res = DiDResult(
-            method="twfe", estimate=float(fit.beta[0]), se=float(np.sqrt(fit.vcov[0, 0])),
-            n_treated=n_treated, n_control=n_control, alpha=alpha, warnings=warns,
-            options={}, panel=panel,
+            method="twfe",
+            estimate=float(fit.beta[0]),
+            se=float(np.sqrt(fit.vcov[0, 0])),
+            n_treated=n_treated,
+            n_control=n_control,
+            alpha=alpha,
+            warnings=warns,
+            options={},
+            panel=panel,
         )
         res.regression = fit
         return res
@@ -438,8 +513,9 @@ def _fit_regression(
     names = [f"e={int(e)}" for e in design.e] + list(panel.covariates)
     fit = fe_ols(panel.Y, Xm, W=W, clusters=codes, names=names)
     theta, V = fit.beta[:k], fit.vcov[:k, :k]
-    _ = n_cov
-    unit_w = np.ones(panel.n_units) if panel.unit_weights is None else panel.unit_weights
+    unit_w = (
+        np.ones(panel.n_units) if panel.unit_weights is None else panel.unit_weights
+    )
     if saturate:
         sizes = np.array([unit_w[cidx == g].sum() for g in design.group])
         group_lab = panel.periods[design.group.astype(int)].astype(float)
@@ -454,32 +530,59 @@ def _fit_regression(
     if saturate:
         att_gt = pd.DataFrame(
             {
-                "group": group_lab.astype(int), "time": time_lab.astype(int),
-                "event_time": design.e.astype(int), "att": theta, "se": se_k,
-                "ci_low": theta - z * se_k, "ci_high": theta + z * se_k,
+                "group": group_lab.astype(int),
+                "time": time_lab.astype(int),
+                "event_time": design.e.astype(int),
+                "att": theta,
+                "se": se_k,
+                "ci_low": theta - z * se_k,
+                "ci_high": theta + z * se_k,
                 "post": design.e >= 0,
             }
         )
     # event-study table (pooled IW coefficients for sunab), reference rows at zero
     res = DiDResult(
-        method=method, estimate=0.0, se=1.0, n_treated=n_treated,
-        n_control=n_control, alpha=alpha, warnings=warns, options={},
-        att_gt=att_gt, linear_state=lin, panel=panel,
+        method=method,
+        estimate=0.0,
+        se=1.0,
+        n_treated=n_treated,
+        n_control=n_control,
+        alpha=alpha,
+        warnings=warns,
+        options={},
+        att_gt=att_gt,
+        linear_state=lin,
+        panel=panel,
     )
     simple = res.aggregate("simple")
     dyn = res.aggregate("dynamic").to_frame()
     refs = pd.DataFrame(
-        {"term": [f"event_time={r}" for r in design.refs], "event_time": design.refs,
-         "estimate": 0.0, "std_error": np.nan, "statistic": np.nan, "p_value": np.nan,
-         "conf_low": np.nan, "conf_high": np.nan}
+        {
+            "term": [f"event_time={r}" for r in design.refs],
+            "event_time": design.refs,
+            "estimate": 0.0,
+            "std_error": np.nan,
+            "statistic": np.nan,
+            "p_value": np.nan,
+            "conf_low": np.nan,
+            "conf_high": np.nan,
+        }
     )
     table = pd.concat([dyn.assign(reference=False), refs.assign(reference=True)])
     table = table.sort_values("event_time").reset_index(drop=True)
     final = DiDResult(
-        method=method, estimate=simple.estimate, se=simple.se, n_treated=n_treated,
-        n_control=n_control, alpha=alpha, warnings=warns, options={"ref_period":
-        design.refs, "bins": bins}, att_gt=att_gt, event_study=table,
-        linear_state=lin, panel=panel,
+        method=method,
+        estimate=simple.estimate,
+        se=simple.se,
+        n_treated=n_treated,
+        n_control=n_control,
+        alpha=alpha,
+        warnings=warns,
+        options={"ref_period": design.refs, "bins": bins},
+        att_gt=att_gt,
+        event_study=table,
+        linear_state=lin,
+        panel=panel,
     )
     final.regression = fit
     return final
@@ -525,8 +628,10 @@ def _apply_inference(
     from impact.did import linear
 
     opts = {
-        "control": call["control"], "anticipation": call["anticipation"],
-        "base_period": call["base_period"], "ref_period": call.get("ref_period", -1),
+        "control": call["control"],
+        "anticipation": call["anticipation"],
+        "base_period": call["base_period"],
+        "ref_period": call.get("ref_period", -1),
         "bins": call.get("bins"),
     }
     if inference == "wild":
@@ -540,24 +645,38 @@ def _apply_inference(
 
         A = linear.weight_matrix(method, panel, cidx, X=X, **opts)
         out = wild_cluster_bootstrap(
-            panel.Y, A, panel.D, clusters=clusters, n_boot=call["n_boot"],
-            alpha=call["alpha"], seed=call["seed"],
+            panel.Y,
+            A,
+            panel.D,
+            clusters=clusters,
+            n_boot=call["n_boot"],
+            alpha=call["alpha"],
+            seed=call["seed"],
         )
     else:
         from impact.inference import permutation_inference
 
         batch = linear.make_estimate_batch(method, panel, X=X, call=call, **opts)
         out = permutation_inference(
-            panel.Y, panel.cohort, batch, D=panel.D, n_perm=max(call["n_boot"], 19),
-            alpha=call["alpha"], seed=call["seed"], periods=panel.periods,
+            panel.Y,
+            panel.cohort,
+            batch,
+            D=panel.D,
+            n_perm=max(call["n_boot"], 19),
+            alpha=call["alpha"],
+            seed=call["seed"],
+            periods=panel.periods,
             linear=_is_linear(method, X),
         )
     result.se = float(out.se)
     result.ci = (float(out.ci[0]), float(out.ci[1]))
     result.pvalue = float(out.pvalue)
     result.inference = out.method
-    result.inference_details = {"n_draws": out.n_draws, "exact": out.exact,
-                                **dict(out.details)}
+    result.inference_details = {
+        "n_draws": out.n_draws,
+        "exact": out.exact,
+        **dict(out.details),
+    }
     result.warnings.extend(w for w in out.warnings if w not in result.warnings)
     return result
 
@@ -590,8 +709,13 @@ def _placebo(result: DiDResult, k: int) -> DiDResult:
     fake = np.where(fake >= first, np.inf, fake)
     drop = np.isfinite(fake) & (fake < 1)
     sub = panel.subset(units=panel.units[~drop], periods=keep)
-    labels = np.where(np.isfinite(fake[~drop]), panel.periods[
-        np.clip(np.nan_to_num(fake[~drop], posinf=0).astype(int), 0, None)], np.inf)
+    labels = np.where(
+        np.isfinite(fake[~drop]),
+        panel.periods[
+            np.clip(np.nan_to_num(fake[~drop], posinf=0).astype(int), 0, None)
+        ],
+        np.inf,
+    )
     sub = sub.with_cohort(labels.astype(float))
     if not np.isfinite(sub.cohort).any():
         raise DataError(

@@ -27,11 +27,16 @@ if TYPE_CHECKING:
 __all__ = ["BaconResult", "bacon", "bacon_table"]
 
 FloatArray = NDArray[np.float64]
-_TYPES = ("Earlier vs Later Treated", "Later vs Earlier Treated", "Treated vs Untreated")
+_TYPES = (
+    "Earlier vs Later Treated",
+    "Later vs Earlier Treated",
+    "Treated vs Untreated",
+)
 
 
-def _dd(Y: FloatArray, tr: NDArray[np.bool_], co: NDArray[np.bool_], pre: slice,
-        post: slice) -> float:
+def _dd(
+    Y: FloatArray, tr: NDArray[np.bool_], co: NDArray[np.bool_], pre: slice, post: slice
+) -> float:
     d_tr = Y[tr][:, post].mean() - Y[tr][:, pre].mean()
     d_co = Y[co][:, post].mean() - Y[co][:, pre].mean()
     return float(d_tr - d_co)
@@ -71,29 +76,54 @@ def bacon_table(
             nku = nk / (nk + n_u)
             w = (nk + n_u) ** 2 * nku * (1 - nku) * dbar[g] * (1 - dbar[g])
             est = _dd(Y, tr, never, slice(0, g), slice(g, n_t))
-            rows.append({"type": _TYPES[2], "treated": periods[g], "control": np.nan,
-                         "estimate": est, "weight": w})
+            rows.append(
+                {
+                    "type": _TYPES[2],
+                    "treated": periods[g],
+                    "control": np.nan,
+                    "estimate": est,
+                    "weight": w,
+                }
+            )
     for a, k in enumerate(cohorts):
-        for lcoh in cohorts[a + 1:]:
+        for lcoh in cohorts[a + 1 :]:
             nk, nl = share[k], share[lcoh]
             nkl = nk / (nk + nl)
             dk, dl = dbar[k], dbar[lcoh]
             tk, tl = cohort_idx == k, cohort_idx == lcoh
-            w_early = ((nk + nl) * (1 - dl)) ** 2 * nkl * (1 - nkl) * (
-                (dk - dl) / (1 - dl)
-            ) * ((1 - dk) / (1 - dl))
+            w_early = (
+                ((nk + nl) * (1 - dl)) ** 2
+                * nkl
+                * (1 - nkl)
+                * ((dk - dl) / (1 - dl))
+                * ((1 - dk) / (1 - dl))
+            )
             est_early = _dd(Y, tk, tl, slice(0, k), slice(k, lcoh))
-            rows.append({"type": _TYPES[0], "treated": periods[k],
-                         "control": periods[lcoh], "estimate": est_early,
-                         "weight": w_early})
-            w_late = ((nk + nl) * dk) ** 2 * nkl * (1 - nkl) * (dl / dk) * (
-                (dk - dl) / dk
+            rows.append(
+                {
+                    "type": _TYPES[0],
+                    "treated": periods[k],
+                    "control": periods[lcoh],
+                    "estimate": est_early,
+                    "weight": w_early,
+                }
+            )
+            w_late = (
+                ((nk + nl) * dk) ** 2 * nkl * (1 - nkl) * (dl / dk) * ((dk - dl) / dk)
             )
             est_late = _dd(Y, tl, tk, slice(k, lcoh), slice(lcoh, n_t))
-            rows.append({"type": _TYPES[1], "treated": periods[lcoh],
-                         "control": periods[k], "estimate": est_late,
-                         "weight": w_late})
-    table = pd.DataFrame(rows, columns=["type", "treated", "control", "estimate", "weight"])
+            rows.append(
+                {
+                    "type": _TYPES[1],
+                    "treated": periods[lcoh],
+                    "control": periods[k],
+                    "estimate": est_late,
+                    "weight": w_late,
+                }
+            )
+    table = pd.DataFrame(
+        rows, columns=["type", "treated", "control", "estimate", "weight"]
+    )
     table["weight"] = table["weight"] / table["weight"].sum()
     return table
 
@@ -112,22 +142,28 @@ class BaconResult(Result):
     def __init__(self, *, table: pd.DataFrame, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.table = table
-        grouped = table.groupby("type", sort=False)
-        self.by_type = pd.DataFrame(
-            {
-                "weight": grouped["weight"].sum(),
-                "estimate": grouped.apply(
-                    lambda d: float(np.average(d["estimate"], weights=d["weight"]))
-                    if d["weight"].sum() > 0 else float("nan"),
-                    include_groups=False,
-                ),
-                "n_comparisons": grouped.size(),
-            }
-        ).reindex([t for t in _TYPES if t in set(table["type"])]).reset_index()
+        grouped = table.assign(wx=table["estimate"] * table["weight"]).groupby(
+            "type", sort=False
+        )
+        weight = grouped["weight"].sum()
+        wsum = grouped["wx"].sum()
+        self.by_type = (
+            pd.DataFrame(
+                {
+                    "weight": weight,
+                    "estimate": (wsum / weight.where(weight > 0)).astype(float),
+                    "n_comparisons": grouped.size(),
+                }
+            )
+            .reindex([t for t in _TYPES if t in set(table["type"])])
+            .reset_index()
+        )
 
     def _summary_lines(self) -> list[str]:
         lines = ["", "Decomposition by comparison type:"]
-        lines.append(self.by_type.to_string(index=False, float_format=lambda x: f"{x:.5f}"))
+        lines.append(
+            self.by_type.to_string(index=False, float_format=lambda x: f"{x:.5f}")
+        )
         late = self.by_type.loc[self.by_type["type"] == _TYPES[1], "weight"]
         if len(late) and float(late.iloc[0]) > 0:
             lines.append(
@@ -195,8 +231,15 @@ def bacon(
             "bacon() decomposes the unweighted TWFE estimate without covariates; drop "
             "weights=/covariates=."
         )
-    panel = as_panel(data, outcome=outcome, unit=unit, time=time, cohort=cohort,
-                     treated=treated, cluster=cluster)
+    panel = as_panel(
+        data,
+        outcome=outcome,
+        unit=unit,
+        time=time,
+        cohort=cohort,
+        treated=treated,
+        cluster=cluster,
+    )
     if panel.W is not None or panel.X:
         raise SpecError("bacon() needs a Panel without weights or covariates.")
     cidx = _cohort_index(panel)

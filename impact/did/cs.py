@@ -143,7 +143,7 @@ def logit_fit(
 def _wls(X: FloatArray, y: FloatArray, w: FloatArray) -> FloatArray:
     xtx = (X * w[:, None]).T @ X
     try:
-        return np.linalg.solve(xtx, (X * w[:, None]).T @ y)
+        return np.asarray(np.linalg.solve(xtx, (X * w[:, None]).T @ y), dtype=float)
     except np.linalg.LinAlgError as exc:
         raise EstimationError(
             "The outcome regression on the covariates is singular in a comparison "
@@ -152,7 +152,11 @@ def _wls(X: FloatArray, y: FloatArray, w: FloatArray) -> FloatArray:
 
 
 def _cell_covariates(
-    delta: FloatArray, X: FloatArray, treat: NDArray[np.bool_], w: FloatArray, method: str
+    delta: FloatArray,
+    X: FloatArray,
+    treat: NDArray[np.bool_],
+    w: FloatArray,
+    method: str,
 ) -> tuple[float, FloatArray]:
     """ATT and influence function (subsample scale, mean-one weights) with covariates."""
     n1 = len(delta)
@@ -164,7 +168,9 @@ def _cell_covariates(
         beta = _wls(X[ctrl > 0], delta[ctrl > 0], w[ctrl > 0])
         fitted = X @ beta
         xtx0 = (X * (w * ctrl)[:, None]).T @ X / n1
-        lin_beta = np.linalg.solve(xtx0, (X * (w * ctrl * (delta - fitted))[:, None]).T).T
+        lin_beta = np.linalg.solve(
+            xtx0, (X * (w * ctrl * (delta - fitted))[:, None]).T
+        ).T
     if method == "reg":
         p1 = w1.mean()
         att = float(np.mean(w1 * (delta - fitted)) / p1)
@@ -272,15 +278,22 @@ def compute_att_gt(
             rows.append((int(g), t, b, t >= g, ref))
     if real_idx is not None:
         true_g = {int(g): np.unique(true_idx[cohort_idx == g]) for g in gvals}
-        rows = [
-            r for r in rows if max(r[1], r[2]) < float(true_g[r[0]].min())
-        ]
+        rows = [r for r in rows if max(r[1], r[2]) < float(true_g[r[0]].min())]
     if not rows:
         raise EstimationError(
             "No ATT(g,t) can be estimated: no cohort has a pre-treatment period "
             f"(anticipation={anticipation}). Reduce anticipation or check the cohorts."
         )
     k = len(rows)
+    if X is None:
+        return _finish(
+            *_cells_no_covariates(
+                Y, cohort_idx, true_idx, w, rows, control, anticipation, with_inf
+            ),
+            rows,
+            periods,
+            notes,
+        )
     att = np.full(k, np.nan)
     inf = np.zeros((n, k)) if with_inf else np.zeros((n, 0))
     n_tr = np.zeros(k, dtype=np.intp)
@@ -298,36 +311,79 @@ def compute_att_gt(
             att[j] = 0.0
             continue
         if n_co[j] == 0:
-            notes.append(
-                f"ATT({periods[g]},{periods[t]}) has no comparison units and is left "
-                "out."
-            )
             continue
         delta = Y[:, t] - Y[:, b]
-        if X is None:
-            w1 = np.where(treat, w, 0.0)
-            w0 = np.where(ctrl, w, 0.0)
-            s1, s0 = w1.sum(), w0.sum()
-            if s1 <= 0 or s0 <= 0:
-                continue
-            m1 = float(w1 @ delta) / s1
-            m0 = float(w0 @ delta) / s0
-            att[j] = m1 - m0
-            if with_inf:
-                inf[:, j] = n * (w1 * (delta - m1) / s1 - w0 * (delta - m0) / s0)
+        sub = treat | ctrl
+        Xb = X[sub][:, min(t, b), :]
+        design = np.column_stack([np.ones(int(sub.sum())), Xb])
+        a, psi = _cell_covariates(delta[sub], design, treat[sub], w[sub], est_method)
+        att[j] = a
+        if with_inf:
+            inf[sub, j] = n / sub.sum() * psi
+    return _finish(att, inf, n_tr, n_co, rows, periods, notes)
+
+
+def _cells_no_covariates(
+    Y: FloatArray,
+    cohort_idx: FloatArray,
+    true_idx: FloatArray,
+    w: FloatArray,
+    rows: list[tuple[int, int, int, bool, bool]],
+    control: str,
+    anticipation: int,
+    with_inf: bool,
+) -> tuple[FloatArray, FloatArray, NDArray[np.intp], NDArray[np.intp]]:
+    """All cells at once: weighted differences of mean changes (N x K arrays)."""
+    n = len(w)
+    arr = np.array(rows, dtype=np.intp)
+    g, t, b, ref = arr[:, 0], arr[:, 1], arr[:, 2], arr[:, 4].astype(bool)
+    treat = cohort_idx[:, None] == g[None, :]
+    never = ~np.isfinite(true_idx)
+    if control == "never":
+        ctrl = np.broadcast_to(never[:, None], treat.shape)
+    else:
+        limit = np.maximum(t, b) + anticipation
+        ctrl = never[:, None] | ((true_idx[:, None] > limit[None, :]) & ~treat)
+    w1 = np.where(treat, w[:, None], 0.0)
+    w0 = np.where(ctrl, w[:, None], 0.0)
+    s1, s0 = w1.sum(axis=0), w0.sum(axis=0)
+    delta = Y[:, t] - Y[:, b]
+    ok = (s1 > 0) & (s0 > 0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        m1 = (w1 * delta).sum(axis=0) / s1
+        m0 = (w0 * delta).sum(axis=0) / s0
+        att = np.where(ok, m1 - m0, np.nan)
+        att[ref] = 0.0
+        if with_inf:
+            inf = n * (w1 * (delta - m1) / s1 - w0 * (delta - m0) / s0)
+            inf[:, ref | ~ok] = 0.0
         else:
-            sub = treat | ctrl
-            Xb = X[sub][:, min(t, b), :]
-            design = np.column_stack([np.ones(int(sub.sum())), Xb])
-            a, psi = _cell_covariates(delta[sub], design, treat[sub], w[sub], est_method)
-            att[j] = a
-            if with_inf:
-                inf[sub, j] = n / sub.sum() * psi
+            inf = np.zeros((n, 0))
+    n_tr = treat.sum(axis=0).astype(np.intp)
+    n_co = np.asarray(ctrl.sum(axis=0)).astype(np.intp)
+    return att, inf, n_tr, n_co
+
+
+def _finish(
+    att: FloatArray,
+    inf: FloatArray,
+    n_tr: NDArray[np.intp],
+    n_co: NDArray[np.intp],
+    rows: list[tuple[int, int, int, bool, bool]],
+    periods: NDArray[np.int64],
+    notes: list[str],
+) -> CSFit:
+    """Drop cells that could not be estimated (with a note) and build the CSFit."""
     arr = np.array(rows, dtype=np.intp)
     ok = np.isfinite(att)
+    for j in np.flatnonzero(~ok):
+        notes.append(
+            f"ATT({periods[arr[j, 0]]},{periods[arr[j, 1]]}) has no comparison units "
+            "and is left out."
+        )
     if not ok.all():
         arr, att, n_tr, n_co = arr[ok], att[ok], n_tr[ok], n_co[ok]
-        inf = inf[:, ok] if with_inf else inf
+        inf = inf[:, ok] if inf.shape[1] else inf
     if len(att) == 0:
         raise EstimationError(
             "No ATT(g,t) could be estimated: every cohort lacks a comparison group. "

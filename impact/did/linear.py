@@ -37,9 +37,10 @@ def _regression_contrast(
 ) -> FloatArray:
     """``A`` with ``c' beta = sum(A * Y)`` for FE regression with demeaned ``Xd``."""
     w = np.ones(Xd.shape[:2]) if W is None else W
+    k = Xd.shape[2]
     Xw = Xd * w[:, :, None]
-    xtx = np.einsum("itk,itl->kl", Xw, Xd)
-    return np.einsum("itk,k->it", Xw, np.linalg.solve(xtx, c))
+    xtx = Xw.reshape(-1, k).T @ Xd.reshape(-1, k)
+    return np.asarray(Xw @ np.linalg.solve(xtx, c), dtype=float)
 
 
 def _cs_simple_A(
@@ -64,8 +65,10 @@ def _cs_simple_A(
     total = sum(sizes[g] for g, _, _ in cells)
     for g, t, b in cells:
         treat = cidx == g
-        ctrl = never if control == "never" else (
-            never | ((cidx > max(t, b) + anticipation) & ~treat)
+        ctrl = (
+            never
+            if control == "never"
+            else (never | ((cidx > max(t, b) + anticipation) & ~treat))
         )
         a = np.where(treat, w / sizes[g], 0.0)
         if ctrl.any():
@@ -135,8 +138,9 @@ def weight_matrix(
         c[0] = 1.0
         return _regression_contrast(demean(Xm, W), W, c)
     saturate = method == "sunab"
-    design = event_design(cohort_idx, n_t, ref_period=ref_period, bins=bins,
-                          saturate=saturate)
+    design = event_design(
+        cohort_idx, n_t, ref_period=ref_period, bins=bins, saturate=saturate
+    )
     k = design.X.shape[2]
     Xm = np.concatenate([design.X, extra], axis=2)
     c = np.zeros(Xm.shape[2])
@@ -176,10 +180,16 @@ def twfe_batch(Y: FloatArray, cidx: FloatArray) -> FloatArray:
     r = (n_t - idx).astype(float)
     total = r.sum(axis=1)
     b = idx.shape[0]
-    counts = np.bincount((idx + (n_t + 1) * np.arange(b)[:, None]).ravel(),
-                         minlength=b * (n_t + 1)).reshape(b, n_t + 1)
+    counts = np.bincount(
+        (idx + (n_t + 1) * np.arange(b)[:, None]).ravel(), minlength=b * (n_t + 1)
+    ).reshape(b, n_t + 1)
     col = np.cumsum(counts[:, :n_t], axis=1).astype(float)
-    den = total - (r**2).sum(axis=1) / n_t - (col**2).sum(axis=1) / n + total**2 / (n * n_t)
+    den = (
+        total
+        - (r**2).sum(axis=1) / n_t
+        - (col**2).sum(axis=1) / n
+        + total**2 / (n * n_t)
+    )
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.where(den > 1e-12, num / den, np.nan)
 
@@ -236,11 +246,15 @@ def cs_simple_batch(
             for t in range(g, n_t):
                 s_c, c_c = s_never, c_never
                 if control == "notyet":
-                    later = [h for h in gvals if h > max(t, b) + anticipation and h != g]
+                    later = [
+                        h for h in gvals if h > max(t, b) + anticipation and h != g
+                    ]
                     if later:
                         s_c = s_c + sum(sums[h] for h in later)
                         c_c = c_c + sum(counts[h] for h in later)
-                att = (sums[g][:, t] - sums[g][:, b]) / cg - (s_c[:, t] - s_c[:, b]) / c_c
+                att = (sums[g][:, t] - sums[g][:, b]) / cg - (
+                    s_c[:, t] - s_c[:, b]
+                ) / c_c
                 att = np.where(cg > 0, att, 0.0)
                 num += cg * att
                 den += cg
@@ -290,23 +304,37 @@ def make_estimate_batch(
 
     uw = panel.unit_weights
     if method == "cs" and X is None:
+
         def batch_cs(Y: FloatArray, cohorts: FloatArray) -> FloatArray:
-            return cs_simple_batch(Y, to_idx(cohorts), weights=uw, control=control,
-                                   anticipation=anticipation)
+            return cs_simple_batch(
+                Y,
+                to_idx(cohorts),
+                weights=uw,
+                control=control,
+                anticipation=anticipation,
+            )
+
         return batch_cs
-    if method == "sunab" and X is None and ref_period in (-1, [-1]) and (
-        ~np.isfinite(panel.cohort)
-    ).any():
+    if (
+        method == "sunab"
+        and X is None
+        and ref_period in (-1, [-1])
+        and (~np.isfinite(panel.cohort)).any()
+    ):
         # with only e = -1 excluded, Sun-Abraham's ATT equals the CS simple ATT with
         # never-treated comparisons (each cohort compared with g - 1)
         def batch_sunab(Y: FloatArray, cohorts: FloatArray) -> FloatArray:
             return cs_simple_batch(Y, to_idx(cohorts), weights=uw, control="never")
+
         return batch_sunab
     if method == "twfe" and X is None and panel.W is None:
+
         def batch_twfe(Y: FloatArray, cohorts: FloatArray) -> FloatArray:
             return twfe_batch(Y, to_idx(cohorts))
+
         return batch_twfe
     if method == "2x2":
+
         def batch_2x2(Y: FloatArray, cohorts: FloatArray) -> FloatArray:
             c = to_idx(cohorts)
             w = np.ones(Y.shape[0]) if uw is None else uw
@@ -315,6 +343,7 @@ def make_estimate_batch(
             tr = np.isfinite(c).astype(float)
             co = 1.0 - tr
             return (tr @ delta) / (tr @ w) - (co @ delta) / (co @ w)
+
         from impact.did.api import _cohort_index
 
         panel_cidx = _cohort_index(panel)
@@ -332,21 +361,37 @@ def make_estimate_batch(
             out = np.empty(c.shape[0])
             for j in range(c.shape[0]):  # non-linear: refit per assignment
                 fit = compute_att_gt(
-                    Y, c[j], periods, weights=uw, X=X, control=control,
-                    est_method=opts.get("est_method", "dr"), anticipation=anticipation,
-                    base_period=base_period, with_inf=True,
+                    Y,
+                    c[j],
+                    periods,
+                    weights=uw,
+                    X=X,
+                    control=control,
+                    est_method=opts.get("est_method", "dr"),
+                    anticipation=anticipation,
+                    base_period=base_period,
+                    with_inf=True,
                 )
                 out[j] = aggregate_cs(fit, c[j], uw, "simple").overall
             return out
+
         return batch_cs_cov
 
     def batch_generic(Y: FloatArray, cohorts: FloatArray) -> FloatArray:
         c = to_idx(cohorts)
         out = np.empty(c.shape[0])
         for j in range(c.shape[0]):  # design changes with each assignment
-            A = weight_matrix(method, panel, c[j], X=X, control=control,
-                              anticipation=anticipation, ref_period=ref_period,
-                              bins=bins)
+            A = weight_matrix(
+                method,
+                panel,
+                c[j],
+                X=X,
+                control=control,
+                anticipation=anticipation,
+                ref_period=ref_period,
+                bins=bins,
+            )
             out[j] = float(np.sum(A * Y))
         return out
+
     return batch_generic

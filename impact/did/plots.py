@@ -52,17 +52,25 @@ def plot_event_study(
     pre = e < 0
     if "band_low" in table:
         ax.fill_between(
-            e, table["band_low"].to_numpy(float), table["band_high"].to_numpy(float),
-            color="tab:blue", alpha=0.15, step="mid", label="uniform band",
+            e,
+            table["band_low"].to_numpy(float),
+            table["band_high"].to_numpy(float),
+            color="tab:blue",
+            alpha=0.15,
+            step="mid",
+            label="uniform band",
         )
-    for mask, colour, label in ((pre, "tab:grey", "pre-treatment"),
-                                (~pre, "tab:blue", "post-treatment")):
+    for mask, colour, label in (
+        (pre, "tab:grey", "pre-treatment"),
+        (~pre, "tab:blue", "post-treatment"),
+    ):
         if not mask.any():
             continue
         yerr = np.vstack([est[mask] - lo[mask], hi[mask] - est[mask]])
         yerr = np.nan_to_num(yerr, nan=0.0)
-        ax.errorbar(e[mask], est[mask], yerr=yerr, fmt="o", color=colour, capsize=3,
-                    label=label)
+        ax.errorbar(
+            e[mask], est[mask], yerr=yerr, fmt="o", color=colour, capsize=3, label=label
+        )
     if "reference" in table:
         ref = table["reference"].to_numpy(dtype=bool)
         ax.plot(e[ref], est[ref], "o", mfc="white", color="black", label="reference")
@@ -101,13 +109,23 @@ def plot_att_gt(
         sub = att_gt[att_gt["group"] == g]
         x = sub["time"].to_numpy(float) + (j - (len(groups) - 1) / 2) * width
         est = sub["att"].to_numpy(float)
-        yerr = np.vstack([est - sub["ci_low"].to_numpy(float),
-                          sub["ci_high"].to_numpy(float) - est])
-        ax.errorbar(x, est, yerr=np.nan_to_num(yerr), fmt="o", capsize=2,
-                    label=f"cohort {int(g)}")
+        yerr = np.vstack(
+            [est - sub["ci_low"].to_numpy(float), sub["ci_high"].to_numpy(float) - est]
+        )
+        bars = ax.errorbar(
+            x,
+            est,
+            yerr=np.nan_to_num(yerr),
+            fmt="o",
+            capsize=2,
+            label=f"cohort {int(g)}",
+        )
+        pre = sub["time"].to_numpy(float) < g
+        if pre.any():  # pre-treatment cells drawn hollow
+            ax.plot(x[pre], est[pre], "o", mfc="white", color=bars.lines[0].get_color())
     ax.axhline(0, color="black", lw=0.8)
     ax.set_xlabel("Period")
-    ax.set_ylabel("ATT(g,t) (outcome units)")
+    ax.set_ylabel("ATT(g,t) (outcome units; hollow = before adoption)")
     ax.set_title(title)
     ax.legend(frameon=False, fontsize="small", ncols=2)
     return ax
@@ -135,13 +153,29 @@ def plot_cells(
     ax = _axes(ax)
     m = cells.set_index(["group", "period"])["mean"]
     x = [0, 1]
-    ax.plot(x, [m["control", "pre"], m["control", "post"]], "o-", color="tab:grey",
-            label="comparison")
-    ax.plot(x, [m["treated", "pre"], m["treated", "post"]], "o-", color="tab:blue",
-            label="treated")
+    ax.plot(
+        x,
+        [m["control", "pre"], m["control", "post"]],
+        "o-",
+        color="tab:grey",
+        label="comparison",
+    )
+    ax.plot(
+        x,
+        [m["treated", "pre"], m["treated", "post"]],
+        "o-",
+        color="tab:blue",
+        label="treated",
+    )
     cf = m["treated", "pre"] + m["control", "post"] - m["control", "pre"]
-    ax.plot(x, [m["treated", "pre"], cf], "--", color="tab:blue", alpha=0.6,
-            label="treated, counterfactual")
+    ax.plot(
+        x,
+        [m["treated", "pre"], cf],
+        "--",
+        color="tab:blue",
+        alpha=0.6,
+        label="treated, counterfactual",
+    )
     ax.set_xticks(x, ["before", "after"])
     ax.set_xlabel("Period")
     ax.set_ylabel("Mean outcome (outcome units)")
@@ -150,9 +184,7 @@ def plot_cells(
     return ax
 
 
-def plot_bacon(
-    table: pd.DataFrame, twfe: float, *, ax: Axes | None = None
-) -> Axes:
+def plot_bacon(table: pd.DataFrame, twfe: float, *, ax: Axes | None = None) -> Axes:
     """Scatter of each 2x2 estimate against its weight, by comparison type.
 
     Parameters
@@ -170,11 +202,18 @@ def plot_bacon(
         The Axes.
     """
     ax = _axes(ax)
-    markers = {"Treated vs Untreated": "o", "Earlier vs Later Treated": "^",
-               "Later vs Earlier Treated": "x"}
+    markers = {
+        "Treated vs Untreated": "o",
+        "Earlier vs Later Treated": "^",
+        "Later vs Earlier Treated": "x",
+    }
     for kind, sub in table.groupby("type", sort=False):
-        ax.scatter(sub["weight"], sub["estimate"], marker=markers.get(str(kind), "o"),
-                   label=str(kind))
+        ax.scatter(
+            sub["weight"],
+            sub["estimate"],
+            marker=markers.get(str(kind), "o"),
+            label=str(kind),
+        )
     ax.axhline(twfe, color="black", lw=0.8, ls="--", label=f"TWFE = {twfe:.4g}")
     ax.set_xlabel("Weight in the TWFE estimate (share)")
     ax.set_ylabel("2x2 DiD estimate (outcome units)")

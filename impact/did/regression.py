@@ -260,7 +260,6 @@ def fit_2x2(
             "method='cs' for staggered adoption."
         )
     g = int(gvals[0])
-    n_t = Y.shape[1]
     w = np.ones(len(Y)) if weights is None else np.asarray(weights, dtype=float)
     pre = Y[:, :g].mean(axis=1)
     post = Y[:, g:].mean(axis=1)
@@ -284,8 +283,13 @@ def fit_2x2(
         for label, vals in (("pre", pre), ("post", post)):
             m, s = wmean_se(vals, sel)
             cell_rows.append(
-                {"group": name, "period": label, "mean": m, "std_error": s,
-                 "n_units": int(sel.sum())}
+                {
+                    "group": name,
+                    "period": label,
+                    "mean": m,
+                    "std_error": s,
+                    "n_units": int(sel.sum()),
+                }
             )
     cells = pd.DataFrame(cell_rows)
     m1, s1 = wmean_se(delta, treated)
@@ -313,7 +317,6 @@ def fit_2x2(
             "std_error": [s1, s0, se],
         }
     )
-    _ = n_t
     return est, se, cells, changes
 
 
@@ -350,7 +353,9 @@ def cell_means(
     means: dict[tuple[int, int], float] = {}
     for gval in (1, 0):
         for pval in (0, 1):
-            x = df.loc[(df[group] == gval) & (df[post] == pval), outcome].to_numpy(float)
+            x = df.loc[(df[group] == gval) & (df[post] == pval), outcome].to_numpy(
+                float
+            )
             if len(x) == 0:
                 raise DataError(
                     f"No rows with {group}={gval} and {post}={pval} and a non-missing "
@@ -358,8 +363,15 @@ def cell_means(
                 )
             se = float(x.std(ddof=1) / np.sqrt(len(x))) if len(x) > 1 else float("nan")
             means[(gval, pval)] = float(x.mean())
-            rows.append({"group": gval, "post": pval, "mean": float(x.mean()),
-                         "std_error": se, "n": len(x)})
+            rows.append(
+                {
+                    "group": gval,
+                    "post": pval,
+                    "mean": float(x.mean()),
+                    "std_error": se,
+                    "n": len(x),
+                }
+            )
     out = pd.DataFrame(rows)
     out.attrs["did"] = (means[(1, 1)] - means[(1, 0)]) - (means[(0, 1)] - means[(0, 0)])
     return out

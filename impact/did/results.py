@@ -56,8 +56,12 @@ class PretrendTest:
             ``statistic, df, pvalue, method``.
         """
         out = jsonable(
-            {"statistic": self.statistic, "df": self.df, "pvalue": self.pvalue,
-             "method": self.method}
+            {
+                "statistic": self.statistic,
+                "df": self.df,
+                "pvalue": self.pvalue,
+                "method": self.method,
+            }
         )
         assert isinstance(out, dict)
         return out
@@ -82,9 +86,7 @@ class _Linear:
     refs: list[int] = field(default_factory=list)
 
 
-def _row_stats(
-    est: FloatArray, se: FloatArray, alpha: float
-) -> dict[str, FloatArray]:
+def _row_stats(est: FloatArray, se: FloatArray, alpha: float) -> dict[str, FloatArray]:
     z = stats.norm.ppf(1 - alpha / 2)
     with np.errstate(divide="ignore", invalid="ignore"):
         stat = np.where(se > 0, est / se, np.nan)
@@ -166,8 +168,12 @@ class DiDResult(Result):
         self.options = dict(options)
         self.inference = inference
         self.inference_details = dict(inference_details or {})
-        self.att_gt = att_gt if att_gt is not None else pd.DataFrame(
-            columns=["group", "time", "att", "se", "ci_low", "ci_high"]
+        self.att_gt = (
+            att_gt
+            if att_gt is not None
+            else pd.DataFrame(
+                columns=["group", "time", "att", "se", "ci_low", "ci_high"]
+            )
         )
         self.event_study = event_study
         self.cells = cells
@@ -234,8 +240,13 @@ class DiDResult(Result):
         st = self._cs
         assert st is not None
         agg = aggregate_cs(
-            st["fit"], st["cohort_idx"], st["unit_weights"], kind,
-            min_e=min_e, max_e=max_e, balance_e=balance_e,
+            st["fit"],
+            st["cohort_idx"],
+            st["unit_weights"],
+            kind,
+            min_e=min_e,
+            max_e=max_e,
+            balance_e=balance_e,
         )
         n = st["n"]
         codes = st["codes"]
@@ -265,7 +276,9 @@ class DiDResult(Result):
         if kind != "simple":
             col = label_col[kind]
             key = agg.key.astype(int) if np.all(np.isfinite(agg.key)) else agg.key
-            table = pd.DataFrame({"term": [f"{col}={k}" for k in key], col: key, **rows})
+            table = pd.DataFrame(
+                {"term": [f"{col}={k}" for k in key], col: key, **rows}
+            )
         warn = list(self.warnings)
         if not np.isfinite(agg.overall):
             warn.append(
@@ -362,8 +375,11 @@ class DiDResult(Result):
             col = {"dynamic": "event_time", "group": "group", "calendar": "time"}[kind]
             key_arr = np.array(keys).astype(int)
             table = pd.DataFrame(
-                {"term": [f"{col}={v}" for v in key_arr], col: key_arr,
-                 **_row_stats(rest, rse, self.alpha)}
+                {
+                    "term": [f"{col}={v}" for v in key_arr],
+                    col: key_arr,
+                    **_row_stats(rest, rse, self.alpha),
+                }
             )
         return EstimateResult(
             estimator=f"{self.method}:{kind}",
@@ -409,7 +425,9 @@ class DiDResult(Result):
             df = int(np.linalg.matrix_rank(V))
             stat = float(b @ sol)
             return PretrendTest(
-                stat, df, float(stats.chi2.sf(stat, df)),
+                stat,
+                df,
+                float(stats.chi2.sf(stat, df)),
                 "Wald test of all pre-treatment coefficients = 0",
             )
         raise SpecError(
@@ -424,7 +442,9 @@ class DiDResult(Result):
             from impact.did.cs import _cluster_sum
 
             st = self._cs
-            agg = aggregate_cs(st["fit"], st["cohort_idx"], st["unit_weights"], "dynamic")
+            agg = aggregate_cs(
+                st["fit"], st["cohort_idx"], st["unit_weights"], "dynamic"
+            )
             summed = _cluster_sum(agg.inf, st["codes"])
             V = summed.T @ summed / st["n"] ** 2
             keep = np.diag(V) > 1e-20
@@ -475,7 +495,9 @@ class DiDResult(Result):
             ``.table``, ``.breakdown`` and ``.plot()``.
         """
         check_option(
-            "method", method, ["smoothness", "relative_magnitude"],
+            "method",
+            method,
+            ["smoothness", "relative_magnitude"],
             "DiDResult.sensitivity",
         )
         alpha = check_alpha(alpha, "DiDResult.sensitivity")
@@ -498,8 +520,15 @@ class DiDResult(Result):
         from impact.did.honest import honest_sensitivity
 
         return honest_sensitivity(
-            beta, sigma, num_pre=num_pre, num_post=num_post, method=method,
-            M=M, Mbar=Mbar, l_vec=l_vec, alpha=alpha,
+            beta,
+            sigma,
+            num_pre=num_pre,
+            num_post=num_post,
+            method=method,
+            M=M,
+            Mbar=Mbar,
+            l_vec=l_vec,
+            alpha=alpha,
         )
 
     def placebo_in_time(self, k: int = 1) -> DiDResult:
@@ -518,7 +547,9 @@ class DiDResult(Result):
         from impact.did.api import _placebo
 
         if self._panel is None:
-            raise SpecError("This result does not keep its data; refit to run a placebo.")
+            raise SpecError(
+                "This result does not keep its data; refit to run a placebo."
+            )
         return _placebo(self, k)
 
     # ---------------------------------------------------------------- protocol
@@ -546,11 +577,17 @@ class DiDResult(Result):
         base = super()._frame()
         if self.method in ("cs", "sunab") and len(self.att_gt):
             tab = self.att_gt.rename(
-                columns={"att": "estimate", "se": "std_error", "ci_low": "conf_low",
-                         "ci_high": "conf_high"}
+                columns={
+                    "att": "estimate",
+                    "se": "std_error",
+                    "ci_low": "conf_low",
+                    "ci_high": "conf_high",
+                }
             )
             tab = tab.assign(
-                term=[f"ATT({int(g)},{int(t)})" for g, t in zip(tab["group"], tab["time"])]
+                term=[
+                    f"ATT({int(g)},{int(t)})" for g, t in zip(tab["group"], tab["time"])
+                ]
             )
             return pd.concat([base, tab], ignore_index=True)
         if self.event_study is not None:
@@ -573,7 +610,9 @@ class DiDResult(Result):
         for kind in kinds:
             agg = self.aggregate(kind)
             entry: dict[str, Any] = {
-                "estimate": agg.estimate, "se": agg.se, "ci": list(agg.ci),
+                "estimate": agg.estimate,
+                "se": agg.se,
+                "ci": list(agg.ci),
                 "pvalue": agg.pvalue,
             }
             if agg.table is not None:
@@ -596,11 +635,16 @@ class DiDResult(Result):
         if kind is None:
             kind = {"2x2": "cells", "twfe": "estimate"}.get(self.method, "event_study")
         check_option(
-            "kind", kind, ["event_study", "att_gt", "cells", "estimate"],
+            "kind",
+            kind,
+            ["event_study", "att_gt", "cells", "estimate"],
             "DiDResult.plot",
         )
         if kind == "estimate":
-            return super()._plot(ax, None)
+            ax = super()._plot(ax, None)
+            ax.set_xlabel("Estimand")
+            ax.set_ylabel("Effect on outcome (outcome units)")
+            return ax
         if kind == "cells":
             if self.cells is None:
                 raise SpecError("kind='cells' needs method='2x2'.")

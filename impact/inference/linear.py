@@ -248,8 +248,11 @@ def twfe_estimate_batch(
     c = np.atleast_2d(np.asarray(cohorts, dtype=float))
     p = np.asarray(periods, dtype=float)
     n, t = y.shape
-    labels, idx = np.unique(c, return_inverse=True)
-    idx = idx.reshape(c.shape)
+    labels = np.unique(c[0])
+    idx = np.searchsorted(labels, c).clip(0, len(labels) - 1)
+    if not np.array_equal(labels[idx], c):  # rows are not permutations of row 0
+        labels, inv = np.unique(c, return_inverse=True)
+        idx = inv.reshape(c.shape)
     ind = (p[None, :] >= labels[:, None]).astype(float)  # (K, T): treated periods
     yt = two_way_demean(y)
     tail = yt @ ind.T  # (N, K): sum of Y~ over the periods treated under label k

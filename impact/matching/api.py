@@ -234,24 +234,8 @@ def _fit_core(
             est = float(
                 np.average(y[d], weights=w[d]) - np.average(y[~d], weights=w[~d])
             )
-        pairs = Pairs.build(
-            np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.int64)
-        )
-        n_f = int((focal & (w > 0)).sum())
-        fit = _Fit(
-            est,
-            pairs,
-            w,
-            score,
-            dist,
-            None,
-            discarded,
-            focal,
-            int((focal & eligible).sum()),
-        )
-        fit.pairs = None
-        fit.n_focal_eligible = max(fit.n_focal_eligible, n_f)
-        return fit
+        n_elig = int((focal & eligible).sum())
+        return _Fit(est, None, w, score, dist, None, discarded, focal, n_elig)
     order = processing_order(dist, np.flatnonzero(focal), cfg.m_order, rng)
     if cfg.method == "optimal":
         t_idx = np.flatnonzero(focal & eligible)
@@ -837,9 +821,9 @@ def match(
             why.append("common-support discard")
         if exact_l:
             why.append("exact matching")
-        why_s = " / ".join(why) if why else "a shortage of comparison units"
+        why_s = "the " + " / ".join(why) if why else "too few units to match them to"
         warnings.append(
-            f"{lost} of {n_focal_total} {focal_name} units were left unmatched by the "
+            f"{lost} of {n_focal_total} {focal_name} units were left unmatched by "
             f"{why_s}; the estimate is the effect among matched {focal_name} units, "
             f"not the {estimand} of the full sample."
         )

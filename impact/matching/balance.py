@@ -176,6 +176,7 @@ def love_plot(
     ax: Axes | None = None,
     threshold: float = 0.1,
     title: str = "Covariate balance",
+    xlabel: str = "Absolute standardised mean difference (SD units)",
 ) -> Axes:
     """Love plot: absolute SMD of each covariate before and after.
 
@@ -189,6 +190,8 @@ def love_plot(
         Reference line.
     title : str
         Axes title.
+    xlabel : str
+        x-axis label.
 
     Returns
     -------
@@ -211,7 +214,7 @@ def love_plot(
     ax.scatter(np.abs(table["smd_after"]), pos, marker="o", color="C0", label="After")
     ax.axvline(threshold, color="grey", ls="--", lw=0.8)
     ax.set_yticks(pos, list(table["covariate"]))
-    ax.set_xlabel("Absolute standardised mean difference (SD units)")
+    ax.set_xlabel(xlabel)
     ax.set_title(title)
     ax.legend(loc="lower right", frameon=False)
     return ax
@@ -256,7 +259,12 @@ def overlap_plot(
         score[~d], bins=bins, density=True, alpha=0.4, color="C3", label="Comparison"
     )
     if weights is not None:
-        w0 = weights[~d]
+        w1, w0 = weights[d], weights[~d]
+        if w1.sum() > 0 and np.any(w1 == 0):
+            ax.hist(
+                score[d], bins=bins, weights=w1, density=True, histtype="step",
+                color="C0", lw=1.5, label="Treated, matched",
+            )  # fmt: skip
         if w0.sum() > 0:
             ax.hist(
                 score[~d],

@@ -212,11 +212,12 @@ def matched_did(
             np.flatnonzero(dd),
             ratio=ratio,
             replace=replace,
+            max_dist=caliper,
         )
         dist = np.sqrt(((Z[pairs.focal] - Z[pairs.match]) ** 2).sum(axis=1))
         keep = np.ones(pairs.n_pairs, dtype=bool)
         if caliper is not None:
-            keep = dist <= caliper
+            keep = dist <= caliper * (1 + 1e-12)
         f_, m_, r_, dist = (
             pairs.focal[keep],
             pairs.match[keep],

@@ -401,6 +401,7 @@ def greedy_mahalanobis(
     caliper: float | None = None,
     exact: np.ndarray | None = None,
     walk: np.ndarray | None = None,
+    max_dist: float | None = None,
 ) -> Pairs:
     """Greedy nearest-neighbour matching on Euclidean distance of whitened ``Z``.
 
@@ -424,6 +425,8 @@ def greedy_mahalanobis(
         Scalar distance the caliper applies to.
     walk : ndarray (n,), optional
         MatchIt's walk variable, used only to break exact ties.
+    max_dist : float, optional
+        Caliper on the Mahalanobis distance itself: farther controls are never used.
 
     Returns
     -------
@@ -441,7 +444,7 @@ def greedy_mahalanobis(
         t_idx = order[(stratum & eligible)[order]]
         if len(c_idx) == 0 or len(t_idx) == 0:
             continue
-        if replace and not use_cal:
+        if replace and not use_cal and max_dist is None:
             f, m, r = _mahal_replace_tree(Z, c_idx, t_idx, ratio, pos)
             out_f.append(f)
             out_m.append(m)
@@ -477,6 +480,12 @@ def greedy_mahalanobis(
                     done[t] = True
                     continue
                 d2 = np.sum((Z[cand] - Z[t]) ** 2, axis=1)
+                if max_dist is not None:
+                    near = d2 <= max_dist**2
+                    cand, d2 = cand[near], d2[near]
+                    if len(cand) == 0:
+                        done[t] = True
+                        continue
                 best = _pick(d2, cand, pos, int(t), per_round)
                 for q, c in enumerate(best):
                     fl.append(int(t))

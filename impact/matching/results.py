@@ -184,7 +184,10 @@ class MatchResult(Result):
                 self.weights.to_numpy(dtype=float),
                 ax=ax,
             )
-        return love_plot(self._balance, ax=ax, threshold=self._threshold)
+        xlabel = "Absolute standardised mean difference (SD units)"
+        if self._binary == "raw":
+            xlabel += "\n0/1 covariates: absolute difference in proportions"
+        return love_plot(self._balance, ax=ax, threshold=self._threshold, xlabel=xlabel)
 
 
 class MatchedDiDResult(Result):

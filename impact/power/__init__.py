@@ -22,7 +22,7 @@ from impact.power.analytic import (
 from impact.power.assess import DesignAssessment, assess
 from impact.power.results import PowerResult
 from impact.power.simulation import simulate
-from impact.power.subgroup import subgroup_mde
+from impact.power.subgroup import plot_subgroup_mde, subgroup_mde
 
 __all__ = [
     "DesignAssessment",
@@ -34,6 +34,7 @@ __all__ = [
     "mckenzie_mde",
     "panel_did_mde",
     "pilot_covariance",
+    "plot_subgroup_mde",
     "simulate",
     "subgroup_mde",
     "two_sample",

@@ -74,10 +74,8 @@ def _baseline(result: Any) -> float | None:
     value = getattr(result, "baseline", None)
     if isinstance(value, (int, float, np.floating)) and math.isfinite(float(value)):
         return float(value)
-    panel = getattr(result, "panel", None)
-    if panel is None:  # DiDResult keeps its panel privately
-        panel = getattr(result, "_panel", None)
-    if panel is None or not hasattr(panel, "Y") or not hasattr(panel, "cohort"):
+    panel = _result_panel(result)
+    if panel is None:
         return None
     Y = np.asarray(panel.Y, dtype=float)
     cohort = np.asarray(panel.cohort, dtype=float)
@@ -90,6 +88,76 @@ def _baseline(result: Any) -> float | None:
         return None
     level = float(values.mean())
     return level if level > 0 and (Y > 0).all() else None
+
+
+def _result_panel(result: Any) -> Any:
+    panel = getattr(result, "panel", None)
+    if panel is None:
+        panel = getattr(result, "_panel", None)
+    if panel is None or not all(hasattr(panel, a) for a in ("Y", "cohort", "periods")):
+        return None
+    return panel
+
+
+def _simulated_proxy(
+    result: Any, *, power: float, alpha: float, noun: str, effect: float | None
+) -> DesignAssessment | None:
+    """MDE by placebo simulation of a DiD on the result's comparison units.
+
+    Used for results without a standard error (e.g. a synthetic control with
+    placebo inference) that carry their panel: the same number of treated units and
+    treatment time(s), a 2x2 (one cohort) or Callaway-Sant'Anna DiD as the linear
+    proxy, 1,000 placebo draws with an exact-size placebo test.
+    """
+    from impact.power.simulation import simulate
+
+    panel = _result_panel(result)
+    if panel is None:
+        return None
+    cohort = np.asarray(panel.cohort, dtype=float)
+    treated = np.isfinite(cohort)
+    if not treated.any() or treated.all():
+        return None
+    times = sorted({int(c) for c in cohort[treated]})
+    pool = panel.subset(units=panel.units[~treated])
+    relative = bool((pool.Y > 0).all())
+    grid = np.concatenate([[0.0], np.geomspace(0.005, 2.0, 40)])
+    if not relative:
+        grid = grid * float(np.std(pool.Y))
+    sim = simulate(
+        pool,
+        treatment_time=times,
+        n_treated=int(treated.sum()),
+        effect=[float(v) for v in grid],
+        effect_type="relative" if relative else "absolute",
+        estimator="2x2" if len(times) == 1 else "cs",
+        n_sims=1000,
+        seed=0,
+        alpha=alpha,
+        inference="placebo",
+    )
+    n = int(treated.sum())
+    mde = float(sim.mde(power).loc[n])
+    base = _baseline(result) if relative else None
+    estimate = float(getattr(result, "estimate", math.nan))
+    if effect is not None:
+        target = float(effect)
+    elif relative and base:
+        target = estimate / base
+    else:
+        target = estimate
+    return DesignAssessment(
+        mde=mde * base if (relative and base) else mde,
+        mde_relative=mde if relative else None,
+        effect=target,
+        power_at_effect=sim.power_at(target, n),
+        power=power,
+        alpha=alpha,
+        n_treated=n,
+        n_control=int(getattr(result, "n_control", (~treated).sum())),
+        method="simulation proxy: placebo DiD on the comparison units (1,000 draws)",
+        verdict=sim.verdict(target, n_treated=n, power=power, noun=noun),
+    )
 
 
 def assess(
@@ -187,6 +255,11 @@ def assess(
                 method="placebo p-value floor 1/(J0+1)",
                 verdict=text,
             )
+        proxy = _simulated_proxy(
+            result, power=float(power), alpha=a, noun=noun, effect=effect
+        )
+        if proxy is not None:
+            return proxy
         raise EstimationError(
             f"impact.power.assess: the result has no finite standard error (se={se}); "
             "run impact.power.simulate with the same estimator on the comparison "

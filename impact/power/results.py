@@ -65,9 +65,11 @@ def interpolate_mde(
     float
         The interpolated minimum detectable effect (a magnitude).
     """
-    frame = pd.DataFrame({"m": np.abs(magnitudes), "p": powers}).groupby("m")["p"].mean()
+    frame = (
+        pd.DataFrame({"m": np.abs(magnitudes), "p": powers}).groupby("m")["p"].mean()
+    )
     if 0.0 not in frame.index:
-        frame.loc[0.0] = alpha
+        frame = pd.concat([frame, pd.Series({0.0: float(alpha)})])
     frame = frame.sort_index()
     m = frame.index.to_numpy(dtype=float)
     p = frame.to_numpy(dtype=float)
@@ -135,7 +137,9 @@ class PowerResult(Result):
         headline = float(mde.loc[n_first])
         notes = list(warnings or [])
         if not math.isfinite(headline):
-            largest = format_effect(float(self.table["effect"].abs().max()), effect_type)
+            largest = format_effect(
+                float(self.table["effect"].abs().max()), effect_type
+            )
             notes.append(
                 f"80% power is not reached with {n_first} treated units for any effect "
                 f"up to {largest}; extend the effect grid to locate the MDE."
@@ -178,8 +182,9 @@ class PowerResult(Result):
                 f"and 1. Got {power!r} instead."
             )
         out = {}
-        for n, g in self.table.groupby("n_treated", sort=True):
-            out[int(n)] = interpolate_mde(
+        for n in sorted(int(v) for v in self.table["n_treated"].unique()):
+            g = self.table[self.table["n_treated"] == n]
+            out[n] = interpolate_mde(
                 g["effect"].to_numpy(float),
                 g["power"].to_numpy(float),
                 float(power),
@@ -208,7 +213,7 @@ class PowerResult(Result):
         g = self.table[self.table["n_treated"] == n]
         frame = g.assign(m=g["effect"].abs()).groupby("m")["power"].mean()
         if 0.0 not in frame.index:
-            frame.loc[0.0] = self._alpha_test
+            frame = pd.concat([frame, pd.Series({0.0: self._alpha_test})])
         frame = frame.sort_index()
         x = abs(float(effect))
         if x > float(frame.index.max()):
@@ -292,7 +297,9 @@ class PowerResult(Result):
         """
         rule = "=" * 78
         units = (
-            "proportion of the outcome" if self.effect_type == "relative" else "outcome units"
+            "proportion of the outcome"
+            if self.effect_type == "relative"
+            else "outcome units"
         )
         n_sims = int(self.table["n_sims"].max())
         lines = [
@@ -309,7 +316,11 @@ class PowerResult(Result):
         lines.append("-" * 78)
         lines.append("Minimum detectable effect at 80% power:")
         for n, v in self.mde(0.8).items():
-            shown = format_effect(v, self.effect_type) if math.isfinite(v) else "not reached"
+            shown = (
+                format_effect(v, self.effect_type)
+                if math.isfinite(v)
+                else "not reached"
+            )
             lines.append(f"  {n:>4} treated: {shown}")
         smallest = self.table["effect"].abs()
         smallest = smallest[smallest > 0]
@@ -334,9 +345,17 @@ class PowerResult(Result):
         if kind == "power":
             for n, g in self.table.groupby("n_treated", sort=True):
                 g = g.sort_values("effect")
-                ax.plot(g["effect"] * scale, g["power"], marker="o", label=f"{n} treated")
+                ax.plot(
+                    g["effect"] * scale, g["power"], marker="o", label=f"{n} treated"
+                )
             ax.axhline(0.8, color="grey", ls="--", lw=0.8, label="80% power")
-            ax.axhline(self._alpha_test, color="grey", ls=":", lw=0.8, label="size")
+            ax.axhline(
+                self._alpha_test,
+                color="grey",
+                ls=":",
+                lw=0.8,
+                label=f"size ({self._alpha_test:.0%})",
+            )
             ax.set_ylim(0, 1.02)
             ax.set_xlabel(f"Injected effect ({unit_label})")
             ax.set_ylabel("Power (share of draws rejecting)")
@@ -345,6 +364,7 @@ class PowerResult(Result):
             return ax
         mde = self.mde(0.8) * scale
         ax.plot(mde.index, mde.to_numpy(), marker="o")
+        ax.set_xticks(list(mde.index))
         ax.set_xlabel("Number of treated units")
         ax.set_ylabel(f"Minimum detectable effect ({unit_label})")
         ax.set_title(f"MDE at 80% power: {self.estimator_label}")
@@ -405,7 +425,9 @@ def verdict_text(
             f"{pw} power; an effect of {e_txt} cannot be distinguished from noise."
         )
     extra = (
-        f" (power about {power_at_effect:.0%})" if math.isfinite(power_at_effect) else ""
+        f" (power about {power_at_effect:.0%})"
+        if math.isfinite(power_at_effect)
+        else ""
     )
     return (
         f"{head} this design can detect effects of about {m_txt} or more at {pw} "

@@ -20,7 +20,7 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import numpy as np
 import pandas as pd
@@ -31,14 +31,14 @@ from impact._validation import check_alpha, check_option
 from impact.errors import DataError, ImpactError, SpecError
 from impact.panel import Panel, as_panel
 from impact.parallel import run_tasks, spawn_generators
-from impact.power._linear import phase_matrix, role_design, role_matrix
+from impact.power._linear import linear_block, phase_matrix, role_design, role_matrix
 from impact.power.results import PowerResult
 
 __all__ = ["simulate"]
 
 FloatArray = NDArray[np.float64]
 _LINEAR = ("2x2", "twfe", "cs")
-_ESTIMATORS = ("did", "2x2", "twfe", "cs", "synth", "matched_did")
+_ESTIMATORS = ("did", "2x2", "twfe", "cs", "sc", "synth", "matched_did")
 # options of impact.did that do not change a no-covariate linear estimate
 _NEUTRAL_DID_OPTIONS = {"est_method", "base_period", "n_boot", "alpha", "seed"}
 _CHUNK = 2_000  # draws per block when the outcome itself is redrawn (subgroups)
@@ -70,6 +70,7 @@ class _Context:
     estimator: Any
     method: str | None
     kwargs: dict[str, Any] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
 
 
 # ------------------------------------------------------------------- helpers
@@ -136,7 +137,7 @@ def _subgroup_outcome(
     """Rates recomputed from simulated subgroup counts (Poisson or negative binomial)."""
     denom = share * pop
     mu = np.clip(Y, 0.0, None) * denom / scale
-    shape = (Y.shape if size is None else (size, *Y.shape))
+    shape = Y.shape if size is None else (size, *Y.shape)
     if count_model == "negbin" and dispersion > 0:
         lam = rng.gamma(1.0 / dispersion, dispersion, size=shape) * mu
         counts = rng.poisson(lam)
@@ -161,51 +162,6 @@ def _resolve_inference(inference: Any, n_treated: int, n_units: int) -> str:
 
 
 # ------------------------------------------------------------ linear (fast)
-def _linear_block(
-    ctx: _Context,
-    Yb: FloatArray,
-    roles: NDArray[np.int64],
-    design: Any,
-    phase: FloatArray,
-) -> dict[str, FloatArray]:
-    """Per-draw sufficient statistics for a block of draws (Yb: (B or 1, N, T))."""
-    k = len(design.sizes)
-    A = design.A
-    C = np.einsum("bnt,kt->bnk", Yb, A)  # contribution of each unit in each role
-    rel = ctx.effect_type == "relative"
-    Yeff = Yb if rel else np.ones_like(Yb[:1])
-    F = np.einsum("bnt,kt->bnk", Yeff, A[:k] * phase)  # effect contributions
-    G = np.einsum("bnt,kt->bnk", Yeff, phase)  # injected effect per unit (sum over t)
-    H = np.einsum("bnt,kt->bnk", Yb, design.post.astype(float))  # counterfactual level
-    n_b = roles.shape[0]
-    out = {
-        name: np.zeros(n_b)
-        for name in ("est0", "slope", "tau", "level", "cells", "var0", "var1", "var2")
-    }
-    for j in range(k + 1):
-        mask = roles == j
-        c = np.where(mask, C[..., j], 0.0)
-        s1 = c.sum(axis=1)
-        s2 = (c * c).sum(axis=1)
-        n_j = design.sizes[j] if j < k else design.n_control
-        out["est0"] += s1
-        factor = n_j / (n_j - 1.0) if n_j > 1 else 0.0
-        if j == k:
-            out["var0"] += factor * (s2 - s1**2 / n_j)
-            continue
-        f = np.where(mask, F[..., j], 0.0)
-        sf = f.sum(axis=1)
-        out["slope"] += sf
-        out["tau"] += np.where(mask, G[..., j], 0.0).sum(axis=1)
-        out["level"] += np.where(mask, H[..., j], 0.0).sum(axis=1)
-        out["cells"] += n_j * design.post[j].sum()
-        # variance as a quadratic in the effect size: var0 + var1 d + var2 d^2
-        out["var0"] += factor * (s2 - s1**2 / n_j)
-        out["var1"] += factor * 2.0 * ((c * f).sum(axis=1) - s1 * sf / n_j)
-        out["var2"] += factor * ((f * f).sum(axis=1) - sf**2 / n_j)
-    return out
-
-
 def _simulate_linear(
     ctx: _Context, gens: Sequence[np.random.Generator], n_sims: int
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
@@ -242,7 +198,9 @@ def _simulate_linear(
         for start in range(0, n_sims, _CHUNK):
             stop = min(start + _CHUNK, n_sims)
             Yb = Yb_all if Yb_all.shape[0] == 1 else Yb_all[start:stop]
-            parts.append(_linear_block(ctx, Yb, roles[start:stop], design, phase))
+            parts.append(
+                linear_block(ctx.effect_type, Yb, roles[start:stop], design, phase)
+            )
         s = {key: np.concatenate([p[key] for p in parts]) for key in parts[0]}
         inference = _resolve_inference(inference_opt, n, n_units)
         d = ctx.effects[None, :]
@@ -254,9 +212,11 @@ def _simulate_linear(
             reject = np.abs(est) > crit
             cover = np.abs(est - tau) <= crit
         else:
-            var = s["var0"][:, None] + s["var1"][:, None] * d + s["var2"][:, None] * d**2
+            var = (
+                s["var0"][:, None] + s["var1"][:, None] * d + s["var2"][:, None] * d**2
+            )
             se = np.sqrt(np.clip(var, 0.0, None))
-            tcrit = float(stats.t.ppf(1 - ctx.alpha / 2, n_units - 1))
+            tcrit = float(stats.norm.ppf(1 - ctx.alpha / 2))  # as impact.did
             with np.errstate(divide="ignore", invalid="ignore"):
                 reject = np.abs(est) > tcrit * se
             cover = np.abs(est - tau) <= tcrit * se
@@ -282,6 +242,61 @@ def _simulate_linear(
     return pd.DataFrame(rows), draws
 
 
+# -------------------------------------------------------- synthetic control
+def _simulate_sc(
+    ctx: _Context, gens: Sequence[np.random.Generator], n_sims: int
+) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """One treated unit, leave-one-out synthetic controls, RMSPE-ratio placebo test."""
+    from impact.power._synth import synth_placebo
+
+    t0 = int(np.searchsorted(ctx.periods, ctx.times[0]))
+    fits = synth_placebo(ctx.Y, t0)
+    treated = _draw_order(gens, ctx.eligible)[:, 0]  # (B,)
+    phase = phase_matrix(ctx.periods, np.asarray(ctx.times, dtype=float), ctx.phase_in)
+    post_phase = phase[0, t0:]
+    Ypost = ctx.Y[:, t0:]
+    base = Ypost if ctx.effect_type == "relative" else np.ones_like(Ypost)
+    level = Ypost.mean(axis=1)
+    statistic = str(ctx.kwargs.get("test", "ratio"))
+    label = "placebo (RMSPE ratio)" if statistic == "ratio" else "placebo (post gap)"
+    rows: list[dict[str, Any]] = []
+    draws: dict[str, Any] = {}
+    est_cols = []
+    for effect in ctx.effects:
+        E = effect * post_phase[None, :] * base
+        est_all, reject_all = fits.test(E, ctx.alpha, statistic)
+        tau_all = E.mean(axis=1)
+        scale = level if ctx.effect_type == "relative" else np.ones_like(level)
+        est = est_all[treated] / scale[treated]
+        err = (est_all[treated] - tau_all[treated]) / scale[treated]
+        est_cols.append(est)
+        rows.append(
+            {
+                "n_treated": 1,
+                "effect": float(effect),
+                "power": float(reject_all[treated].mean()),
+                "bias": float(err.mean()),
+                "rmse": float(np.sqrt((err**2).mean())),
+                "coverage": math.nan,
+                "sd": float(est.std(ddof=1)),
+                "n_sims": n_sims,
+                "n_failed": 0,
+                "inference": label,
+            }
+        )
+    draws["1"] = np.column_stack(est_cols)
+    pre_rmspe = float(np.median(np.sqrt(fits.pre_mspe)))
+    post_gap = float(np.median(np.abs(fits.gaps[:, t0:]).mean(axis=1)))
+    if statistic == "ratio" and pre_rmspe < 0.25 * post_gap:
+        ctx.notes.append(
+            f"Pre-period fits are much tighter than post-period gaps (median pre-RMSPE "
+            f"{pre_rmspe:.3g} vs median post gap {post_gap:.3g}; donors outnumber "
+            "pre-periods): the RMSPE-ratio test has little power here; compare "
+            "test='gap'."
+        )
+    return pd.DataFrame(rows), draws
+
+
 # ---------------------------------------------------------- generic (slow)
 def _frame(ctx: _Context, Y: FloatArray, cohort: FloatArray) -> pd.DataFrame:
     t = len(ctx.periods)
@@ -304,7 +319,7 @@ def _fit(
 ) -> tuple[float, float, float, float]:
     """Fit the estimator to one placebo data set; return estimate, CI and p-value."""
     frame = _frame(ctx, Y, cohort)
-    cols = {"outcome": ctx.outcome, "unit": ctx.unit, "time": ctx.time}
+    cols: dict[str, Any] = {"outcome": ctx.outcome, "unit": ctx.unit, "time": ctx.time}
     kwargs = dict(ctx.kwargs)
     est = ctx.estimator
     if callable(est):
@@ -315,6 +330,7 @@ def _fit(
         if ctx.method is not None:
             kwargs["method"] = ctx.method
         kwargs.setdefault("seed", seed)
+        kwargs.setdefault("alpha", ctx.alpha)
         res = did(frame, cohort="_cohort", **cols, **kwargs)
     elif est == "synth":
         from impact.synth.api import synth
@@ -330,6 +346,8 @@ def _fit(
     else:  # matched_did
         from impact.matching.api import matched_did
 
+        kwargs.setdefault("seed", seed)
+        kwargs.setdefault("alpha", ctx.alpha)
         res = matched_did(frame, cohort="_cohort", **cols, **kwargs)
     ci = getattr(res, "ci", None) or (math.nan, math.nan)
     return float(res.estimate), float(ci[0]), float(ci[1]), float(res.pvalue)
@@ -401,15 +419,23 @@ def _simulate_generic(
     flat = pd.DataFrame(
         [r for rows in results for r in rows],
         columns=[
-            "n_treated", "effect", "estimate", "ci_low", "ci_high", "pvalue",
-            "tau", "level", "error",
+            "n_treated",
+            "effect",
+            "estimate",
+            "ci_low",
+            "ci_high",
+            "pvalue",
+            "tau",
+            "level",
+            "error",
         ],
     )
     warnings: list[str] = []
     rows: list[dict[str, Any]] = []
     draws: dict[str, Any] = {}
     rel = ctx.effect_type == "relative"
-    for (n, effect), g in flat.groupby(["n_treated", "effect"], sort=True):
+    for key, g in flat.groupby(["n_treated", "effect"], sort=False):
+        n, effect = cast(tuple[int, float], key)
         ok = g["error"] == ""
         failed = int((~ok).sum())
         if failed:
@@ -428,7 +454,9 @@ def _simulate_generic(
             {
                 "n_treated": int(n),
                 "effect": float(effect),
-                "power": float((g["pvalue"] < ctx.alpha).mean()) if len(g) else math.nan,
+                "power": float((g["pvalue"] < ctx.alpha).mean())
+                if len(g)
+                else math.nan,
                 "bias": float(err.mean()) if len(g) else math.nan,
                 "rmse": float(np.sqrt((err**2).mean())) if len(g) else math.nan,
                 "coverage": float(covered[has_ci].mean()) if has_ci.any() else math.nan,
@@ -448,7 +476,7 @@ def _simulate_generic(
 
 # ------------------------------------------------------------------ public
 def _as_float_list(name: str, value: Any, caller: str) -> list[float]:
-    values = [value] if np.isscalar(value) else list(value)
+    values: list[Any] = [value] if np.isscalar(value) else list(value)
     try:
         out = [float(v) for v in values]
     except (TypeError, ValueError) as exc:
@@ -512,7 +540,11 @@ def simulate(
         ``"absolute"``. Include 0 to see the size of the test.
     estimator : str or callable, default "did"
         ``"did"`` (with ``method=`` among the keyword arguments, default ``"cs"``),
-        ``"2x2"``, ``"twfe"``, ``"cs"``, ``"synth"``, ``"matched_did"``, or a callable
+        ``"2x2"``, ``"twfe"``, ``"cs"``, ``"sc"`` (vectorised synthetic control for
+        one treated unit: pre-period outcome fit, ADH placebo test on the RMSPE
+        ratio, or ``test="gap"`` on the mean post-period gap; see
+        :mod:`impact.power._synth`), ``"synth"`` (re-fits ``impact.synth``),
+        ``"matched_did"``, or a callable
         ``f(frame, *, outcome, unit, time, cohort, **estimator_kwargs)`` returning a
         :class:`~impact.results.Result` (``frame`` holds the placebo cohort in column
         ``"_cohort"``).
@@ -554,7 +586,9 @@ def simulate(
         ``impact.did``), ``"permutation"``/``"placebo"`` (reject when the estimate
         exceeds the ``1 - alpha`` quantile of the absolute no-effect placebo
         estimates: the exact-size placebo test of the design) or ``"analytic"``
-        (unit-level influence-function SEs, t with ``N - 1`` df).
+        (the analytic SEs of ``impact.did``, computed for every draw at once:
+        Welch for 2x2, CRV1 by unit for TWFE, the influence function with estimated
+        cohort shares for CS; normal critical values).
 
     Returns
     -------
@@ -569,19 +603,29 @@ def simulate(
     draw is the mean injected effect over treated cells (the ATT).
     """
     caller = "impact.power.simulate"
-    check_option("assignment", assignment, ["random", "high_rate", "rising_rate"], caller)
+    check_option(
+        "assignment", assignment, ["random", "high_rate", "rising_rate"], caller
+    )
     check_option("effect_type", effect_type, ["relative", "absolute"], caller)
     check_option("count_model", count_model, ["poisson", "negbin"], caller)
     check_option("backend", backend, [None, "serial", "joblib", "dask"], caller)
     alpha = check_alpha(alpha, caller)
     if not callable(estimator):
         check_option("estimator", estimator, list(_ESTIMATORS), caller)
-    if isinstance(n_sims, bool) or not isinstance(n_sims, (int, np.integer)) or n_sims < 2:
+    if (
+        isinstance(n_sims, bool)
+        or not isinstance(n_sims, (int, np.integer))
+        or n_sims < 2
+    ):
         raise SpecError(
             f"The 'n_sims' parameter of {caller} must be an integer >= 2. "
             f"Got {n_sims!r} instead."
         )
-    if isinstance(phase_in, bool) or not isinstance(phase_in, (int, np.integer)) or phase_in < 0:
+    if (
+        isinstance(phase_in, bool)
+        or not isinstance(phase_in, (int, np.integer))
+        or phase_in < 0
+    ):
         raise SpecError(
             f"The 'phase_in' parameter of {caller} must be an integer >= 0. "
             f"Got {phase_in!r} instead."
@@ -672,13 +716,31 @@ def simulate(
         and method in _LINEAR
         and all(
             (k in _NEUTRAL_DID_OPTIONS)
-            or (k == "inference" and v in (None, "auto", "analytic", "permutation", "placebo"))
+            or (
+                k == "inference"
+                and v in (None, "auto", "analytic", "permutation", "placebo")
+            )
             or (k == "control" and v == "never")
             or (k == "anticipation" and v == 0)
             or (k in ("covariates", "cluster", "weights") and not v)
             for k, v in kwargs.items()
         )
     )
+    if estimator == "sc":
+        if len(times) > 1 or n_list != [1]:
+            raise SpecError(
+                "estimator='sc' (vectorised synthetic-control power) takes one treated "
+                "unit and one treatment_time; use estimator='synth' (re-fitted) for "
+                "several treated units."
+            )
+        if "test" in kwargs:
+            check_option("test", kwargs["test"], ["ratio", "gap"], caller)
+        extra = sorted(set(kwargs) - {"test"})
+        if subgroup_share is not None or extra:
+            raise SpecError(
+                "estimator='sc' takes only test='ratio'|'gap' and no subgroup_share; "
+                f"use estimator='synth' instead (got {extra or 'subgroup_share'})."
+            )
     if method == "2x2" and len(times) > 1:
         raise SpecError(
             "The 2x2 DiD needs a single treatment_time; use method 'twfe' or 'cs' for "
@@ -716,16 +778,30 @@ def simulate(
             "other units."
         )
     gens = spawn_generators(seed, int(n_sims))
-    if fast:
+    if estimator == "sc":
+        table, draws = _simulate_sc(ctx, gens, int(n_sims))
+        engine = "vectorised"
+    elif fast:
         table, draws = _simulate_linear(ctx, gens, int(n_sims))
         engine = "vectorised"
+        analytic = table[table["inference"] == "analytic"]
+        if (analytic["n_treated"] == 1).any():
+            warnings.append(
+                "With 1 treated unit the analytic SE has no treated-unit variance and "
+                "over-rejects; use inference='placebo' (exact size)."
+            )
     else:
         table, draws, extra = _simulate_generic(
             ctx, gens, backend=backend, n_jobs=n_jobs, progress=progress
         )
         warnings.extend(extra)
         engine = "re-fitted"
-    name = estimator if isinstance(estimator, str) else getattr(estimator, "__name__", "custom")
+    warnings.extend(ctx.notes)
+    name = (
+        estimator
+        if isinstance(estimator, str)
+        else getattr(estimator, "__name__", "custom")
+    )
     label = f"{name} ({method})" if estimator == "did" else str(name)
     if subgroup_share is not None:
         warnings.append(

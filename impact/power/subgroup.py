@@ -11,7 +11,7 @@ import pandas as pd
 
 from impact.errors import SpecError
 from impact.panel import Panel
-from impact.parallel import spawn_generators
+from impact.parallel import as_generator
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -47,7 +47,8 @@ def subgroup_mde(
     power : float, default 0.8
         Target power of the MDE.
     seed : int, Generator or None
-        Seed; each share gets its own spawned child.
+        Seed; every share uses the same seed (common random numbers: the same
+        placebo assignments), so differences between shares are not draw noise.
     **simulate_kwargs
         Passed to :func:`impact.power.simulate` (``outcome``, ``unit``, ``time``,
         ``treatment_time``, ``n_treated``, ``effect``, ``estimator``, ``n_sims``...).
@@ -66,13 +67,21 @@ def subgroup_mde(
             f"The 'shares' parameter of impact.power.subgroup_mde must hold numbers in "
             f"(0, 1]. Got {list(shares)!r} instead."
         )
-    gens = spawn_generators(seed, len(values))
+    # common random numbers: every share sees the same placebo assignments
+    base = (
+        int(as_generator(seed).integers(2**62)) if not isinstance(seed, int) else seed
+    )
     rows = []
-    for share, gen in zip(values, gens, strict=True):
+    for share in values:
         res = simulate(
-            data, subgroup_share=share, denominator=denominator, seed=gen, **simulate_kwargs
+            data,
+            subgroup_share=share,
+            denominator=denominator,
+            seed=base,
+            **simulate_kwargs,
         )
-        for n, m in res.mde(power).items():
+        mde = res.mde(power)
+        for n, m in zip(mde.index.to_numpy(), mde.to_numpy(), strict=True):
             rows.append({"share": share, "n_treated": int(n), "mde": float(m)})
     out = pd.DataFrame(rows)
     ref_share = out["share"].max()
@@ -112,8 +121,13 @@ def plot_subgroup_mde(
         g = g.sort_values("share")
         ax.plot(g["share"] * 100, g["mde"] * scale, marker="o", label=f"{n} treated")
     ax.set_xscale("log")
+    from matplotlib.ticker import FuncFormatter
+
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}%"))
     ax.set_xlabel("Subgroup share of the population (%, log scale)")
-    ax.set_ylabel("MDE at 80% power (% of the rate)" if relative else "MDE (outcome units)")
+    ax.set_ylabel(
+        "MDE at 80% power (% of the rate)" if relative else "MDE (outcome units)"
+    )
     ax.set_title("Minimum detectable effect by subgroup size")
     ax.legend(frameon=False, fontsize="small")
     finite = table["mde"][np.isfinite(table["mde"])]

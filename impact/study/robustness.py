@@ -155,33 +155,52 @@ def summarise_grid(
     """
     rows = []
     for i, (settings, output) in enumerate(variants):
-        row: dict[str, Any] = {"id": i + 1, "label": _label(settings), "settings": settings}
+        row: dict[str, Any] = {
+            "id": i + 1,
+            "label": _label(settings),
+            "settings": settings,
+        }
         if output.get("error"):
-            row.update({"estimate": None, "se": None, "ci_low": None, "ci_high": None,
-                        "pvalue": None, "n_treated": None, "n_warnings": 0})
+            row.update(
+                {
+                    "estimate": None,
+                    "se": None,
+                    "ci_low": None,
+                    "ci_high": None,
+                    "pvalue": None,
+                    "n_treated": None,
+                    "n_warnings": 0,
+                }
+            )
             row["error"] = output["error"]
         else:
             row.update(_row(output["dict"], rob.quantity))
             row["error"] = None
         rows.append(row)
     base_row = _row(base_dict, rob.quantity)
-    ests = np.array([r["estimate"] for r in rows if r["estimate"] is not None], dtype=float)
+    ests = np.array(
+        [r["estimate"] for r in rows if r["estimate"] is not None], dtype=float
+    )
     summary: dict[str, Any] = {
         "n_variants": len(rows),
         "n_failed": sum(1 for r in rows if r["error"]),
     }
     if ests.size:
-        summary.update({
-            "median": float(np.median(ests)),
-            "min": float(ests.min()),
-            "max": float(ests.max()),
-        })
+        summary.update(
+            {
+                "median": float(np.median(ests)),
+                "min": float(ests.min()),
+                "max": float(ests.max()),
+            }
+        )
         base_est = base_row["estimate"]
         if base_est is not None and base_est != 0:
             summary["share_same_sign_as_base"] = float(
                 np.mean(np.sign(ests) == np.sign(base_est))
             )
-        with_ci = [r for r in rows if r["ci_low"] is not None and r["ci_high"] is not None]
+        with_ci = [
+            r for r in rows if r["ci_low"] is not None and r["ci_high"] is not None
+        ]
         if with_ci:
             summary["share_ci_excludes_zero"] = float(
                 np.mean([(r["ci_low"] > 0) or (r["ci_high"] < 0) for r in with_ci])
@@ -229,8 +248,13 @@ def plot_spec_curve(
     frame = pd.DataFrame(rows)
     quantity = record["quantity"]
     if frame.empty:
-        top.text(0.5, 0.5, "no variant produced an estimate", ha="center",
-                 transform=top.transAxes)
+        top.text(
+            0.5,
+            0.5,
+            "no variant produced an estimate",
+            ha="center",
+            transform=top.transAxes,
+        )
         return top, bottom
     frame = frame.sort_values("estimate", kind="mergesort").reset_index(drop=True)
     x = np.arange(len(frame))
@@ -239,16 +263,31 @@ def plot_spec_curve(
     lo = pd.to_numeric(frame["ci_low"], errors="coerce").to_numpy(dtype=float)
     hi = pd.to_numeric(frame["ci_high"], errors="coerce").to_numpy(dtype=float)
     has_ci = np.isfinite(lo) & np.isfinite(hi)
-    top.vlines(x[has_ci], lo[has_ci], hi[has_ci], color="0.6", lw=1.5,
-               label="95% confidence interval")
+    top.vlines(
+        x[has_ci],
+        lo[has_ci],
+        hi[has_ci],
+        color="0.6",
+        lw=1.5,
+        label="95% confidence interval",
+    )
     top.scatter(x[~is_base], est[~is_base], color="C0", zorder=3, label="variant")
     if is_base.any():
-        top.scatter(x[is_base], est[is_base], color="C1", marker="D", s=50, zorder=4,
-                    label="base analysis")
+        top.scatter(
+            x[is_base],
+            est[is_base],
+            color="C1",
+            marker="D",
+            s=50,
+            zorder=4,
+            label="base analysis",
+        )
     top.axhline(0, color="black", lw=0.8, ls="--")
     top.set_ylabel(f"Estimate ({quantity})")
-    top.set_title(f"Specification curve: {record['name']} ({len(frame)} specifications)")
-    top.legend(loc="upper left", fontsize=8, frameon=False)
+    top.set_title(
+        f"Specification curve: {record['name']} ({len(frame)} specifications)"
+    )
+    top.legend(loc="best", fontsize=8, frameon=True, framealpha=0.85)
     # choice matrix: one row per key=value
     choices: list[tuple[str, Any]] = [
         (k, v) for k, values in record["vary"].items() for v in values

@@ -26,6 +26,7 @@ import pandas as pd
 from impact.errors import DataError, ImpactError, SpecError
 from impact.parallel import run_tasks, spawn_generators
 from impact.results import jsonable
+from impact.study._threads import single_blas_thread
 from impact.study.data import PreparedData, apply_sample, load_data
 from impact.study.spec import (
     AnalysisSpec,
@@ -247,6 +248,15 @@ def _design_text(result: Any) -> str | None:
     return _one_line(str(d))
 
 
+def _canonical(frame: pd.DataFrame) -> pd.DataFrame:
+    """Rebuild a frame column by column, so its memory layout does not depend on how it
+    travelled (pickled by loky, serialised by dask or passed as is): numpy reductions
+    over differently laid-out blocks can differ in the last bits."""
+    return pd.DataFrame(
+        {c: frame[c].copy(deep=True).reset_index(drop=True) for c in frame.columns}
+    )
+
+
 def execute_task(task: Task) -> dict[str, Any]:
     """Run one task; never raises (errors are returned as text).
 
@@ -262,10 +272,10 @@ def execute_task(task: Task) -> dict[str, Any]:
         ``png``, ``plot_error``, ``design``, ``runtime_warnings``.
     """
     out: dict[str, Any] = {"key": task.key, "error": None, "dict": None}
-    with warnings.catch_warnings(record=True) as caught:
+    with single_blas_thread(), warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
-            result = task.func(task.frame, **task.kwargs)
+            result = task.func(_canonical(task.frame), **task.kwargs)
             as_dict = jsonable(result.to_dict())
             json.dumps(as_dict, allow_nan=False)
         except ImpactError as exc:

@@ -11,13 +11,13 @@ so the weights still sum to one but may be negative (extrapolation is allowed an
 penalised). ``lambda -> inf`` gives back the SCM weights; ``lambda -> 0`` (with more donors
 than pre-periods) fits the pre-period exactly.
 
-The penalty is chosen, when not given, by rolling-origin cross-validation on the
-pre-period as in the authors' package: for each origin ``i`` the SCM and the ridge
-correction are fitted on periods ``1..i`` and used to predict period ``i + 1``; the
-largest ``lambda`` whose mean squared prediction error is within one standard error of
-the minimum is kept (the "one-standard-error" rule), from a geometric grid of 21 values
-between ``sigma_max^2`` (largest squared singular value of the centred donor matrix) and
-``1e-8`` times it.
+The penalty is chosen, when not given, by leave-one-period-out cross-validation on the
+pre-period, following the authors' package (augsynth 0.2.0 defaults): each pre-period
+but the last is held out in turn, the SCM and the ridge correction are fitted on the
+other pre-periods and used to predict it; the largest ``lambda`` whose mean squared
+prediction error is within one standard error of the minimum is kept (the
+"one-standard-error" rule), from a geometric grid of 21 values between ``sigma_max^2``
+(largest squared singular value of the centred donor matrix) and ``1e-8`` times it.
 """
 
 from __future__ import annotations
@@ -51,8 +51,8 @@ class AugmentedFit:
     lambda_ : float
         Ridge penalty used.
     cv_table : pandas.DataFrame
-        One row per candidate penalty: ``lambda``, ``cv_mse`` (mean squared one-step
-        prediction error over the origins), ``cv_se`` (its standard error),
+        One row per candidate penalty: ``lambda``, ``cv_mse`` (mean squared prediction
+        error over the held-out periods), ``cv_se`` (its standard error),
         ``selected``. Empty when ``lambda_`` was given.
     scm_weights : numpy.ndarray, shape (J,)
         The synthetic-control weights that were augmented.
@@ -68,19 +68,31 @@ class AugmentedFit:
     pre_rmspe: float
 
 
+def _sv_tol(Xc: FloatArray, Y0: FloatArray) -> float:
+    """Singular values below this are rounding noise (e.g. duplicated donors)."""
+    scale = max(float(np.abs(Y0).max()) if Y0.size else 0.0, 1.0)
+    return float(max(Xc.shape, default=1) * np.finfo(float).eps * scale * 16)
+
+
 def _ridge_correction(
-    Xc: FloatArray, imbalance: FloatArray, lambdas: FloatArray
+    Xc: FloatArray, imbalance: FloatArray, lambdas: FloatArray, tol: float
 ) -> FloatArray:
-    """``Xc (Xc'Xc + lam I)^-1 imbalance`` for every ``lam``, via the SVD; (L, J)."""
+    """``Xc (Xc'Xc + lam I)^-1 imbalance`` for every ``lam``, via the SVD; (L, J).
+
+    Directions with singular value <= ``tol`` carry no information and are dropped,
+    so duplicated or constant donors cannot blow the correction up.
+    """
     U, s, Vt = np.linalg.svd(Xc, full_matrices=False)
+    keep = s > tol
+    U, s, Vt = U[:, keep], s[keep], Vt[keep]
     proj = Vt @ imbalance  # (r,)
     shrink = s[None, :] / (s[None, :] ** 2 + lambdas[:, None])  # (L, r)
     return np.asarray((shrink * proj[None, :]) @ U.T, dtype=float)
 
 
-def _lambda_grid(Xc: FloatArray) -> FloatArray:
+def _lambda_grid(Xc: FloatArray, tol: float) -> FloatArray:
     smax = float(np.linalg.norm(Xc, 2)) if Xc.size else 0.0
-    lam_max = smax**2 if smax > 0 else 1.0
+    lam_max = smax**2 if smax > tol else 1.0
     scaler = _LAMBDA_MIN_RATIO ** (1.0 / _N_LAMBDA)
     return lam_max * scaler ** np.arange(_N_LAMBDA + 1)
 
@@ -144,7 +156,7 @@ def augmented_weights_fixed(
     if np.isinf(lam):
         return w.copy()
     Xc = (Y0 - Y0.mean(axis=1, keepdims=True)).T  # (J, T0), donor-centred per period
-    corr = _ridge_correction(Xc, y1 - Y0 @ w, np.array([lam]))[0]
+    corr = _ridge_correction(Xc, y1 - Y0 @ w, np.array([lam]), _sv_tol(Xc, Y0))[0]
     return w + corr
 
 
@@ -168,11 +180,11 @@ def ridge_augmented_weights(
     scm_weights : array_like, shape (J,)
         The synthetic-control weights to augment (e.g. outcome-path or Abadie weights).
     lambda_ : float, optional
-        Ridge penalty. None chooses it by rolling-origin cross-validation on the
-        pre-period (needs ``T0 >= 3``).
+        Ridge penalty. None chooses it by leave-one-period-out cross-validation on
+        the pre-period (needs ``T0 >= 3``).
     n_folds : int, optional
-        Number of cross-validation origins, the most recent ones (default: all
-        ``T0 - 1`` origins, as augsynth).
+        Number of held-out periods, the most recent ones (default: every pre-period
+        but the last, ``T0 - 1`` folds, as augsynth).
     seed : int, Generator or None
         Accepted for a uniform signature; the cross-validation is deterministic.
 
@@ -191,7 +203,8 @@ def ridge_augmented_weights(
     Notes
     -----
     The SCM weights inside each cross-validation fold are the outcome-path simplex
-    weights on the fold's periods, whatever ``scm_weights`` were passed, as in augsynth.
+    weights on the fold's training periods, whatever ``scm_weights`` were passed, as
+    in augsynth.
 
     Examples
     --------
@@ -240,7 +253,7 @@ def ridge_augmented_weights(
             f"{caller}: cross-validating the ridge penalty needs at least 3 "
             f"pre-periods (T0 = {T0}); pass lambda_ explicitly."
         )
-    origins = np.arange(1, T0)  # fit on the first i periods, predict period i
+    held_out = np.arange(T0 - 1)  # augsynth never holds out the last pre-period
     if n_folds is not None:
         if isinstance(n_folds, bool) or not isinstance(n_folds, (int, np.integer)):
             raise SpecError(f"{caller}: n_folds must be an integer; got {n_folds!r}.")
@@ -249,19 +262,22 @@ def ridge_augmented_weights(
                 f"{caller}: n_folds must be between 2 and T0 - 1 = {T0 - 1}; "
                 f"got {n_folds}."
             )
-        origins = origins[-int(n_folds) :]
-    lambdas = _lambda_grid(Xc)
-    errors = np.empty((origins.size, lambdas.size))
-    # loop over folds (time origins); each fold is vectorised over the penalties
-    for k, i in enumerate(origins):
-        w_i = simplex_weights(y1[:i], Y0[:i])
-        corr = _ridge_correction(Xc[:, :i], y1[:i] - Y0[:i] @ w_i, lambdas)  # (L, J)
+        held_out = held_out[-int(n_folds) :]
+    tol = _sv_tol(Xc, Y0)
+    lambdas = _lambda_grid(Xc, tol)
+    errors = np.empty((held_out.size, lambdas.size))
+    # loop over folds (held-out periods); each fold is vectorised over the penalties
+    for k, i in enumerate(held_out):
+        train = np.flatnonzero(np.arange(T0) != i)
+        w_i = simplex_weights(y1[train], Y0[train])
+        imb = y1[train] - Y0[train] @ w_i
+        corr = _ridge_correction(Xc[:, train], imb, lambdas, tol)
         w_aug = w_i[None, :] + corr
         errors[k] = (y1[i] - w_aug @ Y0[i]) ** 2
     cv_mse = errors.mean(axis=0)
     cv_se = (
-        errors.std(axis=0, ddof=1) / np.sqrt(origins.size)
-        if origins.size > 1
+        errors.std(axis=0, ddof=1) / np.sqrt(held_out.size)
+        if held_out.size > 1
         else np.zeros(lambdas.size)
     )
     if not np.all(np.isfinite(cv_mse)):
@@ -281,5 +297,5 @@ def ridge_augmented_weights(
             "selected": np.arange(lambdas.size) == chosen,
         }
     )
-    w = w_scm + _ridge_correction(Xc, y1 - Y0 @ w_scm, np.array([lam]))[0]
+    w = w_scm + _ridge_correction(Xc, y1 - Y0 @ w_scm, np.array([lam]), tol)[0]
     return AugmentedFit(w, lam, table, w_scm, rmspe(w_scm), rmspe(w))

@@ -25,9 +25,9 @@ one fit.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from typing import Literal
 
 import numpy as np
+import pandas as pd
 from numpy.typing import ArrayLike, NDArray
 
 from impact._validation import check_option, check_positive_int
@@ -39,12 +39,14 @@ __all__ = [
     "did_estimate",
     "sc_estimate",
     "sdid_estimate",
+    "sdid_estimate_many",
     "sdid_se",
+    "sdid_staggered",
+    "sdid_staggered_se",
 ]
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.intp]
-Estimator = Literal["sdid", "sc", "did"]
 
 _ESTIMATORS = ("sdid", "sc", "did")
 _SE_METHODS = ("placebo", "bootstrap", "jackknife")
@@ -135,22 +137,30 @@ class SDIDFit:
 # --------------------------------------------------------------------------------------
 
 
+def _einsum_rowdot(a: FloatArray, b: FloatArray) -> FloatArray:
+    return np.asarray(np.einsum("ij,ij->i", a, b), dtype=float)
+
+
+# numpy >= 2.0 has a fast row-wise dot product; older versions use einsum
+_rowdot = getattr(np, "vecdot", _einsum_rowdot)
+
+
 def _fw_batch(
     A: FloatArray,
     b: FloatArray,
     x: FloatArray,
-    zeta2: float,
+    zeta2: FloatArray,
     m_eff: FloatArray,
     valid: NDArray[np.bool_] | None,
-    min_decrease: float,
+    min_decrease: FloatArray,
     max_iter: int,
 ) -> tuple[FloatArray, IntArray]:
     """Frank-Wolfe with exact line search for a batch of simplex ridge problems.
 
-    Problem ``r`` minimises ``zeta2 |x|^2 + |A_r x - b_r|^2 / m_r`` over the simplex
+    Problem ``r`` minimises ``zeta2_r |x|^2 + |A_r x - b_r|^2 / m_r`` over the simplex
     (coordinates with ``valid[r] == False`` fixed at zero), i.e. the synthdid objective.
     Each problem stops on its own, after iteration ``t >= 2`` when the loss decreased by
-    no more than ``min_decrease**2``, or at ``max_iter``.
+    no more than ``min_decrease_r**2``, or at ``max_iter``.
     """
     A = np.asarray(A, dtype=float)
     R, _, n = A.shape
@@ -159,44 +169,39 @@ def _fw_batch(
     out_it = np.zeros(R, dtype=np.intp)
     if max_iter <= 0 or R == 0:
         return out_x, out_it
-    eta_all = np.asarray(m_eff, dtype=float) * zeta2
-    min_dec2 = min_decrease**2
+    z2w = np.broadcast_to(np.asarray(zeta2, dtype=float), (R,)).copy()
+    eta_all = np.asarray(m_eff, dtype=float) * z2w
+    md2w = np.broadcast_to(np.asarray(min_decrease, dtype=float) ** 2, (R,)).copy()
     work = np.arange(R)
     Aw, bw, mw, etaw = A, np.asarray(b, dtype=float), np.asarray(m_eff, float), eta_all
     badw = None if valid is None else ~np.asarray(valid, dtype=bool)
     prev = np.full(R, np.inf)
     rows = np.arange(R)
     Ax = (Aw @ x[:, :, None])[:, :, 0]
+    vdot = _rowdot
     t = 0
     while work.size:
         t += 1
-        nw = work.size
-        r_ = rows[:nw]
-        hg = (Ax - bw)[:, None, :] @ Aw
-        hg = hg[:, 0, :]
+        r_ = rows[: work.size]
+        hg = ((Ax - bw)[:, None, :] @ Aw)[:, 0, :]
         hg += etaw[:, None] * x
-        if badw is None:
-            i = hg.argmin(axis=1)
-        else:
-            i = np.where(badw, np.inf, hg).argmin(axis=1)
-        d = -x
-        d[r_, i] += 1.0
-        derr = Aw[r_, :, i]
-        derr -= Ax
-        num = (hg * d).sum(axis=1)
-        np.negative(num, out=num)
-        den = (derr * derr).sum(axis=1) + etaw * (d * d).sum(axis=1)
-        step = np.zeros(nw)
-        np.divide(num, den, out=step, where=den > 0)
-        np.minimum(np.maximum(step, 0.0, out=step), 1.0, out=step)
-        x += step[:, None] * d
+        i = (hg if badw is None else np.where(badw, np.inf, hg)).argmin(axis=1)
+        xi = x[r_, i]
+        # direction d = e_i - x: |d|^2 = |x|^2 - 2 x_i + 1, hg.d = hg_i - hg.x
+        num = vdot(x, hg) - hg[r_, i]
+        derr = Aw[r_, :, i] - Ax
+        den = vdot(derr, derr) + etaw * (vdot(x, x) - 2.0 * xi + 1.0)
+        # den == 0 only when d == 0 or (eta == 0 and A d == 0), where num == 0 too
+        step = np.minimum(np.maximum(num / (den + (den == 0.0)), 0.0), 1.0)
+        x *= (1.0 - step)[:, None]
+        x[r_, i] += step
         Ax += step[:, None] * derr
         err = Ax - bw
-        val = zeta2 * (x * x).sum(axis=1) + (err * err).sum(axis=1) / mw
+        val = z2w * vdot(x, x) + vdot(err, err) / mw
         if t >= max_iter:
             done = np.ones(work.size, dtype=bool)
         elif t >= 2:
-            done = ~(prev[: work.size] - val > min_dec2)
+            done = ~(prev[: work.size] - val > md2w)
         else:
             done = np.zeros(work.size, dtype=bool)
         prev[: work.size] = val
@@ -211,6 +216,8 @@ def _fw_batch(
             bw = bw[keep]
             mw = mw[keep]
             etaw = etaw[keep]
+            z2w = z2w[keep]
+            md2w = md2w[keep]
             prev[: work.size] = prev[: keep.size][keep]
             if badw is not None:
                 badw = badw[keep]
@@ -229,18 +236,19 @@ def _solve(
     A: FloatArray,
     b: FloatArray,
     x0: FloatArray,
-    zeta: float,
+    zeta: FloatArray,
     m_eff: FloatArray,
     valid: NDArray[np.bool_] | None,
+    min_decrease: FloatArray,
     opts: _Options,
 ) -> tuple[FloatArray, IntArray]:
     """synthdid's two-round weight solve: FW (100 its), sparsify, FW again."""
-    zeta2 = float(zeta) ** 2
+    zeta2 = np.asarray(zeta, dtype=float) ** 2
     first = opts.max_iter_pre_sparsify if opts.sparsify else opts.max_iter
-    x, it = _fw_batch(A, b, x0, zeta2, m_eff, valid, opts.min_decrease, first)
+    x, it = _fw_batch(A, b, x0, zeta2, m_eff, valid, min_decrease, first)
     if opts.sparsify:
         x, it2 = _fw_batch(
-            A, b, _sparsify(x), zeta2, m_eff, valid, opts.min_decrease, opts.max_iter
+            A, b, _sparsify(x), zeta2, m_eff, valid, min_decrease, opts.max_iter
         )
         it = it + it2
     return x, it
@@ -263,14 +271,22 @@ def _estimate_batch(
     opts: _Options,
     omega_init: FloatArray | None,
     lambda_init: FloatArray | None,
+    tuning: tuple[FloatArray, FloatArray, FloatArray] | None = None,
 ) -> tuple[FloatArray, FloatArray, FloatArray, IntArray, IntArray]:
     """Algorithm 1 for a batch of problems sharing ``T0`` and the options.
 
     Yco (R, n0, T) control outcomes (rows with ``co_valid == False`` are padding),
-    ytr (R, T) treated-mean outcome. Returns att (R,), omega (R, n0), lambda (R, T0)
-    and the iteration counts.
+    ytr (R, T) treated-mean outcome. ``tuning`` = per-problem (zeta_omega,
+    zeta_lambda, min_decrease), default the scalars in ``opts``. Returns att (R,),
+    omega (R, n0), lambda (R, T0) and the iteration counts.
     """
     R, n0, _ = Yco.shape
+    if tuning is None:
+        z_o = np.full(R, opts.zeta_omega)
+        z_l = np.full(R, opts.zeta_lambda)
+        m_dec = np.full(R, opts.min_decrease)
+    else:
+        z_o, z_l, m_dec = (np.asarray(a, dtype=float) for a in tuning)
     n_valid = co_valid.sum(axis=1).astype(float)
     vmask = co_valid[:, :, None]
     pre = Yco[:, :, :T0]
@@ -299,7 +315,7 @@ def _estimate_batch(
             if lambda_init is None
             else np.asarray(lambda_init, dtype=float)
         )
-        lam, it_l = _solve(A_l, b_l, lam0, opts.zeta_lambda, n_valid, None, opts)
+        lam, it_l = _solve(A_l, b_l, lam0, z_l, n_valid, None, m_dec, opts)
 
     # ---- unit weights omega
     it_o = np.zeros(R, dtype=np.intp)
@@ -317,9 +333,10 @@ def _estimate_batch(
             A_o,
             b_o,
             om0,
-            opts.zeta_omega,
+            z_o,
             np.full(R, float(T0)),
             co_valid if not co_valid.all() else None,
+            m_dec,
             opts,
         )
 
@@ -335,24 +352,12 @@ def _estimate_batch(
 # --------------------------------------------------------------------------------------
 
 
-def _check_inputs(
-    Y: ArrayLike, treated: ArrayLike, T0: int, caller: str
-) -> tuple[FloatArray, NDArray[np.bool_], int]:
+def _check_matrix(Y: ArrayLike, T0: int, caller: str) -> tuple[FloatArray, int]:
     Ya = np.asarray(Y, dtype=float)
     if Ya.ndim != 2:
         raise DataError(
             f"{caller}: Y must be a 2-D array (units x periods); got {Ya.ndim} dims."
         )
-    tr = np.asarray(treated)
-    if tr.ndim != 1 or tr.shape[0] != Ya.shape[0]:
-        raise DataError(
-            f"{caller}: treated must be a boolean vector with one entry per row of Y "
-            f"({Ya.shape[0]}); got shape {tr.shape}."
-        )
-    if tr.dtype != bool:
-        if not np.all(np.isin(tr, [0, 1])):
-            raise DataError(f"{caller}: treated must be boolean (or 0/1) per unit.")
-        tr = tr.astype(bool)
     if isinstance(T0, bool) or not isinstance(T0, (int, np.integer)):
         raise SpecError(f"{caller}: T0 must be an integer number of pre-periods.")
     T0 = int(T0)
@@ -367,64 +372,150 @@ def _check_inputs(
             f"{caller}: no post-treatment period (T0 = {T0} of {n_periods} periods); "
             "T0 must be smaller than the number of columns of Y."
         )
-    n_tr = int(tr.sum())
-    if n_tr == 0:
-        raise DataError(f"{caller}: no treated unit (treated is all False).")
-    if n_tr == tr.size:
-        raise DataError(f"{caller}: no control unit (treated is all True).")
     if not np.all(np.isfinite(Ya)):
         r, c = np.argwhere(~np.isfinite(Ya))[0]
         raise DataError(
             f"{caller}: Y has a missing or infinite value (row {r}, column {c}); "
             "synthetic DiD needs a balanced panel with complete outcomes."
         )
+    return Ya, T0
+
+
+def _as_mask(x: ArrayLike, n_units: int, name: str, caller: str) -> NDArray[np.bool_]:
+    m = np.asarray(x)
+    if m.shape[-1:] != (n_units,) or m.ndim not in (1, 2):
+        raise DataError(
+            f"{caller}: {name} must be a boolean vector with one entry per row of Y "
+            f"({n_units}) (or a matrix of such rows); got shape {m.shape}."
+        )
+    if m.dtype != bool:
+        if not np.all(np.isin(m, [0, 1])):
+            raise DataError(f"{caller}: {name} must be boolean (or 0/1) per unit.")
+        m = m.astype(bool)
+    return m
+
+
+def _check_inputs(
+    Y: ArrayLike, treated: ArrayLike, T0: int, caller: str
+) -> tuple[FloatArray, NDArray[np.bool_], int]:
+    Ya, T0 = _check_matrix(Y, T0, caller)
+    tr = _as_mask(treated, Ya.shape[0], "treated", caller)
+    if tr.ndim != 1:
+        raise DataError(
+            f"{caller}: treated must be a boolean vector with one entry per row of Y "
+            f"({Ya.shape[0]}); got shape {tr.shape}."
+        )
+    n_tr = int(tr.sum())
+    if n_tr == 0:
+        raise DataError(f"{caller}: no treated unit (treated is all False).")
+    if n_tr == tr.size:
+        raise DataError(f"{caller}: no control unit (treated is all True).")
     return Ya, tr, T0
 
 
-def _make_options(
-    estimator: str, Yco_pre: FloatArray, n_tr: int, n_post: int
-) -> tuple[_Options, float]:
-    diffs = np.diff(Yco_pre, axis=1)
-    noise = float(np.std(diffs, ddof=1)) if diffs.size > 1 else 0.0
-    min_dec = 1e-5 * noise
-    if estimator == "sdid":
-        eta_omega = float(n_tr * n_post) ** 0.25
-        opts = _Options(
-            estimator="sdid",
-            zeta_omega=eta_omega * noise,
-            zeta_lambda=1e-6 * noise,
-            omega_intercept=True,
-            lambda_intercept=True,
-            update_omega=True,
-            update_lambda=True,
-            fixed_lambda=None,
-            min_decrease=min_dec,
-        )
-    elif estimator == "sc":
-        opts = _Options(
-            estimator="sc",
-            zeta_omega=1e-6 * noise,
-            zeta_lambda=1e-6 * noise,
-            omega_intercept=False,
-            lambda_intercept=True,
-            update_omega=True,
-            update_lambda=False,
-            fixed_lambda="zero",
-            min_decrease=min_dec,
-        )
+# per estimator: omega intercept, update omega, update lambda, fixed lambda (synthdid)
+_SETTINGS: dict[str, tuple[bool, bool, bool, str | None]] = {
+    "sdid": (True, True, True, None),
+    "sc": (False, True, False, "zero"),
+    "did": (True, False, False, "uniform"),
+}
+
+
+def _make_options(estimator: str, noise: float) -> _Options:
+    """synthdid's options for ``estimator``; the zetas are set per problem later."""
+    om_int, up_o, up_l, fixed = _SETTINGS[estimator]
+    return _Options(
+        estimator=estimator,
+        zeta_omega=1e-6 * noise if estimator == "sc" else 0.0,
+        zeta_lambda=1e-6 * noise,
+        omega_intercept=om_int,
+        lambda_intercept=True,
+        update_omega=up_o,
+        update_lambda=up_l,
+        fixed_lambda=fixed,
+        min_decrease=1e-5 * noise,
+    )
+
+
+def _fit_many(
+    Ya: FloatArray,
+    tr: NDArray[np.bool_],
+    co: NDArray[np.bool_],
+    T0: int,
+    estimator: str,
+    caller: str,
+) -> list[SDIDFit]:
+    """Fit one problem per row of the (R, N) masks ``tr`` / ``co``, vectorised."""
+    R = tr.shape[0]
+    T = Ya.shape[1]
+    n_tr = tr.sum(axis=1)
+    n_co = co.sum(axis=1)
+    if np.any(n_tr == 0):
+        r = int(np.flatnonzero(n_tr == 0)[0])
+        raise DataError(f"{caller}: problem {r} has no treated unit.")
+    if np.any(n_co == 0):
+        r = int(np.flatnonzero(n_co == 0)[0])
+        raise DataError(f"{caller}: problem {r} has no control unit.")
+    n0max = int(n_co.max())
+    order = np.argsort(~co, axis=1, kind="stable")[:, :n0max]  # controls first
+    co_valid = np.arange(n0max)[None, :] < n_co[:, None]
+    Yco = np.where(co_valid[:, :, None], Ya[order], 0.0)
+    ytr = (tr.astype(float) @ Ya) / n_tr[:, None]
+    # noise level per problem: SD of the controls' pre-period first differences
+    dif = np.diff(Yco[:, :, :T0], axis=2)
+    dmask = np.broadcast_to(co_valid[:, :, None], dif.shape)
+    cnt = n_co * (T0 - 1)
+    mean = np.where(dmask, dif, 0.0).sum(axis=(1, 2)) / cnt
+    ss = np.where(dmask, (dif - mean[:, None, None]) ** 2, 0.0).sum(axis=(1, 2))
+    noise = np.sqrt(ss / np.maximum(cnt - 1, 1))
+    noise = np.where(cnt > 1, noise, 0.0)
+    eta_omega = (n_tr * (T - T0)).astype(float) ** 0.25
+    if estimator == "sc":
+        z_o = 1e-6 * noise
     else:
-        opts = _Options(
-            estimator="did",
-            zeta_omega=float(n_tr * n_post) ** 0.25 * noise,
-            zeta_lambda=1e-6 * noise,
-            omega_intercept=True,
-            lambda_intercept=True,
-            update_omega=False,
-            update_lambda=False,
-            fixed_lambda="uniform",
-            min_decrease=min_dec,
+        z_o = eta_omega * noise
+    z_l = 1e-6 * noise
+    m_dec = 1e-5 * noise
+    base = _make_options(estimator, float(noise[0]))
+    att, omega, lam, it_o, it_l = _estimate_batch(
+        Yco, co_valid, ytr, T0, base, None, None, (z_o, z_l, m_dec)
+    )
+    if not np.all(np.isfinite(att)):
+        raise EstimationError(
+            f"{caller}: the estimate is not finite; check Y for extreme values."
         )
-    return opts, noise
+    fits = []
+    for r in range(R):  # packaging only; the estimation above is vectorised
+        k = int(n_co[r])
+        w = omega[r, :k]
+        wc = w @ Yco[r, :k]
+        shift = float(lam[r] @ (ytr[r, :T0] - wc[:T0]))
+        opts = replace(
+            base,
+            zeta_omega=float(z_o[r]),
+            zeta_lambda=float(z_l[r]),
+            min_decrease=float(m_dec[r]),
+        )
+        fits.append(
+            SDIDFit(
+                estimator=estimator,
+                att=float(att[r]),
+                unit_weights=w,
+                time_weights=lam[r],
+                zeta=float(z_o[r]),
+                zeta_lambda=float(z_l[r]),
+                noise_level=float(noise[r]),
+                control_index=order[r, :k],
+                treated_index=np.flatnonzero(tr[r]),
+                T0=T0,
+                n_iter=(int(it_o[r]), int(it_l[r])),
+                treated_trajectory=ytr[r],
+                synthetic_trajectory=wc + shift,
+                _options=opts,
+                _shift=shift,
+            )
+        )
+    return fits
 
 
 def _fit(Y: ArrayLike, treated: ArrayLike, T0: int, estimator: str) -> SDIDFit:
@@ -432,46 +523,79 @@ def _fit(Y: ArrayLike, treated: ArrayLike, T0: int, estimator: str) -> SDIDFit:
         estimator
     ]
     Ya, tr, T0 = _check_inputs(Y, treated, T0, caller)
-    co_idx = np.flatnonzero(~tr)
-    tr_idx = np.flatnonzero(tr)
-    Yco = Ya[co_idx]
-    ytr = Ya[tr_idx].mean(axis=0)
-    opts, noise = _make_options(estimator, Yco[:, :T0], tr_idx.size, Ya.shape[1] - T0)
-    att, omega, lam, it_o, it_l = _estimate_batch(
-        Yco[None],
-        np.ones((1, co_idx.size), dtype=bool),
-        ytr[None],
-        T0,
-        opts,
-        None,
-        None,
-    )
-    if not np.isfinite(att[0]):
-        raise EstimationError(
-            f"{caller}: the estimate is not finite; check Y for extreme values."
-        )
-    w = omega[0]
-    lm = lam[0]
-    wc = w @ Yco
-    shift = float(lm @ (ytr[:T0] - wc[:T0]))
-    fit = SDIDFit(
-        estimator=estimator,
-        att=float(att[0]),
-        unit_weights=w,
-        time_weights=lm,
-        zeta=opts.zeta_omega,
-        zeta_lambda=opts.zeta_lambda,
-        noise_level=noise,
-        control_index=co_idx,
-        treated_index=tr_idx,
-        T0=T0,
-        n_iter=(int(it_o[0]), int(it_l[0])),
-        treated_trajectory=ytr,
-        synthetic_trajectory=wc + shift,
-        _options=opts,
-        _shift=shift,
-    )
-    return fit
+    return _fit_many(Ya, tr[None], ~tr[None], T0, estimator, caller)[0]
+
+
+def sdid_estimate_many(
+    Y: ArrayLike,
+    treated: ArrayLike,
+    T0: int,
+    *,
+    controls: ArrayLike | None = None,
+    estimator: str = "sdid",
+) -> list[SDIDFit]:
+    """Fit many SDID / SC / DiD problems on one outcome matrix at once.
+
+    Each row of ``treated`` (and ``controls``) defines one problem; all are solved
+    together by the vectorised Frank-Wolfe solver, so e.g. a placebo-in-space run (each
+    donor in turn as the treated unit) costs about as much as a single fit. Each problem
+    gets its own tuning (noise level, ``zeta``) exactly as if fitted alone.
+
+    Parameters
+    ----------
+    Y : array_like, shape (N, T)
+        Outcomes, one row per unit, no missing values.
+    treated : array_like of bool, shape (R, N)
+        Treated units of each problem (a 1-D mask is one problem).
+    T0 : int
+        Number of pre-treatment periods, shared by all problems.
+    controls : array_like of bool, shape (R, N), optional
+        Control units of each problem (default: every unit not treated in that row);
+        must not overlap ``treated``.
+    estimator : {"sdid", "sc", "did"}, default "sdid"
+        The estimator.
+
+    Returns
+    -------
+    list of SDIDFit
+        One fit per row, identical (to rounding) to fitting each problem alone.
+
+    Raises
+    ------
+    DataError
+        Bad shapes, missing outcomes, a problem without treated or control units, or
+        overlapping masks.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> Y = rng.normal(size=(12, 8)).cumsum(axis=1)
+    >>> placebo = np.eye(12, dtype=bool)  # each unit in turn as the treated one
+    >>> fits = sdid_estimate_many(Y, placebo, T0=5)
+    >>> len(fits), fits[3].treated_index.tolist()
+    (12, [3])
+    """
+    caller = "sdid_estimate_many"
+    check_option("estimator", estimator, _ESTIMATORS, caller)
+    Ya, T0 = _check_matrix(Y, T0, caller)
+    N = Ya.shape[0]
+    tr = np.atleast_2d(_as_mask(treated, N, "treated", caller))
+    if controls is None:
+        co = ~tr
+    else:
+        co = np.atleast_2d(_as_mask(controls, N, "controls", caller))
+        if co.shape != tr.shape:
+            raise DataError(
+                f"{caller}: controls has shape {co.shape} but treated has {tr.shape}; "
+                "give one row of each per problem."
+            )
+        if np.any(co & tr):
+            r, u = np.argwhere(co & tr)[0]
+            raise DataError(
+                f"{caller}: unit {u} is both treated and control in problem {r}."
+            )
+    return _fit_many(Ya, tr, co, T0, estimator, caller)
 
 
 def sdid_estimate(Y: ArrayLike, treated: ArrayLike, T0: int) -> SDIDFit:
@@ -634,6 +758,20 @@ def _jackknife_draws(Y: FloatArray, fit: SDIDFit) -> FloatArray:
     return np.concatenate([u_co, u_tr])
 
 
+def _check_design(method: str, n0: int, n1: int) -> None:
+    """Raise when the design cannot support the standard-error method."""
+    if method == "placebo" and n0 <= n1:
+        raise EstimationError(
+            f"sdid_se: the placebo standard error needs more controls ({n0}) than "
+            f"treated units ({n1}); use method='bootstrap' or 'jackknife'."
+        )
+    if method in ("bootstrap", "jackknife") and n1 < 2:
+        raise EstimationError(
+            f"sdid_se: the {method} standard error needs at least 2 treated units "
+            f"({n1} given); use method='placebo'."
+        )
+
+
 def sdid_se(
     Y: ArrayLike,
     treated: ArrayLike,
@@ -688,30 +826,31 @@ def sdid_se(
     check_option("estimator", estimator, _ESTIMATORS, "sdid_se")
     n_reps = check_positive_int("n_reps", n_reps, "sdid_se", minimum=2)
     if fit is None:
-        fit = _fit(Y, treated, T0, estimator)
-    elif fit.estimator != estimator:
-        raise SpecError(
-            f"sdid_se: the fit passed is a {fit.estimator!r} fit but estimator="
-            f"{estimator!r}; pass a matching fit or none."
-        )
-    Ya = np.asarray(Y, dtype=float)
+        Ya, tr, T0 = _check_inputs(Y, treated, T0, "sdid_se")
+        _check_design(method, int((~tr).sum()), int(tr.sum()))
+        fit = _fit(Ya, tr, T0, estimator)
+    else:
+        if fit.estimator != estimator:
+            raise SpecError(
+                f"sdid_se: the fit passed is a {fit.estimator!r} fit but estimator="
+                f"{estimator!r}; pass a matching fit or none."
+            )
+        Ya = np.asarray(Y, dtype=float)
+        n_units = fit.control_index.size + fit.treated_index.size
+        if Ya.ndim != 2 or Ya.shape != (n_units, fit.treated_trajectory.size):
+            raise DataError(
+                f"sdid_se: Y has shape {Ya.shape} but the fit passed has {n_units} "
+                f"units and {fit.treated_trajectory.size} periods; pass the Y the fit "
+                "was computed on."
+            )
+        _check_design(method, fit.control_index.size, fit.treated_index.size)
     n1 = fit.treated_index.size
     n0 = fit.control_index.size
     if method == "placebo":
-        if n0 <= n1:
-            raise EstimationError(
-                f"sdid_se: the placebo standard error needs more controls ({n0}) than "
-                f"treated units ({n1}); use method='bootstrap' or 'jackknife'."
-            )
         gens = spawn_generators(seed, n_reps)
         perms = np.stack([g.permutation(n0) for g in gens])
         draws = _placebo_draws(Ya, fit, perms)
     elif method == "bootstrap":
-        if n1 < 2:
-            raise EstimationError(
-                "sdid_se: the bootstrap standard error needs at least 2 treated units "
-                "(1 given); use method='placebo'."
-            )
         gens = spawn_generators(seed, n_reps)
         N = n0 + n1
         rows = []
@@ -724,11 +863,6 @@ def sdid_se(
                     break
         draws = _bootstrap_draws(Ya, fit, np.stack(rows))
     else:
-        if n1 < 2:
-            raise EstimationError(
-                "sdid_se: the jackknife standard error needs at least 2 treated units "
-                "(1 given); use method='placebo'."
-            )
         if int((fit.unit_weights != 0).sum()) <= 1:
             raise EstimationError(
                 "sdid_se: the fixed-weight jackknife is undefined when a single "
@@ -745,6 +879,194 @@ def sdid_se(
     return float(np.std(draws, ddof=0))
 
 
-def _with_options(fit: SDIDFit, **changes: object) -> SDIDFit:
-    """A copy of ``fit`` with some solver options changed (used in tests)."""
-    return replace(fit, _options=replace(fit._options, **changes))  # type: ignore[arg-type]
+# --------------------------------------------------------------------------------------
+# Staggered adoption: one block estimate per adoption cohort, N1 x T1 weighted
+# --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, eq=False)
+class StaggeredSDIDFit:
+    """Output of :func:`sdid_staggered`.
+
+    Attributes
+    ----------
+    estimator : str
+        ``"sdid"``, ``"sc"`` or ``"did"``.
+    att : float
+        Cohort effects averaged with weights ``N1_a * T1_a`` (treated units times
+        post-periods of cohort ``a``), as Arkhangelsky et al. (2021, Section 8) and
+        Stata ``sdid``.
+    cohorts : pandas.DataFrame
+        One row per cohort: ``cohort`` (first treated column), ``n_treated``,
+        ``n_post``, ``weight``, ``att``.
+    fits : dict
+        Cohort -> :class:`SDIDFit` (row indices refer to ``Y``).
+    """
+
+    estimator: str
+    att: float
+    cohorts: pd.DataFrame
+    fits: dict[int, SDIDFit]
+
+
+def _check_adoption(
+    Y: ArrayLike, adoption: ArrayLike, caller: str
+) -> tuple[FloatArray, FloatArray, NDArray[np.int64]]:
+    Ya = np.asarray(Y, dtype=float)
+    if Ya.ndim != 2:
+        raise DataError(f"{caller}: Y must be a 2-D array (units x periods).")
+    ad = np.asarray(adoption, dtype=float).ravel()
+    if ad.size != Ya.shape[0]:
+        raise DataError(
+            f"{caller}: adoption must hold one first-treated column per row of Y "
+            f"({Ya.shape[0]}); got {ad.size} values."
+        )
+    ad = np.where(np.isnan(ad), np.inf, ad)
+    finite = np.isfinite(ad)
+    bad = finite & ((ad != np.round(ad)) | (ad < 2) | (ad >= Ya.shape[1]))
+    if bad.any():
+        u = int(np.flatnonzero(bad)[0])
+        raise DataError(
+            f"{caller}: unit {u} adopts at column {ad[u]:g}; adoption must be an "
+            f"integer column between 2 and {Ya.shape[1] - 1} (at least 2 pre-periods "
+            "and 1 post-period), or inf/NaN for never treated."
+        )
+    if not finite.any():
+        raise DataError(f"{caller}: no treated unit (adoption is never finite).")
+    if finite.all():
+        raise DataError(
+            f"{caller}: no never-treated unit; staggered SDID compares each cohort "
+            "with the never-treated units."
+        )
+    return Ya, ad, np.unique(ad[finite]).astype(np.int64)
+
+
+def _cohort_weights(ad: FloatArray, cohorts: NDArray[np.int64], T: int) -> FloatArray:
+    n1 = np.array([(ad == a).sum() for a in cohorts], dtype=float)
+    w = n1 * (T - cohorts)
+    return np.asarray(w / w.sum(), dtype=float)
+
+
+def sdid_staggered(
+    Y: ArrayLike, adoption: ArrayLike, *, estimator: str = "sdid"
+) -> StaggeredSDIDFit:
+    """SDID (or SC / DiD) under staggered adoption, cohort by cohort.
+
+    Each adoption cohort is compared with the never-treated units over all periods
+    (its own ``T0`` = first treated column); the cohort effects are averaged with
+    weights proportional to treated units x post-periods (Arkhangelsky et al. 2021,
+    Section 8; Clarke et al. 2023, Stata ``sdid``).
+
+    Parameters
+    ----------
+    Y : array_like, shape (N, T)
+        Outcomes, one row per unit, no missing values.
+    adoption : array_like, shape (N,)
+        First treated column of each unit (0-based, at least 2); ``inf`` or ``NaN`` =
+        never treated.
+    estimator : {"sdid", "sc", "did"}, default "sdid"
+        The block estimator applied to each cohort.
+
+    Returns
+    -------
+    StaggeredSDIDFit
+        Weighted ATT, the cohort table and the per-cohort fits.
+
+    Raises
+    ------
+    DataError
+        Bad shapes, missing outcomes, adoption too early or too late, no treated or
+        no never-treated unit.
+    """
+    caller = "sdid_staggered"
+    check_option("estimator", estimator, _ESTIMATORS, caller)
+    Ya, ad, cohorts = _check_adoption(Y, adoption, caller)
+    never = ~np.isfinite(ad)
+    fits: dict[int, SDIDFit] = {}
+    for a in cohorts:  # one vectorised block fit per cohort
+        Ya_checked, T0 = _check_matrix(Ya, int(a), caller)
+        tr = (ad == a)[None, :]
+        fits[int(a)] = _fit_many(Ya_checked, tr, never[None, :], T0, estimator, caller)[
+            0
+        ]
+    w = _cohort_weights(ad, cohorts, Ya.shape[1])
+    atts = np.array([fits[int(a)].att for a in cohorts])
+    table = pd.DataFrame(
+        {
+            "cohort": cohorts,
+            "n_treated": [int((ad == a).sum()) for a in cohorts],
+            "n_post": Ya.shape[1] - cohorts,
+            "weight": w,
+            "att": atts,
+        }
+    )
+    return StaggeredSDIDFit(estimator, float(w @ atts), table, fits)
+
+
+def sdid_staggered_se(
+    Y: ArrayLike,
+    adoption: ArrayLike,
+    *,
+    method: str = "placebo",
+    n_reps: int = 200,
+    seed: SeedLike = None,
+    estimator: str = "sdid",
+) -> float:
+    """Placebo standard error of :func:`sdid_staggered` (Clarke et al. 2023).
+
+    In each replication the adoption times of the treated units are given to randomly
+    chosen never-treated units and the staggered estimator is re-run on the
+    never-treated units only (weights re-estimated from scratch). All replications of a
+    cohort are solved together by the vectorised solver.
+
+    Parameters
+    ----------
+    Y : array_like, shape (N, T)
+        Outcomes, one row per unit.
+    adoption : array_like, shape (N,)
+        First treated column of each unit; ``inf``/``NaN`` = never treated.
+    method : {"placebo"}, default "placebo"
+        Only the placebo method is available for staggered designs.
+    n_reps : int, default 200
+        Replications.
+    seed : int, numpy Generator or None
+        Seed; one child generator per replication.
+    estimator : {"sdid", "sc", "did"}, default "sdid"
+        The block estimator.
+
+    Returns
+    -------
+    float
+        ``sqrt((B-1)/B)`` times the SD of the placebo estimates.
+
+    Raises
+    ------
+    EstimationError
+        When there are not more never-treated than treated units.
+    """
+    caller = "sdid_staggered_se"
+    check_option("method", method, ("placebo",), caller)
+    check_option("estimator", estimator, _ESTIMATORS, caller)
+    n_reps = check_positive_int("n_reps", n_reps, caller, minimum=2)
+    Ya, ad, cohorts = _check_adoption(Y, adoption, caller)
+    _check_matrix(Ya, int(cohorts.min()), caller)
+    never_idx = np.flatnonzero(~np.isfinite(ad))
+    times = np.sort(ad[np.isfinite(ad)])
+    n_tr, n_co = times.size, never_idx.size
+    if n_co <= n_tr:
+        raise EstimationError(
+            f"{caller}: the placebo standard error needs more never-treated units "
+            f"({n_co}) than treated units ({n_tr})."
+        )
+    Yn = Ya[never_idx]
+    perms = np.stack([g.permutation(n_co) for g in spawn_generators(seed, n_reps)])
+    fake = np.full((n_reps, n_co), np.inf)
+    np.put_along_axis(fake, perms[:, :n_tr], np.broadcast_to(times, (n_reps, n_tr)), 1)
+    w = _cohort_weights(times, cohorts, Ya.shape[1])
+    draws = np.zeros(n_reps)
+    for k, a in enumerate(cohorts):  # loop over cohorts; replications are vectorised
+        tr = fake == a
+        co = ~np.isfinite(fake)
+        fits = _fit_many(Yn, tr, co, int(a), estimator, caller)
+        draws += w[k] * np.array([f.att for f in fits])
+    return float(np.std(draws, ddof=0))

@@ -22,27 +22,41 @@ from numpy.typing import ArrayLike, NDArray
 
 from impact.errors import EstimationError
 
-__all__ = ["simplex_weights", "simplex_lsq"]
+__all__ = ["simplex_lsq", "simplex_qp", "simplex_weights"]
 
 _FloatArray = NDArray[np.float64]
 
 
-def _eq_lsq(A: _FloatArray, b: _FloatArray, P: list[int]) -> _FloatArray:
-    """Least squares on columns ``P`` of ``A`` with the weights summing to one."""
-    if len(P) == 1:
+def _eq_solve(H: _FloatArray, c: _FloatArray, P: list[int]) -> _FloatArray:
+    """Minimise ``w'Hw/2 - c'w`` on the donors ``P`` with the weights summing to one.
+
+    Solves the (|P| + 1)-dimensional KKT system of the equality-constrained problem;
+    falls back to a least-squares solve when the system is singular (duplicated
+    donors).
+    """
+    n = len(P)
+    if n == 1:
         return np.ones(1)
-    ref = A[:, P[0]]
-    M = A[:, P[1:]] - ref[:, None]
-    z_rest, *_ = np.linalg.lstsq(M, b - ref, rcond=None)
-    out = np.empty(len(P))
-    out[0] = 1.0 - z_rest.sum()
-    out[1:] = z_rest
-    return out
+    kkt = np.empty((n + 1, n + 1))
+    kkt[:n, :n] = H[P][:, P]
+    kkt[:n, n] = 1.0
+    kkt[n, :n] = 1.0
+    kkt[n, n] = 0.0
+    rhs = np.empty(n + 1)
+    rhs[:n] = c[P]
+    rhs[n] = 1.0
+    try:
+        sol = np.linalg.solve(kkt, rhs)
+    except np.linalg.LinAlgError:
+        sol = np.linalg.lstsq(kkt, rhs, rcond=None)[0]
+    if not np.all(np.isfinite(sol)):
+        sol = np.linalg.lstsq(kkt, rhs, rcond=None)[0]
+    return sol[:n]
 
 
 def _project_to_passive(
-    A: _FloatArray,
-    b: _FloatArray,
+    H: _FloatArray,
+    c: _FloatArray,
     w: _FloatArray,
     P: list[int],
     eps: float,
@@ -54,8 +68,8 @@ def _project_to_passive(
     zero; repeat until the passive solution is strictly feasible.
     """
     for _ in range(4 * len(P) + 10):
-        z = _eq_lsq(A, b, P)
-        if np.all(z > eps):
+        z = _eq_solve(H, c, P)
+        if (z > eps).all():
             w = np.zeros_like(w)
             w[P] = z
             return w, P
@@ -136,30 +150,53 @@ def simplex_lsq(
         P = []
     if not P:
         P = [int(np.argmin(((A - b[:, None]) ** 2).sum(axis=0)))]
+    w = simplex_qp(A.T @ A, A.T @ b, P, tol * scale * (scale + bmax))
+    if w is None:
+        return _polish(A, b, np.full(J, 1.0 / J), tol)
+    return w
+
+
+def simplex_qp(
+    H: _FloatArray, c: _FloatArray, P: list[int], thr: float
+) -> _FloatArray | None:
+    """Active-set core on the Gram form ``min w'Hw/2 - c'w`` over the simplex.
+
+    Parameters
+    ----------
+    H : ndarray (J, J)
+        ``A'A`` (positive semi-definite).
+    c : ndarray (J,)
+        ``A'b``.
+    P : list of int
+        Non-empty starting support (any subset of donors).
+    thr : float
+        Absolute KKT tolerance on the gradient.
+
+    Returns
+    -------
+    ndarray (J,) or None
+        The optimal weights, or None when the iterations stalled (the caller then
+        polishes with a general solver).
+    """
+    J = H.shape[0]
+    eps = 1e-14
     w = np.zeros(J)
     w[P] = 1.0 / len(P)
-    w, P = _project_to_passive(A, b, w, P, eps)
-    in_p = np.zeros(J, dtype=bool)
-    in_p[P] = True
-    max_iter = 3 * J + 50
-    for _ in range(max_iter):
-        r = b - A @ w
-        g = A.T @ r  # negative gradient (up to factor 2)
-        mu = float(g[P].mean())
-        thr = tol * scale * (scale + bmax)
-        viol = np.where(in_p, -np.inf, g - mu)
-        j = int(np.argmax(viol))
+    w, P = _project_to_passive(H, c, w, P, eps)
+    for _ in range(3 * J + 50):
+        g = c - H @ w  # negative gradient (up to a factor 2)
+        viol = g - g[P].mean()
+        viol[P] = -np.inf
+        j = int(viol.argmax())
         if viol[j] <= thr:
             return w
         P_new = sorted([*P, j])
-        z = _eq_lsq(A, b, P_new)
+        z = _eq_solve(H, c, P_new)
         if z[P_new.index(j)] <= eps:
             # numerically degenerate: the entering donor cannot improve the fit
-            return _polish(A, b, w, tol)
-        w, P = _project_to_passive(A, b, w, P_new, eps)
-        in_p[:] = False
-        in_p[P] = True
-    return _polish(A, b, w, tol)
+            return None
+        w, P = _project_to_passive(H, c, w, P_new, eps)
+    return None
 
 
 def _polish(A: _FloatArray, b: _FloatArray, w0: _FloatArray, tol: float) -> _FloatArray:

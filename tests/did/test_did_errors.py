@@ -25,8 +25,12 @@ def test_unknown_method(mpdta):
 
 @pytest.mark.parametrize(
     ("arg", "value", "name"),
-    [("control", "NotYet", "control"), ("est_method", "aipw", "est_method"),
-     ("base_period", "long", "base_period"), ("inference", "jackknife", "inference")],
+    [
+        ("control", "NotYet", "control"),
+        ("est_method", "aipw", "est_method"),
+        ("base_period", "long", "base_period"),
+        ("inference", "jackknife", "inference"),
+    ],
 )
 def test_bad_options(mpdta, arg, value, name):
     with pytest.raises(SpecError, match=f"'{name}' parameter of did"):
@@ -49,8 +53,13 @@ def test_unknown_keyword(mpdta):
 
 def test_missing_column(mpdta):
     with pytest.raises(DataError, match="not found in the data"):
-        impact.did(mpdta, outcome="employment", unit="countyreal", time="year",
-                   cohort="first.treat")
+        impact.did(
+            mpdta,
+            outcome="employment",
+            unit="countyreal",
+            time="year",
+            cohort="first.treat",
+        )
 
 
 def test_covariate_missing_values(mpdta):
@@ -90,6 +99,9 @@ def test_no_never_treated(mpdta):
     assert np.isfinite(res.estimate) and np.isfinite(res.se)
     assert any("last cohort (2007)" in w for w in res.warnings)
     assert any("No never-treated units" in w for w in res.warnings)
+    sa = impact.did(df, method="sunab", **KW)
+    assert np.isfinite(sa.estimate) and np.isfinite(sa.se)
+    assert any("last cohort (2007)" in w for w in sa.warnings)
 
 
 def test_2x2_needs_one_cohort(mpdta):
@@ -114,7 +126,7 @@ def test_wild_needs_linear_estimator(mpdta):
 
 def test_aggregate_errors(mpdta):
     res = impact.did(mpdta, **KW)
-    with pytest.raises(SpecError, match="'kind' parameter of DiDResult.aggregate"):
+    with pytest.raises(SpecError, match=r"'kind' parameter of DiDResult\.aggregate"):
         res.aggregate("cohort")
     with pytest.raises(SpecError, match="No event time left"):
         res.aggregate("dynamic", min_e=10)
@@ -164,5 +176,7 @@ def test_no_treated_units(mpdta):
 
 def test_sensitivity_needs_pre_and_post(mpdta):
     res = impact.did(mpdta, method="cs", **KW)
-    with pytest.raises(SpecError, match="'method' parameter of DiDResult.sensitivity"):
+    with pytest.raises(
+        SpecError, match=r"'method' parameter of DiDResult\.sensitivity"
+    ):
         res.sensitivity(method="sign")

@@ -32,11 +32,16 @@ DELTA = {3: 1.0, 5: 0.5, 7: 0.25}
 def _simulate(rng: np.random.Generator) -> tuple[Panel, float]:
     cohort = rng.choice([3.0, 5.0, 7.0, np.inf], size=N, p=[0.25, 0.25, 0.2, 0.3])
     t = np.arange(T)
-    Y = rng.normal(size=(N, 1)) + np.cumsum(rng.normal(size=T))[None, :] + rng.normal(
-        size=(N, T)
+    Y = (
+        rng.normal(size=(N, 1))
+        + np.cumsum(rng.normal(size=T))[None, :]
+        + rng.normal(size=(N, T))
     )
-    e = np.where(np.isfinite(cohort)[:, None], t[None, :] - np.nan_to_num(
-        cohort, posinf=0.0)[:, None], -1.0)
+    e = np.where(
+        np.isfinite(cohort)[:, None],
+        t[None, :] - np.nan_to_num(cohort, posinf=0.0)[:, None],
+        -1.0,
+    )
     delta = np.array([DELTA.get(c, 0.0) for c in cohort])[:, None]
     effect = np.where(e >= 0, (1 + e) * delta, 0.0)
     Y = Y + effect
@@ -51,8 +56,13 @@ def _run(n_rep: int, seed: int) -> dict[str, np.ndarray]:
     from impact.parallel import spawn_generators
 
     gens = spawn_generators(seed, n_rep)
-    out: dict[str, list[float]] = {"cs": [], "sunab": [], "twfe": [], "truth": [],
-                                   "cs_se": []}
+    out: dict[str, list[float]] = {
+        "cs": [],
+        "sunab": [],
+        "twfe": [],
+        "truth": [],
+        "cs_se": [],
+    }
     for rng in gens:
         panel, truth = _simulate(rng)
         cs = impact.did(panel, method="cs")

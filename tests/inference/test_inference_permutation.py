@@ -86,7 +86,11 @@ def test_sampled_pvalue_counts_the_observed_assignment():
     cohort[:6] = 3.0
     y[:6, 3:] += 5.0  # a huge effect: nothing beats the observed assignment
     out = permutation_inference(
-        y, cohort, make_twfe_batch(np.arange(6)), periods=np.arange(6), n_perm=199,
+        y,
+        cohort,
+        make_twfe_batch(np.arange(6)),
+        periods=np.arange(6),
+        n_perm=199,
         seed=1,
     )
     assert not out.exact and out.n_draws == 200
@@ -131,7 +135,9 @@ def test_nonlinear_estimator_uses_refits():
         small = np.where(~treated, change, np.nan)
         return np.nanmedian(big, axis=1) - np.nanmedian(small, axis=1)
 
-    out = permutation_inference(y, cohort, median_did, periods=np.arange(6), seed=2)
+    out = permutation_inference(
+        y, cohort, median_did, periods=np.arange(6), seed=2, n_perm=99, max_enumerate=50
+    )
     assert out.details["linear"] is False
     assert np.all(np.isfinite(out.ci))
     assert out.ci[0] < out.details["estimate"] < out.ci[1]
@@ -157,7 +163,9 @@ def test_few_assignments_warn():
     rng = np.random.default_rng(8)
     y = rng.normal(size=(6, 4))
     cohort = np.array([2.0] + [np.inf] * 5)
-    out = permutation_inference(y, cohort, make_twfe_batch(np.arange(4)), periods=np.arange(4))
+    out = permutation_inference(
+        y, cohort, make_twfe_batch(np.arange(4)), periods=np.arange(4)
+    )
     assert out.exact and out.n_draws == 6
     assert any("Only 6 distinct assignments" in w for w in out.warnings)
 

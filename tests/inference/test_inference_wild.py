@@ -187,11 +187,23 @@ def test_interval_inverts_the_test():
     width = hi - lo
     for bound, sign in ((lo, -1), (hi, 1)):
         inside = wild_cluster_bootstrap(
-            y, a, d, n_boot=999, seed=2, weights="rademacher", ci=False,
+            y,
+            a,
+            d,
+            n_boot=999,
+            seed=2,
+            weights="rademacher",
+            ci=False,
             null=bound - sign * 1e-3 * width,
         )
         outside = wild_cluster_bootstrap(
-            y, a, d, n_boot=999, seed=2, weights="rademacher", ci=False,
+            y,
+            a,
+            d,
+            n_boot=999,
+            seed=2,
+            weights="rademacher",
+            ci=False,
             null=bound + sign * 1e-3 * width,
         )
         assert inside.pvalue > 0.05 >= outside.pvalue
@@ -237,3 +249,12 @@ def test_bad_inputs_raise():
         wild_cluster_bootstrap(y, a[:, :3], d)
     with pytest.raises(SpecError, match="n_boot"):
         wild_cluster_bootstrap(y, a, d, n_boot=0)
+
+
+def test_warns_when_weights_do_not_remove_fixed_effects():
+    y, d = _panel(n=20, t=6, seed=9)
+    clean = wild_cluster_bootstrap(y, twfe_weights(d), d, seed=1, ci=False)
+    assert not any("do not remove" in w for w in clean.warnings)
+    raw = np.where(d, 1.0 / d.sum(), 0.0)  # mean of treated cells: not a DiD
+    dirty = wild_cluster_bootstrap(y, raw, d, seed=1, ci=False)
+    assert any("do not remove unit and period effects" in w for w in dirty.warnings)

@@ -47,7 +47,10 @@ def lalonde(reference_data: Path) -> pd.DataFrame:
 
 @pytest.fixture(scope="module")
 def cps1(reference_data: Path) -> pd.DataFrame:
-    nsw_p, cps_p = reference_data / "nsw_mixtape.csv", reference_data / "cps_mixtape.csv"
+    nsw_p, cps_p = (
+        reference_data / "nsw_mixtape.csv",
+        reference_data / "cps_mixtape.csv",
+    )
     assert _md5(nsw_p) == "24da5912677d6939fdc5f388761dcb8b"
     assert _md5(cps_p) == "2a206473c045ac3749c53b4c3558037c"
     nsw, cps = pd.read_csv(nsw_p), pd.read_csv(cps_p)
@@ -122,7 +125,9 @@ def test_lalonde_matchit_smd_tables(lalonde: pd.DataFrame, spec: str) -> None:
     for cov, r in before.iterrows():
         # the all-data "distance" row is on the score scale (spec E matches on logits)
         if cov in tab.index and not (spec == "E" and cov == "distance"):
-            assert tab.loc[cov, "smd_before"] == pytest.approx(r["smd_before"], abs=ATOL)
+            assert tab.loc[cov, "smd_before"] == pytest.approx(
+                r["smd_before"], abs=ATOL
+            )
 
 
 @pytest.mark.reference

@@ -30,7 +30,9 @@ def _num(x: object) -> float | None:
 
 
 @pytest.mark.reference
-@pytest.mark.parametrize("case", pd.read_csv(REF / "pwr_reference.csv").to_dict("records"))
+@pytest.mark.parametrize(
+    "case", pd.read_csv(REF / "pwr_reference.csv").to_dict("records")
+)
 def test_two_sample_matches_r_pwr(case: dict) -> None:
     # Source: R pwr 1.3-0 (script tests/power/reference/make_pwr_reference.R).
     # Tolerance: pwr solves n and d with uniroot(tol = eps^0.25 ~ 1.2e-4), so solved
@@ -67,13 +69,17 @@ def test_two_sample_agrees_with_statsmodels() -> None:
 def test_two_sample_fixed_control_arm_inverts_power() -> None:
     # Solving n_treated with a fixed control arm must invert the power function.
     n1 = two_sample(effect=0.5, n_control=135, power=0.6)
-    assert two_sample(effect=0.5, n_treated=n1, n_control=135) == pytest.approx(0.6, abs=1e-9)
+    assert two_sample(effect=0.5, n_treated=n1, n_control=135) == pytest.approx(
+        0.6, abs=1e-9
+    )
     # large samples: statsmodels' own power returns NaN there; ours stays finite
     assert two_sample(effect=0.05, power=0.8) == pytest.approx(6280.0, rel=1e-3)
 
 
 def test_two_sample_errors() -> None:
-    with pytest.raises(SpecError, match="exactly one of 'effect', 'n_treated', 'power'"):
+    with pytest.raises(
+        SpecError, match="exactly one of 'effect', 'n_treated', 'power'"
+    ):
         two_sample(effect=0.5, n_treated=10, power=0.8)
     with pytest.raises(SpecError, match="exactly one"):
         two_sample(effect=0.5)
@@ -122,7 +128,9 @@ def test_ar1_covariances_closed_form() -> None:
     )
     cov = ar1_covariances(3, 2, 1.0, 0.5)
     assert cov["psi_pre"] == pytest.approx((2 * 0.5 + 0.25) * 2 / 6)
-    assert cov["psi_cross"] == pytest.approx(np.mean([0.5**k for k in (3, 4, 2, 3, 1, 2)]))
+    assert cov["psi_cross"] == pytest.approx(
+        np.mean([0.5**k for k in (3, 4, 2, 3, 1, 2)])
+    )
 
 
 @pytest.mark.reference
@@ -146,8 +154,12 @@ def test_mckenzie_matches_table(row: dict) -> None:
 def test_mckenzie_ancova_never_worse_than_did() -> None:
     # Frison & Pocock: Var(ANCOVA) <= Var(DiD), equal as rho -> 1.
     for rho in np.linspace(0, 1, 11):
-        a = mckenzie_mde(n_units=100, n_treated=50, pre=3, post=2, rho=rho, design="ancova")
-        d = mckenzie_mde(n_units=100, n_treated=50, pre=3, post=2, rho=rho, design="did")
+        a = mckenzie_mde(
+            n_units=100, n_treated=50, pre=3, post=2, rho=rho, design="ancova"
+        )
+        d = mckenzie_mde(
+            n_units=100, n_treated=50, pre=3, post=2, rho=rho, design="did"
+        )
         assert a <= d + 1e-12
 
 
@@ -170,24 +182,29 @@ def test_cluster_design_matches_bloom() -> None:
 
 def test_cluster_design_solves_each_unknown() -> None:
     mde = cluster_design(n_clusters=30, power=0.8, cluster_size=50, icc=0.05)
-    assert cluster_design(effect=mde, power=0.8, cluster_size=50, icc=0.05) == pytest.approx(
-        30, abs=1e-6
-    )
+    assert cluster_design(
+        effect=mde, power=0.8, cluster_size=50, icc=0.05
+    ) == pytest.approx(30, abs=1e-6)
     # the Bloom MDE uses t_{1-a/2} + t_{power}: the matching power is 0.8 up to the
     # one-tail approximation (the other tail adds < 1e-6 here)
-    assert cluster_design(effect=mde, n_clusters=30, cluster_size=50, icc=0.05) == pytest.approx(
-        0.8, abs=1e-6
-    )
-    # covariates explaining between-cluster variance shrink the MDE
     assert cluster_design(
-        n_clusters=30, power=0.8, cluster_size=50, icc=0.05, r2_between=0.5
-    ) < mde
+        effect=mde, n_clusters=30, cluster_size=50, icc=0.05
+    ) == pytest.approx(0.8, abs=1e-6)
+    # covariates explaining between-cluster variance shrink the MDE
+    assert (
+        cluster_design(
+            n_clusters=30, power=0.8, cluster_size=50, icc=0.05, r2_between=0.5
+        )
+        < mde
+    )
     with pytest.raises(SpecError, match="'icc' parameter"):
         design_effect(10, 1.5)
     with pytest.raises(SpecError, match="more than 2 clusters"):
         cluster_design(n_clusters=2, power=0.8, cluster_size=5, icc=0.1)
     with pytest.raises(SpecError, match="'share_treated'"):
-        cluster_design(n_clusters=20, power=0.8, cluster_size=5, icc=0.1, share_treated=1.0)
+        cluster_design(
+            n_clusters=20, power=0.8, cluster_size=5, icc=0.1, share_treated=1.0
+        )
 
 
 def test_panel_did_mde_errors() -> None:
@@ -223,14 +240,21 @@ def test_pilot_covariance_recovers_ar1() -> None:
 def test_pilot_from_dataframe_and_errors() -> None:
     Y = ar1_panel(30, 6, 0.3, seed=2)
     frame = pd.DataFrame(
-        {"la": np.repeat(np.arange(30), 6), "year": np.tile(np.arange(2010, 2016), 30),
-         "y": Y.ravel()}
+        {
+            "la": np.repeat(np.arange(30), 6),
+            "year": np.tile(np.arange(2010, 2016), 30),
+            "y": Y.ravel(),
+        }
     )
-    a = panel_did_mde(frame, outcome="y", unit="la", time="year", n_treated=5, pre=3, post=2)
+    a = panel_did_mde(
+        frame, outcome="y", unit="la", time="year", n_treated=5, pre=3, post=2
+    )
     b = panel_did_mde(Panel.from_arrays(Y), n_treated=5, pre=3, post=2)
     assert a == pytest.approx(b, rel=1e-12)
     with pytest.raises(DataError, match="at least as long"):
-        panel_did_mde(frame, outcome="y", unit="la", time="year", n_treated=5, pre=5, post=2)
+        panel_did_mde(
+            frame, outcome="y", unit="la", time="year", n_treated=5, pre=5, post=2
+        )
     flat = Panel.from_arrays(np.ones((10, 6)))
     with pytest.raises(EstimationError, match="does not vary"):
         panel_did_mde(flat, n_treated=2, pre=3, post=2)

@@ -21,7 +21,9 @@ from impact.power._linear import role_design, role_matrix
 PERIODS = np.arange(2010, 2026)
 
 
-def _panel(n: int = 150, t: int = 16, rho: float = 0.5, seed: int = 1, level: float = 50.0) -> Panel:
+def _panel(
+    n: int = 150, t: int = 16, rho: float = 0.5, seed: int = 1, level: float = 50.0
+) -> Panel:
     Y = ar1_panel(n, t, rho, seed=seed, unit_sd=1.0, time_sd=1.0) + level
     return Panel.from_arrays(Y, periods=np.arange(2010, 2010 + t))
 
@@ -49,7 +51,9 @@ def test_cs_role_weights_match_impact_did() -> None:
     p = _panel(40, 8, seed=3)
     cohort = np.full(40, np.inf)
     cohort[:3], cohort[3:7] = 2013, 2015
-    design = role_design("cs", p.periods, np.array([2013.0, 2015.0]), np.array([3, 4]), 33)
+    design = role_design(
+        "cs", p.periods, np.array([2013.0, 2015.0]), np.array([3, 4]), 33
+    )
     roles = np.where(cohort == 2013, 0, np.where(cohort == 2015, 1, 2))
     ours = float((design.A[roles] * p.Y).sum())
     res = impact.did(p.with_cohort(cohort), method="cs", inference="analytic")
@@ -64,30 +68,82 @@ def _did_analytic(frame: pd.DataFrame, **kwargs: Any) -> Any:
 @pytest.mark.parametrize(
     ("method", "times"), [("2x2", [2014]), ("twfe", [2013, 2015]), ("cs", [2013, 2015])]
 )
-def test_vectorised_draws_equal_refitted_estimates(method: str, times: list[int]) -> None:
+def test_vectorised_draws_equal_refitted_estimates(
+    method: str, times: list[int]
+) -> None:
     # Same seed -> same placebo assignments in both engines; the vectorised estimates
     # must equal impact.did draw by draw, so bias and RMSE agree to rounding.
     p = _panel(40, 8, seed=4)
-    kw = {"treatment_time": times, "n_treated": [3, 6], "effect": [0.0, 0.1],
-          "n_sims": 12, "seed": 9}
+    kw = {
+        "treatment_time": times,
+        "n_treated": [3, 6],
+        "effect": [0.0, 0.1],
+        "n_sims": 12,
+        "seed": 9,
+    }
     fast = simulate(p, estimator=method, inference="analytic", **kw)
     slow = simulate(p, estimator=_did_analytic, method=method, **kw)
     assert fast.engine == "vectorised" and slow.engine == "re-fitted"
     for col in ("bias", "rmse"):
         np.testing.assert_allclose(fast.table[col], slow.table[col], atol=1e-10)
-    if method == "2x2":
-        # the 2x2 analytic SE is the same (Welch) in both: identical decisions
-        for col in ("power", "coverage"):
-            np.testing.assert_allclose(fast.table[col], slow.table[col], atol=1e-12)
+    # the analytic SEs are the same as impact.did's: identical decisions
+    for col in ("power", "coverage"):
+        np.testing.assert_allclose(fast.table[col], slow.table[col], atol=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("method", "cohorts", "sizes"),
+    [
+        ("2x2", [2015.0], [6]),
+        ("twfe", [2013.0, 2016.0], [4, 5]),
+        ("cs", [2013.0, 2015.0, 2017.0], [3, 4, 2]),
+    ],
+)
+@pytest.mark.parametrize("effect_type", ["absolute", "relative"])
+def test_vectorised_analytic_se_equals_impact_did(
+    method: str, cohorts: list[float], sizes: list[int], effect_type: str
+) -> None:
+    # The per-draw analytic variance (a quadratic in the effect size) equals the SE
+    # impact.did reports on the effect-injected data: Welch (2x2), CRV1 by unit
+    # (TWFE), influence function with estimated cohort shares (CS). Closed forms: 1e-10.
+    from impact.power._linear import linear_block, phase_matrix
+
+    p = _panel(50, 10, seed=9)
+    coh, sz = np.array(cohorts), np.array(sizes)
+    design = role_design(method, p.periods, coh, sz, 50 - sz.sum())
+    roles = role_matrix(np.random.default_rng(1).permutation(50)[None, :], sz, 50)
+    phase = phase_matrix(p.periods, coh, 2)
+
+    out = linear_block(effect_type, p.Y[None], roles, design, phase)
+    delta = -0.05 if effect_type == "relative" else -0.7
+    unit_phase = np.vstack([phase, np.zeros((1, 10))])[roles[0]]
+    base = p.Y if effect_type == "relative" else 1.0
+    Y = p.Y + delta * unit_phase * base
+    cohort = np.append(coh, np.inf)[roles[0]]
+    res = impact.did(
+        p.with_outcome(Y).with_cohort(cohort), method=method, inference="analytic"
+    )
+    est = out["est0"][0] + delta * out["slope"][0]
+    var = out["var0"][0] + delta * out["var1"][0] + delta**2 * out["var2"][0]
+    assert est == pytest.approx(res.estimate, abs=1e-10)
+    assert np.sqrt(var) == pytest.approx(res.se, abs=1e-10)
 
 
 def test_parallel_results_identical_to_serial() -> None:
     # Re-fitted draws get one spawned Generator each: n_jobs=1 and n_jobs=2 must give
     # bit-identical tables (cluster= forces the re-fitted engine).
     p = _panel(30, 6, seed=5)
-    kw = {"treatment_time": 2013, "n_treated": 3, "effect": [0.0, 0.2], "n_sims": 8,
-          "seed": 21, "estimator": "did", "method": "2x2", "cluster": "unit",
-          "inference": "analytic"}
+    kw = {
+        "treatment_time": 2013,
+        "n_treated": 3,
+        "effect": [0.0, 0.2],
+        "n_sims": 8,
+        "seed": 21,
+        "estimator": "did",
+        "method": "2x2",
+        "cluster": "unit",
+        "inference": "analytic",
+    }
     serial = simulate(p, n_jobs=1, **kw)
     parallel = simulate(p, n_jobs=2, backend="joblib", **kw)
     assert serial.engine == "re-fitted"
@@ -95,15 +151,25 @@ def test_parallel_results_identical_to_serial() -> None:
 
 
 # ----------------------------------------------------- agreement with BPW
-def _pooled_power(phi: float, n_treated: int, n_panels: int, n_sims: int, seed: int) -> tuple[float, float, float]:
+def _pooled_power(
+    phi: float, n_treated: int, n_panels: int, n_sims: int, seed: int
+) -> tuple[float, float, float]:
     mde = panel_did_mde(n_units=150, n_treated=n_treated, pre=10, post=5, phi=phi)
     powers, sds = [], []
     for k in range(n_panels):
         Y = ar1_panel(150, 15, phi, seed=seed + k, unit_sd=1.0, time_sd=1.0)
         p = Panel.from_arrays(Y, periods=np.arange(2010, 2025))
-        res = simulate(p, treatment_time=2020, n_treated=n_treated, effect=[0.0, mde],
-                       effect_type="absolute", estimator="twfe", n_sims=n_sims,
-                       seed=seed + 1000 + k, inference="placebo")
+        res = simulate(
+            p,
+            treatment_time=2020,
+            n_treated=n_treated,
+            effect=[0.0, mde],
+            effect_type="absolute",
+            estimator="twfe",
+            n_sims=n_sims,
+            seed=seed + 1000 + k,
+            inference="placebo",
+        )
         powers.append(float(res.table["power"].iloc[1]))
         sds.append(float(res.table["sd"].iloc[0]))
     return float(np.mean(powers)), float(np.sqrt(np.mean(np.square(sds)))), mde
@@ -135,8 +201,16 @@ def test_simulated_power_matches_bpw_formula_full(phi: float, n_treated: int) ->
 
 def test_size_of_placebo_test_is_alpha() -> None:
     # With no effect the placebo test rejects in alpha of the draws by construction.
-    res = simulate(_panel(), treatment_time=2020, n_treated=[3, 10], effect=[0.0, -0.05],
-                   estimator="2x2", n_sims=400, seed=1, inference="placebo")
+    res = simulate(
+        _panel(),
+        treatment_time=2020,
+        n_treated=[3, 10],
+        effect=[0.0, -0.05],
+        estimator="2x2",
+        n_sims=400,
+        seed=1,
+        inference="placebo",
+    )
     zero = res.table[res.table["effect"] == 0.0]
     assert np.allclose(zero["power"], 0.05, atol=1 / 400)
 
@@ -144,9 +218,17 @@ def test_size_of_placebo_test_is_alpha() -> None:
 def test_analytic_inference_over_rejects_with_few_treated() -> None:
     # Few treated units: unit-level analytic SEs over-reject (report 2.4: 13-14% with
     # 5 treated); with 2 treated the over-rejection is large. MC check, 2,000 draws.
-    res = simulate(_panel(rho=0.5, seed=8), treatment_time=2020, n_treated=[2, 40],
-                   effect=0.0, effect_type="absolute", estimator="2x2", n_sims=2000,
-                   seed=2, inference="analytic")
+    res = simulate(
+        _panel(rho=0.5, seed=8),
+        treatment_time=2020,
+        n_treated=[2, 40],
+        effect=0.0,
+        effect_type="absolute",
+        estimator="2x2",
+        n_sims=2000,
+        seed=2,
+        inference="analytic",
+    )
     size = res.table.set_index("n_treated")["power"]
     assert size.loc[2] > 0.09
     assert size.loc[40] == pytest.approx(0.05, abs=0.025)
@@ -156,10 +238,21 @@ def test_analytic_inference_over_rejects_with_few_treated() -> None:
 def test_thousand_vectorised_draws_under_a_second() -> None:
     # Issue 7: 1,000 placebo draws of 2x2 / TWFE / CS on 150 x 16 in < 1 s each.
     p = _panel(150, 16)
-    for estimator, times in (("2x2", 2018), ("twfe", [2016, 2019]), ("cs", [2016, 2019])):
+    for estimator, times in (
+        ("2x2", 2018),
+        ("twfe", [2016, 2019]),
+        ("cs", [2016, 2019]),
+    ):
         start = time.perf_counter()
-        simulate(p, treatment_time=times, n_treated=10, effect=[0.0, -0.1],
-                 estimator=estimator, n_sims=1000, seed=0)
+        simulate(
+            p,
+            treatment_time=times,
+            n_treated=10,
+            effect=[0.0, -0.1],
+            estimator=estimator,
+            n_sims=1000,
+            seed=0,
+        )
         assert time.perf_counter() - start < 1.0
 
 
@@ -167,13 +260,27 @@ def test_thousand_vectorised_draws_under_a_second() -> None:
 def test_effects_phase_in_and_relative_target() -> None:
     # Relative effect with a phase-in: the CS estimate targets the mean injected
     # effect over treated cells, so its relative bias is ~0 (no selection).
-    res = simulate(_panel(), treatment_time=2019, n_treated=20, effect=[-0.1],
-                   estimator="cs", n_sims=300, seed=4, phase_in=3)
+    res = simulate(
+        _panel(),
+        treatment_time=2019,
+        n_treated=20,
+        effect=[-0.1],
+        estimator="cs",
+        n_sims=300,
+        seed=4,
+        phase_in=3,
+    )
     assert abs(float(res.table["bias"].iloc[0])) < 0.01
     # Staggered cohorts with a slow phase-in: TWFE uses the early cohort as a control
     # for the late one and is biased toward zero (Goodman-Bacon); CS is not.
-    kw = {"treatment_time": [2013, 2021], "n_treated": 40, "effect": [-0.1],
-          "n_sims": 300, "seed": 4, "phase_in": 6}
+    kw = {
+        "treatment_time": [2013, 2021],
+        "n_treated": 40,
+        "effect": [-0.1],
+        "n_sims": 300,
+        "seed": 4,
+        "phase_in": 6,
+    }
     twfe = float(simulate(_panel(), estimator="twfe", **kw).table["bias"].iloc[0])
     cs = float(simulate(_panel(), estimator="cs", **kw).table["bias"].iloc[0])
     assert twfe > 0.01
@@ -184,19 +291,56 @@ def test_assignment_rules_and_selection_bias() -> None:
     # Selecting on a high recent level with mean-reverting AR(1) noise biases a DiD
     # with a short pre-period (regression to the mean): placebo estimates fall.
     p = _panel(150, 9, rho=0.6, seed=12).subset(periods=range(2014, 2019))
-    rand = simulate(p, treatment_time=2017, n_treated=10, effect=0.0, effect_type="absolute",
-                    estimator="2x2", n_sims=300, seed=3)
-    high = simulate(p, treatment_time=2017, n_treated=10, effect=0.0, effect_type="absolute",
-                    estimator="2x2", n_sims=300, seed=3, assignment="high_rate")
-    rising = simulate(p, treatment_time=2017, n_treated=10, effect=0.0,
-                      effect_type="absolute", estimator="2x2", n_sims=300, seed=3,
-                      assignment="rising_rate")
+    rand = simulate(
+        p,
+        treatment_time=2017,
+        n_treated=10,
+        effect=0.0,
+        effect_type="absolute",
+        estimator="2x2",
+        n_sims=300,
+        seed=3,
+    )
+    high = simulate(
+        p,
+        treatment_time=2017,
+        n_treated=10,
+        effect=0.0,
+        effect_type="absolute",
+        estimator="2x2",
+        n_sims=300,
+        seed=3,
+        assignment="high_rate",
+    )
+    rising = simulate(
+        p,
+        treatment_time=2017,
+        n_treated=10,
+        effect=0.0,
+        effect_type="absolute",
+        estimator="2x2",
+        n_sims=300,
+        seed=3,
+        assignment="rising_rate",
+    )
     assert float(high.table["bias"].iloc[0]) < float(rand.table["bias"].iloc[0]) - 0.1
     # selection on growth also biases the placebo estimates (here upward: the low
     # starting year sits inside the short pre-period)
-    assert abs(float(rising.table["bias"].iloc[0]) - float(rand.table["bias"].iloc[0])) > 0.1
-    big = simulate(p, treatment_time=2017, n_treated=60, effect=0.0, effect_type="absolute",
-                   estimator="2x2", n_sims=20, seed=3, assignment="high_rate")
+    assert (
+        abs(float(rising.table["bias"].iloc[0]) - float(rand.table["bias"].iloc[0]))
+        > 0.1
+    )
+    big = simulate(
+        p,
+        treatment_time=2017,
+        n_treated=60,
+        effect=0.0,
+        effect_type="absolute",
+        estimator="2x2",
+        n_sims=20,
+        seed=3,
+        assignment="high_rate",
+    )
     assert any("top third" in w for w in big.warnings)
 
 
@@ -204,8 +348,15 @@ def test_treated_units_left_out_of_pool() -> None:
     p = _panel(40, 8, seed=6)
     cohort = np.full(40, np.inf)
     cohort[:5] = 2015
-    res = simulate(p.with_cohort(cohort), treatment_time=2015, n_treated=3, effect=0.0,
-                   estimator="2x2", n_sims=10, seed=1)
+    res = simulate(
+        p.with_cohort(cohort),
+        treatment_time=2015,
+        n_treated=3,
+        effect=0.0,
+        estimator="2x2",
+        n_sims=10,
+        seed=1,
+    )
     assert res.n_units == 35
     assert any("35 never-treated" in w for w in res.warnings)
 
@@ -213,13 +364,37 @@ def test_treated_units_left_out_of_pool() -> None:
 def test_dataframe_input_and_seed_reproducibility() -> None:
     p = _panel(30, 6, seed=7)
     frame = p.frame
-    a = simulate(frame, outcome="y", unit="unit", time="time", treatment_time=2013,
-                 n_treated=4, effect=[0.0, 0.05], estimator="cs", n_sims=50, seed=3)
-    b = simulate(p, treatment_time=2013, n_treated=4, effect=[0.0, 0.05], estimator="cs",
-                 n_sims=50, seed=3)
+    a = simulate(
+        frame,
+        outcome="y",
+        unit="unit",
+        time="time",
+        treatment_time=2013,
+        n_treated=4,
+        effect=[0.0, 0.05],
+        estimator="cs",
+        n_sims=50,
+        seed=3,
+    )
+    b = simulate(
+        p,
+        treatment_time=2013,
+        n_treated=4,
+        effect=[0.0, 0.05],
+        estimator="cs",
+        n_sims=50,
+        seed=3,
+    )
     pd.testing.assert_frame_equal(a.table, b.table)
-    c = simulate(p, treatment_time=2013, n_treated=4, effect=[0.0, 0.05], estimator="cs",
-                 n_sims=50, seed=4)
+    c = simulate(
+        p,
+        treatment_time=2013,
+        n_treated=4,
+        effect=[0.0, 0.05],
+        estimator="cs",
+        n_sims=50,
+        seed=4,
+    )
     assert not a.table["bias"].equals(c.table["bias"])
     json.dumps(a.to_dict())
 
@@ -229,19 +404,41 @@ def test_subgroup_counts_raise_the_mde() -> None:
     rng = np.random.default_rng(0)
     n, t = 80, 8
     pop = np.repeat(rng.lognormal(np.log(60_000), 0.6, n)[:, None], t, axis=1)
-    rate = np.exp(np.log(60) + 0.3 * rng.standard_normal((n, 1)) + 0.03 * rng.standard_normal((n, t)))
-    frame = pd.DataFrame({"la": np.repeat(np.arange(n), t), "year": np.tile(np.arange(2015, 2015 + t), n),
-                          "rate": rate.ravel(), "pop": pop.ravel()})
-    kw = {"outcome": "rate", "unit": "la", "time": "year", "treatment_time": 2019,
-          "n_treated": 10, "effect": [0.0, -0.05, -0.1, -0.2, -0.4, -0.8], "estimator": "2x2",
-          "n_sims": 300, "denominator": "pop"}
-    from impact.power import subgroup_mde
+    rate = np.exp(
+        np.log(60)
+        + 0.3 * rng.standard_normal((n, 1))
+        + 0.03 * rng.standard_normal((n, t))
+    )
+    frame = pd.DataFrame(
+        {
+            "la": np.repeat(np.arange(n), t),
+            "year": np.tile(np.arange(2015, 2015 + t), n),
+            "rate": rate.ravel(),
+            "pop": pop.ravel(),
+        }
+    )
+    kw = {
+        "outcome": "rate",
+        "unit": "la",
+        "time": "year",
+        "treatment_time": 2019,
+        "n_treated": 10,
+        "effect": [0.0, -0.05, -0.1, -0.2, -0.4, -0.8],
+        "estimator": "2x2",
+        "n_sims": 300,
+        "denominator": "pop",
+    }
+    from impact.power import plot_subgroup_mde, subgroup_mde
 
     table = subgroup_mde(frame, shares=[1.0, 0.2, 0.02], seed=5, **kw)
     mdes = table.set_index("share")["mde"]
     assert mdes.loc[1.0] < mdes.loc[0.2] < mdes.loc[0.02]
     assert table["mde_ratio"].max() > 2
-    nb = simulate(frame, subgroup_share=0.2, count_model="negbin", dispersion=0.05, seed=5, **kw)
+    ax = plot_subgroup_mde(table)
+    assert ax.get_xlabel().startswith("Subgroup share")
+    nb = simulate(
+        frame, subgroup_share=0.2, count_model="negbin", dispersion=0.05, seed=5, **kw
+    )
     assert nb.mde().iloc[0] > mdes.loc[0.2] * 0.9
 
 
@@ -266,6 +463,105 @@ def test_simulate_errors() -> None:
         simulate(p, **{**base, "n_sims": 1})
     with pytest.raises(SpecError, match="'effect' parameter"):
         simulate(p, **{**base, "effect": "big"})
-    neg = Panel.from_arrays(ar1_panel(20, 6, 0.2, seed=1), periods=np.arange(2010, 2016))
+    neg = Panel.from_arrays(
+        ar1_panel(20, 6, 0.2, seed=1), periods=np.arange(2010, 2016)
+    )
     with pytest.raises(DataError, match="use effect_type='absolute'"):
         simulate(neg, **base)
+
+
+@pytest.mark.slow
+def test_dask_backend_identical_to_serial() -> None:
+    # joblib's dask backend on a local cluster: same spawned Generators, same table.
+    p = _panel(30, 6, seed=5)
+    kw = {
+        "treatment_time": 2013,
+        "n_treated": 3,
+        "effect": [0.0, 0.2],
+        "n_sims": 6,
+        "seed": 21,
+        "estimator": "did",
+        "method": "2x2",
+        "cluster": "unit",
+        "inference": "analytic",
+    }
+    serial = simulate(p, **kw)
+    dask = simulate(p, backend="dask", n_jobs=2, **kw)
+    pd.testing.assert_frame_equal(serial.table, dask.table)
+
+
+# -------------------------------------------------- synthetic control (sc)
+def test_sc_placebo_test_matches_brute_force() -> None:
+    # The vectorised leave-one-out SC test equals an explicit computation: refit-free
+    # gaps, leakage of the treated unit's effect into placebo gaps through its donor
+    # weight, ADH rank p-value (1 + #{ratio_j >= ratio_i}) / N.
+    from impact.power._synth import synth_placebo
+    from impact.synth.weights import simplex_weights
+
+    rng = np.random.default_rng(3)
+    Y = rng.normal(size=(12, 9)).cumsum(axis=1) + 10
+    t0 = 6
+    sp = synth_placebo(Y, t0)
+    i = 4
+    w_i = simplex_weights(Y[i, :t0], np.delete(Y, i, axis=0)[:, :t0].T)
+    np.testing.assert_allclose(np.delete(sp.W[i], i), w_i, atol=1e-12)
+    E = np.zeros((12, 3))
+    E[:] = -1.5
+    est, reject = sp.test(E, alpha=0.1)
+    for stat in ("ratio", "gap"):
+        _, rej = sp.test(E, alpha=0.1, statistic=stat)
+        gaps = Y - sp.W @ Y
+        gaps[:, t0:] -= sp.W[:, [i]] * E[i]  # leakage into placebo units
+        gaps[i, t0:] = (Y - sp.W @ Y)[i, t0:] + E[i]
+        if stat == "ratio":
+            score = np.sqrt((gaps[:, t0:] ** 2).mean(1) / (gaps[:, :t0] ** 2).mean(1))
+        else:
+            score = np.abs(gaps[:, t0:].mean(1))
+        p = (1 + np.sum(np.delete(score, i) >= score[i])) / 12
+        assert bool(rej[i]) == (p <= 0.1)
+    assert est[i] == pytest.approx((Y - sp.W @ Y)[i, t0:].mean() - 1.5)
+
+
+def test_sc_power_grows_with_effect_and_is_fast() -> None:
+    # Issue 7: synthetic-control power, 200 draws x 5 effects, well under 2 minutes
+    # (the leave-one-out fits are done once; draws are array lookups).
+    p = _panel(60, 12, rho=0.8, seed=2, level=20.0)
+    start = time.perf_counter()
+    res = simulate(
+        p,
+        treatment_time=2018,
+        n_treated=1,
+        effect=[0.0, -0.05, -0.1, -0.2, -0.4],
+        estimator="sc",
+        n_sims=200,
+        seed=1,
+        test="gap",
+    )
+    assert time.perf_counter() - start < 120
+    power = res.table["power"].to_numpy()
+    assert power[0] <= 0.1 and power[-1] > 0.9
+    assert np.all(np.diff(power) >= -0.02)
+    ratio = simulate(
+        p,
+        treatment_time=2018,
+        n_treated=1,
+        effect=[0.0, -0.4],
+        estimator="sc",
+        n_sims=200,
+        seed=1,
+    )
+    assert ratio.table["inference"].iloc[0] == "placebo (RMSPE ratio)"
+    with pytest.raises(SpecError, match="takes one treated unit"):
+        simulate(
+            p, treatment_time=2018, n_treated=2, effect=0.1, estimator="sc", n_sims=5
+        )
+    with pytest.raises(SpecError, match="'test' parameter"):
+        simulate(
+            p,
+            treatment_time=2018,
+            n_treated=1,
+            effect=0.1,
+            estimator="sc",
+            n_sims=5,
+            test="t",
+        )

@@ -26,16 +26,21 @@ def _run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str,
 
 
 def test_run_ok_exit_0(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, err = _run(["run", str(write_study(tmp_path)), "--out", str(tmp_path / "o")],
-                          capsys)
+    code, out, err = _run(
+        ["run", str(write_study(tmp_path)), "--out", str(tmp_path / "o")], capsys
+    )
     assert code == 0, err
     assert "1/1 checks passed" in out
     assert (tmp_path / "o" / "report.html").exists()
 
 
-def test_failed_check_exit_1(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_failed_check_exit_1(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     spec = write_study(tmp_path, BASE_SPEC.replace("expected = 2.0", "expected = 9.0"))
-    code, _, err = _run(["run", str(spec), "--out", str(tmp_path / "o"), "--quiet"], capsys)
+    code, _, err = _run(
+        ["run", str(spec), "--out", str(tmp_path / "o"), "--quiet"], capsys
+    )
     assert code == 1
     assert "check failed: main estimate" in err
 
@@ -47,8 +52,16 @@ def test_failed_check_exit_1(tmp_path: Path, capsys: pytest.CaptureFixture[str])
         ('outcome = "rate"', 'outcome = "rate"\noops = 1', "key 'oops': unknown key"),
         ("seed = 7", "seed = 1.5", "key 'seed'"),
         ('path = "panel.csv"', 'path = "absent.csv"', "absent.csv' not found"),
-        ('outcome = "rate"', 'outcome = "nope"', "column 'nope' named in \\[data\\] outcome"),
-        ("noise = 0.1", "fail = true", "analysis 'main' \\(fake\\) failed: EstimationError"),
+        (
+            'outcome = "rate"',
+            'outcome = "nope"',
+            "column 'nope' named in \\[data\\] outcome",
+        ),
+        (
+            "noise = 0.1",
+            "fail = true",
+            "analysis 'main' \\(fake\\) failed: EstimationError",
+        ),
         ('estimator = "fake"\nnoise', 'estimator = "nope"\nnoise', "must be one of"),
     ],
 )
@@ -67,7 +80,9 @@ def test_bad_spec_or_data_exit_2_one_line(
 
 def test_validate_many(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     good = write_study(tmp_path, name="good.toml")
-    bad = write_study(tmp_path, BASE_SPEC.replace("seed = 7", "sed = 7"), name="bad.toml")
+    bad = write_study(
+        tmp_path, BASE_SPEC.replace("seed = 7", "sed = 7"), name="bad.toml"
+    )
     code, out, err = _run(["validate", str(good)], capsys)
     assert code == 0 and "good.toml: ok (2 analyses, 1 checks)" in out
     code, out, err = _run(["validate", str(good), str(bad)], capsys)
@@ -89,7 +104,15 @@ def test_usage_errors(capsys: pytest.CaptureFixture[str]) -> None:
 def test_python_m_impact_has_no_traceback(tmp_path: Path) -> None:
     spec = write_study(tmp_path, BASE_SPEC.replace("[[check]]", "[[check]"))
     proc = subprocess.run(
-        [sys.executable, "-m", "impact", "run", str(spec), "--out", str(tmp_path / "o")],
+        [
+            sys.executable,
+            "-m",
+            "impact",
+            "run",
+            str(spec),
+            "--out",
+            str(tmp_path / "o"),
+        ],
         capture_output=True,
         text=True,
         timeout=120,

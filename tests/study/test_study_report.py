@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -15,17 +16,18 @@ from impact.study import runner
 from impact.study.runner import run_study
 
 
-@pytest.fixture(autouse=True)
-def _fake(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setitem(runner.ESTIMATORS, "fake", fake_did)
-
-
-@pytest.fixture
-def report_dir(tmp_path: Path) -> Path:
-    text = BASE_SPEC.replace('title = "Fake study"', 'title = "Study <img src=x onerror=alert(2)>"')
+@pytest.fixture(scope="module")
+def report_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    # one run shared by the module's tests (the fake estimator is registered for it only)
+    folder = tmp_path_factory.mktemp("report")
+    text = BASE_SPEC.replace(
+        'title = "Fake study"', 'title = "Study <img src=x onerror=alert(2)>"'
+    )
     text = text.replace('name = "placebo"', 'name = "placebo <b>bold</b>"')
-    run_study(write_study(tmp_path, text), out=tmp_path / "out")
-    return tmp_path / "out"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setitem(runner.ESTIMATORS, "fake", fake_did)
+        run_study(write_study(folder, text), out=folder / "out")
+    yield folder / "out"
 
 
 def test_html_escapes_unit_names_and_spec_text(report_dir: Path) -> None:
@@ -62,7 +64,9 @@ def _chromium() -> str | None:
     return None
 
 
-def test_every_image_loads_in_headless_chromium(report_dir: Path, tmp_path: Path) -> None:
+def test_every_image_loads_in_headless_chromium(
+    report_dir: Path, tmp_path: Path
+) -> None:
     browser = _chromium()
     if browser is None:
         pytest.skip("no chromium binary (apt-get install chromium to run this check)")
@@ -82,9 +86,19 @@ def test_every_image_loads_in_headless_chromium(report_dir: Path, tmp_path: Path
     target = tmp_path / "probe.html"
     target.write_text(probe)
     proc = subprocess.run(
-        [browser, "--headless", "--no-sandbox", "--disable-gpu",
-         "--virtual-time-budget=10000", "--dump-dom", target.as_uri()],
-        capture_output=True, text=True, timeout=120, check=False,
+        [
+            browser,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--virtual-time-budget=10000",
+            "--dump-dom",
+            target.as_uri(),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
     found = re.search(r'id="imgcheck">IMAGES (\d+) LOADED (\d+)<', proc.stdout)
     assert found, proc.stderr[-2000:]

@@ -24,18 +24,41 @@ def test_results_json_contract(tmp_path: Path) -> None:
     run = run_study(write_study(tmp_path), out=tmp_path / "out")
     assert run.exit_code == 0
     res = json.loads((tmp_path / "out" / "results.json").read_text())
-    for key in ("study", "analyses", "robustness", "checks", "versions", "seed",
-                "spec_sha256", "data"):
+    for key in (
+        "study",
+        "analyses",
+        "robustness",
+        "checks",
+        "versions",
+        "seed",
+        "spec_sha256",
+        "data",
+    ):
         assert key in res
     assert res["seed"] == 7
     assert len(res["spec_sha256"]) == 64 and len(res["data"]["sha256"]) == 64
     main = res["analyses"]["main"]
-    for key in ("estimator", "estimate", "se", "ci", "pvalue", "n_treated", "n_control",
-                "warnings"):
+    for key in (
+        "estimator",
+        "estimate",
+        "se",
+        "ci",
+        "pvalue",
+        "n_treated",
+        "n_control",
+        "warnings",
+    ):
         assert key in main
     assert main["n_treated"] == 3 and main["n_control"] == 5
     check = res["checks"][0]
-    assert set(check) >= {"analysis", "quantity", "expected", "actual", "tolerance", "passed"}
+    assert set(check) >= {
+        "analysis",
+        "quantity",
+        "expected",
+        "actual",
+        "tolerance",
+        "passed",
+    }
     assert check["passed"] is True
     assert res["versions"]["impact"]
     rob = res["robustness"][0]
@@ -45,11 +68,19 @@ def test_results_json_contract(tmp_path: Path) -> None:
     assert v["shift=0.5, sample.periods=[2010, 2015]"] - v[
         "shift=0.0, sample.periods=[2010, 2015]"
     ] == pytest.approx(0.5, abs=0.6)
-    files = sorted(p.relative_to(tmp_path / "out").as_posix()
-                   for p in (tmp_path / "out").rglob("*") if p.is_file())
-    assert files == ["figures/main.png", "figures/placebo.png",
-                     "figures/spec_curve_main.png", "report.html", "report.md",
-                     "results.json"]
+    files = sorted(
+        p.relative_to(tmp_path / "out").as_posix()
+        for p in (tmp_path / "out").rglob("*")
+        if p.is_file()
+    )
+    assert files == [
+        "figures/main.png",
+        "figures/placebo.png",
+        "figures/spec_curve_main.png",
+        "report.html",
+        "report.md",
+        "results.json",
+    ]
 
 
 def test_placebo_in_time_moves_the_cohort_and_truncates(tmp_path: Path) -> None:
@@ -97,15 +128,6 @@ def test_same_spec_and_seed_give_identical_results(tmp_path: Path) -> None:
     assert a != (tmp_path / "c" / "results.json").read_bytes()
 
 
-def test_joblib_backend_gives_the_serial_results(tmp_path: Path) -> None:
-    spec = write_study(tmp_path)
-    run_study(spec, out=tmp_path / "serial", backend="serial")
-    run_study(spec, out=tmp_path / "joblib", backend="joblib", n_jobs=2)
-    assert (tmp_path / "serial" / "results.json").read_bytes() == (
-        tmp_path / "joblib" / "results.json"
-    ).read_bytes()
-
-
 def test_dask_backend_gives_the_serial_results(tmp_path: Path) -> None:
     pytest.importorskip("distributed", reason="dask.distributed is a test dependency")
     spec = write_study(tmp_path)
@@ -116,16 +138,65 @@ def test_dask_backend_gives_the_serial_results(tmp_path: Path) -> None:
     ).read_bytes()
 
 
+@pytest.mark.slow
+def test_joblib_backend_gives_the_serial_results(tmp_path: Path) -> None:
+    spec = write_study(tmp_path)
+    run_study(spec, out=tmp_path / "serial", backend="serial")
+    run_study(spec, out=tmp_path / "joblib", backend="joblib", n_jobs=2)
+    assert (tmp_path / "serial" / "results.json").read_bytes() == (
+        tmp_path / "joblib" / "results.json"
+    ).read_bytes()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("backend", ["joblib", "dask"])
+def test_real_study_same_results_on_every_backend(
+    tmp_path: Path, reference_data: Path, monkeypatch: pytest.MonkeyPatch, backend: str
+) -> None:
+    # a real estimator exercises BLAS and pandas block layouts, which a fake does not
+    monkeypatch.setenv("IMPACT_REFERENCE_DATA", str(reference_data))
+    spec = Path(__file__).resolve().parents[2] / "studies" / "castle.toml"
+    run_study(spec, out=tmp_path / "serial", backend="serial")
+    run_study(spec, out=tmp_path / backend, backend=backend, n_jobs=2)
+    assert (tmp_path / "serial" / "results.json").read_bytes() == (
+        tmp_path / backend / "results.json"
+    ).read_bytes()
+
+
+def test_single_blas_thread_restores_the_count() -> None:
+    from impact.study._threads import _openblas_libs, single_blas_thread
+
+    before = [get() for get, _ in _openblas_libs()]
+    with single_blas_thread():
+        inside = [get() for get, _ in _openblas_libs()]
+    assert all(n == 1 for n in inside)
+    assert [get() for get, _ in _openblas_libs()] == before
+
+
+def test_canonical_frame_keeps_values_and_dtypes() -> None:
+    import pandas as pd
+
+    from impact.study.runner import _canonical
+
+    frame = pd.DataFrame({"a": [1, 2], "b": ["x", "y"], "c": [0.5, 1.5]}, index=[5, 7])
+    out = _canonical(frame)
+    pd.testing.assert_frame_equal(out, frame.reset_index(drop=True))
+
+
 def test_failing_analysis_is_a_data_error(tmp_path: Path) -> None:
     text = BASE_SPEC.replace("noise = 0.1", "fail = true")
-    with pytest.raises(DataError, match=r"analysis 'main' \(fake\) failed: EstimationError"):
+    with pytest.raises(
+        DataError, match=r"analysis 'main' \(fake\) failed: EstimationError"
+    ):
         run_study(write_study(tmp_path, text), out=tmp_path / "out")
 
 
 def test_failing_variant_is_recorded_not_fatal(tmp_path: Path) -> None:
-    text = BASE_SPEC.replace('vary = { shift = [0.0, 0.5], "sample.periods" = '
-                             "[[2010, 2015], [2011, 2015]] }",
-                             "vary = { fail = [false, true] }")
+    text = BASE_SPEC.replace(
+        'vary = { shift = [0.0, 0.5], "sample.periods" = '
+        "[[2010, 2015], [2011, 2015]] }",
+        "vary = { fail = [false, true] }",
+    )
     run = run_study(write_study(tmp_path, text), out=tmp_path / "out")
     rows = run.results["robustness"][0]["variants"]
     assert rows[0]["error"] is None and rows[1]["error"].startswith("EstimationError")
@@ -153,5 +224,7 @@ def test_names_are_sanitised_into_the_output_folder(tmp_path: Path) -> None:
 
 def test_column_named_in_analysis_must_exist(tmp_path: Path) -> None:
     text = BASE_SPEC.replace("noise = 0.1", 'outcome = "nope"')
-    with pytest.raises(DataError, match=r"key 'outcome': column 'nope' is not in panel.csv"):
+    with pytest.raises(
+        DataError, match=r"key 'outcome': column 'nope' is not in panel.csv"
+    ):
         run_study(write_study(tmp_path, text), out=tmp_path / "out")

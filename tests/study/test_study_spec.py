@@ -33,14 +33,38 @@ def test_valid_spec_parses(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("old", "new", "pattern"),
     [
-        ('outcome = "rate"', 'outcome = "rate"\npth = "x"', r"table \[data\], key 'pth': unknown key"),
-        ('seed = 7', 'seed = 7\ntitel = "x"', r"table \[study\], key 'titel': unknown key"),
-        ("tolerance = 0.5", "tolerance = 0.5\ntol = 1", r"\[\[check\]\] #1 \('main'\), key 'tol'"),
-        ('base = "main"', 'base = "main"\nbsae = 1', r"\[\[robustness\]\] #1 \('main'\), key 'bsae'"),
+        (
+            'outcome = "rate"',
+            'outcome = "rate"\npth = "x"',
+            r"table \[data\], key 'pth': unknown key",
+        ),
+        (
+            "seed = 7",
+            'seed = 7\ntitel = "x"',
+            r"table \[study\], key 'titel': unknown key",
+        ),
+        (
+            "tolerance = 0.5",
+            "tolerance = 0.5\ntol = 1",
+            r"\[\[check\]\] #1 \('main'\), key 'tol'",
+        ),
+        (
+            'base = "main"',
+            'base = "main"\nbsae = 1',
+            r"\[\[robustness\]\] #1 \('main'\), key 'bsae'",
+        ),
         ("seed = 7", 'seed = "seven"', r"table \[study\], key 'seed'.*got 'seven'"),
         ("tolerance = 0.5", 'tolerance = "0.5"', r"key 'tolerance'.*got '0.5'"),
-        ('title = "Fake study"\n', "", r"table \[study\], key 'title': required key is missing"),
-        ("placebo_shift = 2", "placebo_shift = 2, window = 3", r"key 'sample.window': unknown"),
+        (
+            'title = "Fake study"\n',
+            "",
+            r"table \[study\], key 'title': required key is missing",
+        ),
+        (
+            "placebo_shift = 2",
+            "placebo_shift = 2, window = 3",
+            r"key 'sample.window': unknown",
+        ),
     ],
 )
 def test_bad_keys_and_types_name_file_table_and_key(
@@ -55,16 +79,24 @@ def test_bad_keys_and_types_name_file_table_and_key(
 
 
 def test_unknown_estimator_kwarg_is_refused(tmp_path: Path) -> None:
-    path = write_study(tmp_path, BASE_SPEC.replace("noise = 0.1", "noise = 0.1\nnosie = 1"))
+    path = write_study(
+        tmp_path, BASE_SPEC.replace("noise = 0.1", "noise = 0.1\nnosie = 1")
+    )
     spec, _ = load_spec(path)
-    with pytest.raises(SpecError, match=r"\[\[analysis\]\] #1 \('main'\): unknown key 'nosie'"):
+    with pytest.raises(
+        SpecError, match=r"\[\[analysis\]\] #1 \('main'\): unknown key 'nosie'"
+    ):
         validate_study(spec, str(path))
 
 
 def test_unknown_estimator_name_is_refused(tmp_path: Path) -> None:
-    path = write_study(tmp_path, BASE_SPEC.replace('"fake"\nnoise', '"os.system"\nnoise'))
+    path = write_study(
+        tmp_path, BASE_SPEC.replace('"fake"\nnoise', '"os.system"\nnoise')
+    )
     spec, _ = load_spec(path)
-    with pytest.raises(SpecError, match=r"key 'estimator' must be one of .*Got 'os.system'"):
+    with pytest.raises(
+        SpecError, match=r"key 'estimator' must be one of .*Got 'os.system'"
+    ):
         validate_study(spec, str(path))
 
 
@@ -86,9 +118,13 @@ def test_missing_spec_file(tmp_path: Path) -> None:
         load_spec(tmp_path / "nope.toml")
 
 
-@pytest.mark.parametrize("bad", ["../escape", "a/../../b", "..", "/etc/passwd", "..\\\\x", ""])
+@pytest.mark.parametrize(
+    "bad", ["../escape", "a/../../b", "..", "/etc/passwd", "..\\\\x", ""]
+)
 def test_analysis_names_that_could_escape_are_refused(tmp_path: Path, bad: str) -> None:
-    path = write_study(tmp_path, BASE_SPEC.replace('name = "placebo"', f'name = "{bad}"'))
+    path = write_study(
+        tmp_path, BASE_SPEC.replace('name = "placebo"', f'name = "{bad}"')
+    )
     with pytest.raises(SpecError, match=r"\[\[analysis\]\] #2.*key 'name'"):
         load_spec(path)
 
@@ -97,8 +133,12 @@ def test_duplicate_names_and_dangling_references(tmp_path: Path) -> None:
     path = write_study(tmp_path, BASE_SPEC.replace('name = "placebo"', 'name = "main"'))
     with pytest.raises(SpecError, match="analysis name 'main' is used more than once"):
         load_spec(path)
-    path = write_study(tmp_path, BASE_SPEC.replace('analysis = "main"', 'analysis = "mian"'))
-    with pytest.raises(SpecError, match=r"\[\[check\]\] #1, key 'analysis': no analysis named 'mian'"):
+    path = write_study(
+        tmp_path, BASE_SPEC.replace('analysis = "main"', 'analysis = "mian"')
+    )
+    with pytest.raises(
+        SpecError, match=r"\[\[check\]\] #1, key 'analysis': no analysis named 'mian'"
+    ):
         load_spec(path)
 
 
@@ -110,26 +150,32 @@ def test_data_path_is_relative_to_spec_and_expands_vars(
     spec, _ = load_spec(write_study(sub))
     assert resolve_data_path(spec, sub / "study.toml") == (sub / "panel.csv").resolve()
     monkeypatch.setenv("IMPACT_TEST_DATA", str(sub))
-    text = BASE_SPEC.replace('path = "panel.csv"', 'path = "${IMPACT_TEST_DATA}/panel.csv"')
+    text = BASE_SPEC.replace(
+        'path = "panel.csv"', 'path = "${IMPACT_TEST_DATA}/panel.csv"'
+    )
     spec, _ = load_spec(write_study(tmp_path, text))
     assert resolve_data_path(spec, tmp_path / "study.toml") == sub / "panel.csv"
     monkeypatch.delenv("IMPACT_TEST_DATA")
-    with pytest.raises(SpecError, match="environment variable 'IMPACT_TEST_DATA' is not set"):
+    with pytest.raises(
+        SpecError, match="environment variable 'IMPACT_TEST_DATA' is not set"
+    ):
         resolve_data_path(spec, tmp_path / "study.toml")
 
 
 def test_data_problems_are_data_errors(tmp_path: Path) -> None:
     spec, _ = load_spec(write_study(tmp_path, BASE_SPEC.replace('"rate"', '"ratee"')))
-    with pytest.raises(DataError, match=r"column 'ratee' named in \[data\] outcome is not in panel.csv"):
+    with pytest.raises(
+        DataError, match=r"column 'ratee' named in \[data\] outcome is not in panel.csv"
+    ):
         load_data(spec.data, resolve_data_path(spec, tmp_path / "study.toml"))
-    with pytest.raises(DataError, match="data file .*missing.csv' not found"):
+    with pytest.raises(DataError, match=r"data file .*missing\.csv' not found"):
         load_data(spec.data, tmp_path / "missing.csv")
 
 
 def test_data_preparation_steps(tmp_path: Path) -> None:
     text = BASE_SPEC.replace(
         'cohort = "cohort"',
-        'cohorts = { u3 = 2014 }\nlog_outcome = true\nperiods = [2011, 2015]\n'
+        "cohorts = { u3 = 2014 }\nlog_outcome = true\nperiods = [2011, 2015]\n"
         'drop = { la = ["u7"] }',
     )
     spec, _ = load_spec(write_study(tmp_path, text))
@@ -143,7 +189,9 @@ def test_data_preparation_steps(tmp_path: Path) -> None:
     assert treated == ["u3"]
     bad = text.replace("u3 = 2014", "u99 = 2014")
     spec, _ = load_spec(write_study(tmp_path, bad))
-    with pytest.raises(DataError, match="unit 'u99' listed in \\[data\\] cohorts is not in column 'la'"):
+    with pytest.raises(
+        DataError, match="unit 'u99' listed in \\[data\\] cohorts is not in column 'la'"
+    ):
         load_data(spec.data, resolve_data_path(spec, tmp_path / "study.toml"))
 
 

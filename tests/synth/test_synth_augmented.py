@@ -107,6 +107,18 @@ def test_recovery_outside_convex_hull():
     assert np.mean(err_aug) < 0.5 * np.mean(err_scm)
 
 
+def test_duplicated_donors_do_not_blow_up():
+    # identical donors make the centred donor matrix zero up to rounding; the ridge
+    # correction must ignore those directions instead of dividing by ~1e-16
+    rng = np.random.default_rng(6)
+    y1 = rng.normal(size=20)
+    Y0 = np.repeat(rng.normal(size=(20, 1)), 3, axis=1)
+    w = np.full(3, 1 / 3)
+    fit = ridge_augmented_weights(y1, Y0, w)
+    assert np.all(np.isfinite(fit.weights))
+    assert fit.weights == pytest.approx(w, abs=1e-12)
+
+
 def test_bad_input():
     y1, Y0, T0, _ = _hull_panel(seed=5)
     w = simplex_weights(y1[:T0], Y0[:T0])

@@ -16,9 +16,11 @@ import pytest
 
 from impact.errors import DataError, ImpactWarning, SpecError
 from impact.synth.conformal import (
+    _joint_p,
     _predictor,
     _prepare,
     _pvalue_one,
+    conformal_att_interval,
     conformal_intervals,
     conformal_pvalue,
 )
@@ -161,6 +163,34 @@ def test_joint_pvalue_size_and_power():
         conformal_pvalue(y1, Y0, T0, method="did", theta=np.full(T1, 50.0), q=np.inf)
         > 0.1
     )
+
+
+@pytest.mark.montecarlo
+def test_constant_effect_interval():
+    # DiD model with iid errors and a constant effect 1.0: the joint test of the true
+    # constant is exact (exchangeable residuals), so the interval covers it with
+    # probability >= 0.95; 150 draws, binomial SD 0.018 -> accept >= 0.90.
+    rng = np.random.default_rng(21)
+    T0, T1, J = 30, 3, 6
+    cover = []
+    for _ in range(150):
+        Y0 = rng.normal(size=(T0 + T1, J)) + np.arange(T0 + T1)[:, None] * 0.1
+        y1 = Y0.mean(axis=1) + 2.0 + rng.normal(size=T0 + T1)
+        y1[T0:] += 1.0
+        f = _predictor("did", {})
+        cover.append(_joint_p(f, y1, Y0, T0, np.full(T1, 1.0), 1.0, "t") > 0.05)
+    assert np.mean(cover) >= 0.90
+    lo, hi, p0 = conformal_att_interval(y1, Y0, T0, method="did", alpha=0.1)
+    assert lo < hi and 0 < p0 <= 1
+    # end points are the edges of the acceptance region
+    pj = lambda th: _joint_p(f, y1, Y0, T0, np.full(T1, th), 1.0, "t")  # noqa: E731
+    eps = 1e-3 * (hi - lo)
+    assert pj(lo) > 0.1 and pj(hi) > 0.1
+    assert pj(lo - eps) <= 0.1 and pj(hi + eps) <= 0.1
+    assert p0 == pytest.approx(conformal_pvalue(y1, Y0, T0, method="did"))
+    with pytest.warns(ImpactWarning, match="interval is unbounded"):
+        lo, hi, _ = conformal_att_interval(y1[:12], Y0[:12], 9, method="did")
+    assert np.isinf(lo) and np.isinf(hi)
 
 
 def test_warnings_and_errors():

@@ -28,7 +28,9 @@ from wildboottest.wildboottest import WildboottestCL
 HERE = Path(__file__).resolve().parent
 
 
-def make_panel(n_units: int, n_periods: int, cohorts: dict[int, int], seed: int) -> pd.DataFrame:
+def make_panel(
+    n_units: int, n_periods: int, cohorts: dict[int, int], seed: int
+) -> pd.DataFrame:
     """Balanced panel: unit and period effects, AR(1) errors (rho 0.5), no effect."""
     rng = np.random.default_rng(seed)
     e = np.empty((n_units, n_periods))
@@ -48,8 +50,17 @@ def make_panel(n_units: int, n_periods: int, cohorts: dict[int, int], seed: int)
     )
 
 
-def run(df: pd.DataFrame, unit: str, time: str, yname: str, d: np.ndarray,
-        cluster: np.ndarray, weights: str, B: int, seed: int) -> dict:
+def run(
+    df: pd.DataFrame,
+    unit: str,
+    time: str,
+    yname: str,
+    d: np.ndarray,
+    cluster: np.ndarray,
+    weights: str,
+    B: int,
+    seed: int,
+) -> dict:
     X = pd.concat(
         [
             pd.Series(1.0, index=df.index, name="const"),
@@ -61,8 +72,9 @@ def run(df: pd.DataFrame, unit: str, time: str, yname: str, d: np.ndarray,
     )
     R = np.zeros(X.shape[1])
     R[1] = 1.0
-    boot = WildboottestCL(X=X.values, Y=df[yname].to_numpy(float), cluster=cluster,
-                          R=R, B=B, seed=seed)
+    boot = WildboottestCL(
+        X=X.values, Y=df[yname].to_numpy(float), cluster=cluster, R=R, B=B, seed=seed
+    )
     boot.get_scores(bootstrap_type="11", impose_null=True)
     _, _, full = boot.get_weights(weights_type=weights)
     boot.get_numer()
@@ -100,7 +112,9 @@ def main(castle_path: str) -> None:
     panels.to_csv(HERE / "wildboottest_panels.csv", index=False, float_format="%.17g")
     ref: dict = {
         "generator": "tests/inference/reference/make_wildboottest_reference.py",
-        "versions": {p: version(p) for p in ["wildboottest", "statsmodels", "numpy", "numba"]},
+        "versions": {
+            p: version(p) for p in ["wildboottest", "statsmodels", "numpy", "numba"]
+        },
         "model": "OLS y ~ const + D + unit dummies + period dummies; WCR '11', impose null",
         "cases": {},
     }
@@ -108,17 +122,34 @@ def main(castle_path: str) -> None:
         d = (df["period"] >= df["cohort"]).to_numpy()
         cl = df["cluster"].to_numpy()
         ref["cases"][f"{name}_rademacher_full"] = run(
-            df, "unit", "period", "y", d, cl, "rademacher", 9999, 1)
+            df, "unit", "period", "y", d, cl, "rademacher", 9999, 1
+        )
         ref["cases"][f"{name}_webb"] = run(
-            df, "unit", "period", "y", d, cl, "webb", 99999, 2)
+            df, "unit", "period", "y", d, cl, "webb", 99999, 2
+        )
     castle = pd.read_csv(castle_path)
     d = (castle["year"] >= castle["effyear"]).to_numpy()  # NaN effyear -> False
     for w in ("rademacher", "webb"):
         ref["cases"][f"castle_{w}"] = run(
-            castle, "sid", "year", "l_homicide", d, castle["sid"].to_numpy(), w, 99999, 3)
+            castle,
+            "sid",
+            "year",
+            "l_homicide",
+            d,
+            castle["sid"].to_numpy(),
+            w,
+            99999,
+            3,
+        )
     (HERE / "wildboottest_reference.json").write_text(json.dumps(ref, indent=1))
     for k, v in ref["cases"].items():
-        print(k, v["B"], v["full_enumeration"], round(v["t_stat"], 6), round(v["pvalue"], 6))
+        print(
+            k,
+            v["B"],
+            v["full_enumeration"],
+            round(v["t_stat"], 6),
+            round(v["pvalue"], 6),
+        )
 
 
 if __name__ == "__main__":

@@ -1,0 +1,400 @@
+"""Unit, consistency and bad-input tests for impact.match."""
+
+from __future__ import annotations
+
+import json
+import time
+from itertools import permutations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from impact.errors import DataError, EstimationError, ImpactError, SpecError
+from impact.matching import MatchResult, match
+from impact.matching.inference import abadie_imbens
+from impact.matching.nearest import greedy_scalar, optimal_pairs, processing_order
+
+
+def _toy(
+    n1: int = 40, n0: int = 160, seed: int = 0, effect: float = 2.0
+) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    n = n1 + n0
+    x1 = rng.normal(size=n)
+    x2 = rng.normal(size=n)
+    d = np.r_[np.ones(n1), np.zeros(n0)].astype(int)
+    x1[d == 1] += 0.5
+    y = 1.0 + x1 + 0.5 * x2 + effect * d + rng.normal(scale=0.5, size=n)
+    return pd.DataFrame(
+        {"d": d, "x1": x1, "x2": x2, "y": y, "g": rng.integers(0, 3, n)}
+    )
+
+
+KW = {"treatment": "d", "covariates": ["x1", "x2"], "outcome": "y"}
+
+
+# ------------------------------------------------------------------ bad input
+def test_treatment_not_binary() -> None:
+    df = _toy().assign(d=lambda f: f["d"] * 2)
+    with pytest.raises(DataError, match="must be 0/1"):
+        match(df, **KW)
+
+
+def test_treatment_all_one_group() -> None:
+    df = _toy().assign(d=1)
+    with pytest.raises(DataError, match="every row of 'd' is treated"):
+        match(df, **KW)
+
+
+def test_covariate_missing_values() -> None:
+    df = _toy()
+    df.loc[3, "x1"] = np.nan
+    with pytest.raises(DataError, match="covariate 'x1' has 1 missing"):
+        match(df, **KW)
+
+
+def test_covariate_constant() -> None:
+    df = _toy().assign(x2=5.0)
+    with pytest.raises(DataError, match="covariate 'x2' is constant"):
+        match(df, **KW)
+
+
+def test_string_covariate_needs_categorical() -> None:
+    df = _toy().assign(region=lambda f: np.where(f["g"] == 0, "north", "south"))
+    with pytest.raises(SpecError, match=r"pass categorical=\['region'\]"):
+        match(df, treatment="d", covariates=["x1", "region"], outcome="y")
+    res = match(
+        df, treatment="d", covariates=["x1", "region"], outcome="y",
+        categorical=["region"],
+    )  # fmt: skip
+    assert "region_north" in set(res.balance()["covariate"])
+
+
+def test_perfect_separation() -> None:
+    df = _toy()
+    df["sep"] = df["d"] * 10.0 + np.random.default_rng(1).normal(size=len(df))
+    with pytest.raises(EstimationError, match="separation"):
+        match(df, treatment="d", covariates=["x1", "sep"], outcome="y")
+
+
+def test_no_controls_within_caliper() -> None:
+    df = _toy()
+    df["ps"] = np.where(df["d"] == 1, 0.9, 0.1)
+    with pytest.raises(EstimationError, match="within the caliper"):
+        match(df, **KW, distance="ps", caliper=0.01, std_caliper=False)
+
+
+def test_bad_options() -> None:
+    df = _toy()
+    with pytest.raises(SpecError, match="The 'method' parameter of match"):
+        match(df, **KW, method="genetic")
+    with pytest.raises(SpecError, match="The 'estimand' parameter"):
+        match(df, **KW, estimand="ATE")
+    with pytest.raises(SpecError, match="'distance' parameter"):
+        match(df, **KW, distance="nope")
+    with pytest.raises(SpecError, match="replace=True is only available"):
+        match(df, **KW, method="optimal", replace=True)
+    with pytest.raises(SpecError, match="'caliper' must be a positive"):
+        match(df, **KW, caliper=-1.0)
+    with pytest.raises(DataError, match="outcome column 'zz'"):
+        match(df, treatment="d", covariates=["x1"], outcome="zz")
+    with pytest.raises(DataError, match="covariate column 'x9'"):
+        match(df, treatment="d", covariates=["x9"], outcome="y")
+    with pytest.raises(SpecError, match="needs the 'exact' columns"):
+        match(df, **KW, method="exact")
+
+
+def test_errors_are_impact_errors() -> None:
+    assert issubclass(DataError, ImpactError) and issubclass(ImpactError, ValueError)
+
+
+# ---------------------------------------------------------- algorithm checks
+def test_tie_rule_left_wins_when_not_farther() -> None:
+    # sorted order: c0 (0.4), t (0.5), c1 (0.6): equal distance, equal steps -> left
+    dist = np.array([0.5, 0.4, 0.6])
+    focal = np.array([True, False, False])
+    order = processing_order(dist, np.array([0]), "largest", None)
+    pairs = greedy_scalar(dist, focal, np.ones(3, bool), order)
+    assert pairs.match.tolist() == [1]
+    # an extra treated unit between t and the left control makes the left one
+    # farther in array steps (2 vs 1): the right control wins the tie
+    dist = np.array([0.5, 0.4, 0.6, 0.45])
+    focal = np.array([True, False, False, True])
+    order = np.array([0, 3])
+    pairs = greedy_scalar(dist, focal, np.ones(4, bool), order, replace=True)
+    got = dict(zip(pairs.focal.tolist(), pairs.match.tolist(), strict=True))
+    assert got[0] == 2
+
+
+def _brute_greedy(dist, focal, order, replace, caliper):
+    alive = ~focal.copy()
+    out = {}
+    for t in order:
+        cand = np.flatnonzero(alive)
+        dd = np.abs(dist[cand] - dist[t])
+        if caliper is not None:
+            cand, dd = cand[dd <= caliper], dd[dd <= caliper]
+        if len(cand) == 0:
+            continue
+        c = cand[np.argmin(dd)]
+        out[t] = c
+        if not replace:
+            alive[c] = False
+    return out
+
+
+@pytest.mark.parametrize("replace", [False, True])
+@pytest.mark.parametrize("caliper", [None, 0.05])
+def test_greedy_equals_brute_force(replace: bool, caliper: float | None) -> None:
+    rng = np.random.default_rng(3)
+    n = 300
+    dist = rng.uniform(size=n)  # continuous: no ties
+    focal = rng.uniform(size=n) < 0.3
+    order = processing_order(dist, np.flatnonzero(focal), "largest", None)
+    pairs = greedy_scalar(
+        dist, focal, np.ones(n, bool), order, replace=replace, caliper=caliper
+    )
+    got = dict(zip(pairs.focal.tolist(), pairs.match.tolist(), strict=True))
+    assert got == _brute_greedy(dist, focal, order, replace, caliper)
+
+
+def test_ratio_with_replacement_takes_k_nearest() -> None:
+    rng = np.random.default_rng(4)
+    n = 200
+    dist = rng.uniform(size=n)
+    focal = rng.uniform(size=n) < 0.2
+    order = np.flatnonzero(focal)
+    pairs = greedy_scalar(dist, focal, np.ones(n, bool), order, replace=True, ratio=3)
+    ctrl = np.flatnonzero(~focal)
+    for t in order:
+        expect = ctrl[np.argsort(np.abs(dist[ctrl] - dist[t]))[:3]]
+        assert sorted(pairs.match[pairs.focal == t].tolist()) == sorted(expect.tolist())
+    assert np.allclose(pairs.weight, 1 / 3)
+
+
+def test_ratio_without_replacement_uses_each_control_once() -> None:
+    df = _toy(n1=30, n0=200)
+    res = match(df, **KW, ratio=3)
+    m = res.matched
+    assert m["match"].is_unique
+    assert (m.groupby("focal").size() == 3).all()
+    assert res.n_control == 90
+
+
+def test_optimal_minimises_total_distance() -> None:
+    rng = np.random.default_rng(5)
+    t = rng.uniform(size=5)
+    c = rng.uniform(size=7)
+    cost = np.abs(t[:, None] - c[None, :])
+    pairs = optimal_pairs(cost, np.arange(5), np.arange(5, 12))
+    total = cost[pairs.focal, pairs.match - 5].sum()
+    best = min(cost[np.arange(5), list(p)].sum() for p in permutations(range(7), 5))
+    assert total == pytest.approx(best, abs=1e-12)
+    # never worse than greedy on the same problem
+    dist = np.r_[t, c]
+    focal = np.r_[np.ones(5, bool), np.zeros(7, bool)]
+    g = greedy_scalar(dist, focal, np.ones(12, bool), processing_order(
+        dist, np.arange(5), "largest", None))  # fmt: skip
+    assert total <= np.abs(dist[g.focal] - dist[g.match]).sum() + 1e-12
+
+
+def test_caliper_respected_and_warned() -> None:
+    df = _toy(n1=60, n0=80, seed=2)
+    res = match(df, **KW, caliper=0.05)
+    assert (res.matched["distance"] <= res.caliper + 1e-15).all()
+    assert res.n_matched < 60
+    assert any("left unmatched by the caliper" in w for w in res.warnings)
+
+
+def test_overlap_weights_balance_model_covariates_exactly() -> None:
+    """Overlap weights with a logit score balance the model's covariate means exactly
+    (Li, Morgan and Zaslavsky 2018, Theorem 3): a property, not a tolerance game."""
+    df = _toy()
+    res = match(df, **KW, method="overlap")
+    tab = res.balance().set_index("covariate")
+    assert np.abs(tab.loc[["x1", "x2"], "smd_after"]).max() < 1e-8
+
+
+def test_ipw_matches_hand_formula() -> None:
+    df = _toy()
+    res = match(df, **KW, method="ipw", estimand="ATE")
+    e = res.propensity.to_numpy()
+    d = df["d"].to_numpy(bool)
+    y = df["y"].to_numpy()
+    w1, w0 = 1 / e[d], 1 / (1 - e[~d])
+    hand = np.sum(w1 * y[d]) / w1.sum() - np.sum(w0 * y[~d]) / w0.sum()
+    assert res.estimate == pytest.approx(hand, rel=1e-12)
+    res_t = match(df, **KW, method="ipw", trim=0.1)
+    assert any("Trimming at 0.1" in w for w in res_t.warnings)
+
+
+def test_exact_matching_cells() -> None:
+    df = _toy()
+    res = match(df, **KW, method="exact", exact=["g"], estimand="ATE")
+    # within each cell the weighted treated share equals the weighted control share
+    w = res.weights
+    tot = df.assign(w=w).groupby(["g", "d"])["w"].sum().unstack()
+    assert np.allclose(tot[0] / tot[0].sum(), tot[1] / tot[1].sum())
+
+
+def test_regression_adjustment_recovers_linear_effect() -> None:
+    rng = np.random.default_rng(7)
+    df = _toy()
+    df["y"] = 3 * df["x1"] - 2 * df["x2"] + 1.5 * df["d"]  # no noise
+    res = match(df, **KW, adjust=True)
+    assert res.estimate == pytest.approx(1.5, abs=1e-9)
+    del rng
+
+
+def test_mahalanobis_within_caliper() -> None:
+    df = _toy()
+    res = match(df, **KW, mahvars=["x1", "x2"], caliper=0.25)
+    assert (res.matched["distance"] <= res.caliper + 1e-12).all()
+
+
+def test_abadie_imbens_reduces_without_reuse() -> None:
+    y = np.array([5.0, 3.0, 1.0, 0.0, 2.0, 4.0])
+    focal = np.array([0, 1, 2])
+    match_ = np.array([3, 4, 5])
+    est, se = abadie_imbens(y, focal, match_, np.ones(3))
+    tau = y[:3] - y[3:]
+    assert est == pytest.approx(tau.mean())
+    assert se == pytest.approx(np.sqrt(np.sum((tau - tau.mean()) ** 2)) / 3)
+
+
+def test_atc_and_estimand_label() -> None:
+    df = _toy()
+    res = match(df, **KW, estimand="ATC")
+    assert res.label == "ATC"
+    assert res.n_matched == 40  # 40 treated can serve only 40 of 160 controls
+    assert any("120 of 160 comparison units" in w for w in res.warnings)
+    res = match(df, **KW, estimand="ATC", replace=True)
+    assert res.n_matched == (df["d"] == 0).sum()
+
+
+# ---------------------------------------------------------------- protocol
+def test_result_protocol_and_json() -> None:
+    df = _toy()
+    res = match(df, **KW)
+    assert isinstance(res, MatchResult)
+    out = res.to_dict()
+    for key in ("estimate", "se", "ci", "pvalue", "n_treated", "n_control", "warnings"):
+        assert key in out
+    assert out["n_matched"] == 40
+    assert "x1" in out["balance"] and "smd_after" in out["balance"]["x1"]
+    json.dumps(out)
+    assert "Max |SMD| after" in res.summary()
+    assert "<pre" in res._repr_html_()
+    frame = res.to_frame()
+    assert frame.loc[0, "estimate"] == res.estimate
+
+
+def test_input_not_mutated_and_row_order_invariant() -> None:
+    df = _toy()
+    before = df.copy()
+    res = match(df, **KW, caliper=0.2)
+    pd.testing.assert_frame_equal(df, before)
+    shuffled = df.sample(frac=1.0, random_state=1)
+    res2 = match(shuffled, **KW, caliper=0.2)
+    assert res2.estimate == pytest.approx(res.estimate, rel=1e-10)
+
+
+def test_no_outcome_gives_balance_only() -> None:
+    res = match(_toy(), treatment="d", covariates=["x1", "x2"])
+    assert np.isnan(res.estimate)
+    assert any("No outcome given" in w for w in res.warnings)
+
+
+def test_plots(tmp_path) -> None:
+    res = match(_toy(), **KW)
+    ax = res.plot()
+    assert ax.get_xlabel().startswith("Absolute standardised")
+    ax.figure.savefig(tmp_path / "love.png")
+    ax2 = res.plot(kind="overlap")
+    assert ax2.get_title() == "Propensity score overlap"
+    with pytest.raises(SpecError, match="'kind' parameter"):
+        res.plot(kind="pie")
+
+
+def test_bootstrap_reproducible() -> None:
+    df = _toy()
+    a = match(df, **KW, se="bootstrap", n_boot=12, seed=11)
+    b = match(df, **KW, se="bootstrap", n_boot=12, seed=11)
+    assert a.se == b.se
+    assert a.se > 0
+    assert a.se_method.startswith("bootstrap (12 replications")
+
+
+@pytest.mark.slow
+def test_bootstrap_independent_of_n_jobs() -> None:
+    df = _toy()
+    a = match(df, **KW, se="bootstrap", n_boot=12, seed=11)
+    c = match(df, **KW, se="bootstrap", n_boot=12, seed=11, n_jobs=2)
+    assert a.se == pytest.approx(c.se, rel=1e-12)
+
+
+def test_random_order_seeded() -> None:
+    df = _toy()
+    a = match(df, **KW, m_order="random", seed=3, caliper=0.1)
+    b = match(df, **KW, m_order="random", seed=3, caliper=0.1)
+    assert a.estimate == b.estimate
+
+
+def _speed_data(n1: int, n0: int) -> pd.DataFrame:
+    rng = np.random.default_rng(0)
+    ps = np.r_[rng.beta(3, 5, n1), rng.beta(2, 6, n0)]
+    return pd.DataFrame({
+        "d": np.r_[np.ones(n1), np.zeros(n0)].astype(int),
+        "ps": ps, "x": rng.normal(size=n1 + n0),
+        "y": rng.normal(size=n1 + n0),
+    })  # fmt: skip
+
+
+def test_speed_reduced() -> None:
+    df = _speed_data(2_000, 20_000)
+    t0 = time.perf_counter()
+    res = match(df, treatment="d", covariates=["x"], outcome="y", distance="ps",
+                caliper=0.05, replace=True, se="hc3")  # fmt: skip
+    assert time.perf_counter() - t0 < 5.0
+    assert res.n_matched > 1_900
+
+
+@pytest.mark.slow
+def test_speed_full() -> None:
+    """10,000 treated vs 100,000 controls, caliper + replacement, in seconds."""
+    df = _speed_data(10_000, 100_000)
+    t0 = time.perf_counter()
+    res = match(df, treatment="d", covariates=["x"], outcome="y", distance="ps",
+                caliper=0.05, replace=True, se="hc3")  # fmt: skip
+    assert time.perf_counter() - t0 < 10.0
+    assert res.n_matched > 9_900
+
+
+def test_discard_both_drops_outside_common_support() -> None:
+    df = _toy(seed=8)
+    res = match(df, **KW, discard="both")
+    ps = res.propensity.to_numpy()
+    d = df["d"].to_numpy(bool)
+    lo = max(ps[d].min(), ps[~d].min())
+    hi = min(ps[d].max(), ps[~d].max())
+    used = res.weights.to_numpy() > 0
+    assert np.all((ps[used] >= lo) & (ps[used] <= hi))
+
+
+def test_exact_constraint_within_nearest() -> None:
+    df = _toy(n1=30, n0=300)
+    res = match(df, **KW, exact="g")
+    m = res.matched
+    g = df["g"]
+    assert (g.loc[m["focal"]].to_numpy() == g.loc[m["match"]].to_numpy()).all()
+
+
+def test_ties_all_weights_equal_controls() -> None:
+    dist = np.array([0.5, 0.4, 0.6, 0.4])  # unit 0 has three controls; 1 and 3 tie
+    focal = np.array([True, False, False, False])
+    pairs = greedy_scalar(
+        dist, focal, np.ones(4, bool), np.array([0]), replace=True, ties="all"
+    )
+    assert sorted(pairs.match.tolist()) == [1, 2, 3]
+    assert np.allclose(pairs.weight, 1 / 3)

@@ -116,8 +116,11 @@ def _prepare(
             state["lambda"] = ridge_augmented_weights(y[:T0], X[:T0], w_scm).lambda_
         else:
             state["lambda"] = float(lambda_)
+            if not state["lambda"] > 0:
+                raise SpecError(f"{caller}: lambda_ must be positive; got {lambda_!r}.")
     elif method == "sdid":
-        sigma = float(np.std(np.diff(X[:T0], axis=0), ddof=1))
+        diffs = np.diff(X[:T0], axis=0)
+        sigma = float(np.std(diffs, ddof=1)) if diffs.size > 1 else 0.0
         state["zeta"] = float(y.size - T0) ** 0.25 * sigma
     return y, X, T0, state
 

@@ -220,5 +220,7 @@ def test_warnings_and_errors():
         conformal_intervals(y1, Yn, T0)
     with pytest.raises(SpecError, match="one value per post-period"):
         conformal_pvalue(y1, Y0, T0, theta=[1.0, 2.0])
+    with pytest.raises(SpecError, match="lambda_ must be positive"):
+        conformal_intervals(y1, Y0, T0, method="augmented", lambda_=-1.0)
     with pytest.raises(SpecError, match="q must be positive"):
         conformal_pvalue(y1, Y0, T0, q=0)

@@ -18,6 +18,8 @@ folded-normal quantile by simulation; here it is computed exactly.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from numpy.typing import NDArray
 from scipy import optimize, stats
@@ -220,7 +222,7 @@ def _minimise_halflength(
     def fun(x: FloatArray) -> tuple[float, FloatArray]:
         p = x[:n] - x[n:]
         var = p @ Q @ p + 2 * g @ p + c0
-        h = np.sqrt(max(var, 1e-300))
+        h = math.sqrt(max(float(var), 1e-300))
         b = m * (c_post + x.sum())
         cv, dcv = folded_normal_quantile(b / h, alpha)
         f = h * cv

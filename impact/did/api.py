@@ -170,7 +170,18 @@ def did(
     Returns
     -------
     DiDResult
-        Estimate, standard error, ATT(g,t), aggregations, diagnostics.
+        Estimate, standard error, ATT(g,t), aggregations, diagnostics. ``estimate``
+        is the DiD of means (``"2x2"``), the coefficient on treatment (``"twfe"``),
+        the average of the post-treatment event-time coefficients
+        (``"event_study"``), or the ``"simple"`` aggregate (``"cs"``, ``"sunab"``).
+
+    Notes
+    -----
+    Callaway-Sant'Anna standard errors are R ``did``'s analytic influence-function
+    SEs (estimated cohort shares included); regression SEs are CRV1 with fixest's
+    small-sample convention; Sun-Abraham aggregates treat cohort shares as fixed (as
+    fixest's ``aggregate``). Time-varying weights are used by the regression
+    methods; ``"cs"`` uses each unit's first-period weight.
 
     Examples
     --------
@@ -335,7 +346,7 @@ def _fit_cs(
 ) -> DiDResult:
     from scipy import stats
 
-    from impact.did.aggregate import aggregate_cs, bootstrap_se_crit
+    from impact.did.aggregate import bootstrap_se_crit
     from impact.did.cs import _cluster_sum, compute_att_gt
 
     w = panel.unit_weights
@@ -418,20 +429,10 @@ def _fit_cs(
             "No post-treatment ATT(g,t) could be estimated (no comparison units in any "
             "post-treatment period); use control='never' or check the cohorts."
         )
-    agg = aggregate_cs(fit, fake, w, "simple")
-    agg_sum = (
-        _cluster_sum(agg.overall_inf[:, None], codes)
-        if codes is not None
-        else (agg.overall_inf[:, None])
-    )
-    est = agg.overall
-    se_all = float(np.sqrt((agg_sum**2).sum()) / n)
-    if multipliers is not None:
-        se_all = float(bootstrap_se_crit(multipliers @ agg_sum / n, alpha)[0][0])
     result = DiDResult(
         method="cs",
-        estimate=est,
-        se=se_all,
+        estimate=0.0,
+        se=1.0,
         n_treated=n_treated,
         n_control=n_control,
         alpha=alpha,
@@ -442,6 +443,10 @@ def _fit_cs(
         panel=panel,
         inference="multiplier bootstrap" if multipliers is not None else "analytic",
     )
+    # the headline estimate is the simple aggregate (DESIGN); reuse its cached result
+    simple = result.aggregate("simple")
+    result.estimate, result.se = simple.estimate, simple.se
+    result.ci, result.pvalue = simple.ci, simple.pvalue
     return result
 
 

@@ -333,34 +333,38 @@ def _cells_no_covariates(
     anticipation: int,
     with_inf: bool,
 ) -> tuple[FloatArray, FloatArray, NDArray[np.intp], NDArray[np.intp]]:
-    """All cells at once: weighted differences of mean changes (N x K arrays)."""
+    """Weighted differences of mean changes, one cell at a time (O(N) per cell)."""
     n = len(w)
-    arr = np.array(rows, dtype=np.intp)
-    g, t, b, ref = arr[:, 0], arr[:, 1], arr[:, 2], arr[:, 4].astype(bool)
-    treat = cohort_idx[:, None] == g[None, :]
+    k = len(rows)
+    att = np.full(k, np.nan)
+    inf = np.zeros((n, k)) if with_inf else np.zeros((n, 0))
+    n_tr = np.zeros(k, dtype=np.intp)
+    n_co = np.zeros(k, dtype=np.intp)
     never = ~np.isfinite(true_idx)
-    if control == "never":
-        ctrl = np.broadcast_to(never[:, None], treat.shape)
-    else:
-        limit = np.maximum(t, b) + anticipation
-        ctrl = never[:, None] | ((true_idx[:, None] > limit[None, :]) & ~treat)
-    w1 = np.where(treat, w[:, None], 0.0)
-    w0 = np.where(ctrl, w[:, None], 0.0)
-    s1, s0 = w1.sum(axis=0), w0.sum(axis=0)
-    delta = Y[:, t] - Y[:, b]
-    ok = (s1 > 0) & (s0 > 0)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        m1 = (w1 * delta).sum(axis=0) / s1
-        m0 = (w0 * delta).sum(axis=0) / s0
-        att = np.where(ok, m1 - m0, np.nan)
-        att[ref] = 0.0
-        if with_inf:
-            inf = n * (w1 * (delta - m1) / s1 - w0 * (delta - m0) / s0)
-            inf[:, ref | ~ok] = 0.0
+    w_never = np.where(never, w, 0.0)
+    Yt = np.ascontiguousarray(Y.T)  # rows are periods: contiguous column access
+    for j, (g, t, b, _post, ref) in enumerate(rows):
+        treat = cohort_idx == g
+        w1 = np.where(treat, w, 0.0)
+        if control == "never":
+            w0 = w_never
         else:
-            inf = np.zeros((n, 0))
-    n_tr = treat.sum(axis=0).astype(np.intp)
-    n_co = np.asarray(ctrl.sum(axis=0)).astype(np.intp)
+            ctrl = never | ((true_idx > max(t, b) + anticipation) & ~treat)
+            w0 = np.where(ctrl, w, 0.0)
+        n_tr[j] = int(treat.sum())
+        n_co[j] = int(never.sum()) if control == "never" else int(ctrl.sum())
+        if ref:
+            att[j] = 0.0
+            continue
+        s1, s0 = w1.sum(), w0.sum()
+        if s1 <= 0 or s0 <= 0:
+            continue
+        delta = Yt[t] - Yt[b]
+        m1 = float(w1 @ delta) / s1
+        m0 = float(w0 @ delta) / s0
+        att[j] = m1 - m0
+        if with_inf:
+            inf[:, j] = n * (w1 * (delta - m1) / s1 - w0 * (delta - m0) / s0)
     return att, inf, n_tr, n_co
 
 

@@ -250,8 +250,12 @@ class DiDResult(Result):
         )
         n = st["n"]
         codes = st["codes"]
-        summed = _cluster_sum(agg.inf, codes) if agg.inf.shape[1] else np.zeros((1, 0))
         overall_summed = _cluster_sum(agg.overall_inf[:, None], codes)
+        summed = (
+            _cluster_sum(agg.inf, codes)
+            if agg.inf.shape[1]
+            else np.zeros((overall_summed.shape[0], 0))
+        )
         se_rows = np.sqrt((summed**2).sum(axis=0)) / n
         se_all = float(np.sqrt((overall_summed**2).sum()) / n)
         rows = _row_stats(agg.est, se_rows, self.alpha)

@@ -9,6 +9,15 @@ from __future__ import annotations
 
 from impact.did.api import bacon, did
 from impact.did.bacon import BaconResult
+from impact.did.honest import SensitivityResult, honest_sensitivity
 from impact.did.results import DiDResult, PretrendTest
 
-__all__ = ["BaconResult", "DiDResult", "PretrendTest", "bacon", "did"]
+__all__ = [
+    "BaconResult",
+    "DiDResult",
+    "PretrendTest",
+    "SensitivityResult",
+    "bacon",
+    "did",
+    "honest_sensitivity",
+]

@@ -17,13 +17,22 @@ optimal vertex and the truncation points of the conditional test (ARP's dual app
 their Appendix) are closed-form and vectorised over the whole theta grid, instead of one
 linear programme per grid point. The least-favourable first stage uses the 1 - kappa
 quantile of eta under ``Y ~ N(0, Sigma_Y)`` (kappa = alpha / 10), simulated with the same
-normal draws for every polyhedron.
+normal draws for every polyhedron; the second stage is the conditional test at level
+(alpha - kappa) / (1 - kappa) truncated above at that critical value (ARP section 6).
+HonestDiD does this truncation only with two or more post-periods; with a single
+post-period its code skips it, so its intervals are then slightly wider than these.
+
+The grid over theta spans the identified set at ``betahat`` widened by 20 standard
+errors each side (HonestDiD 0.2.6, which produced its README); it is widened further
+when an end of the grid is accepted, and each end is then refined between its grid
+neighbours unless ``refine=False``.
 """
 
 from __future__ import annotations
 
 import itertools
 import math
+from collections.abc import Callable, Iterator
 
 import numpy as np
 from numpy.typing import NDArray
@@ -164,7 +173,9 @@ def _paired_rays(X: FloatArray) -> FloatArray | None:
     return np.asarray(R / R.sum(axis=1, keepdims=True), dtype=float)
 
 
-def _chunks(it: itertools.combinations[tuple[int, ...]], size: int):  # type: ignore[no-untyped-def]
+def _chunks(
+    it: itertools.combinations[tuple[int, ...]], size: int
+) -> Iterator[list[tuple[int, ...]]]:
     while True:
         chunk = list(itertools.islice(it, size))
         if not chunk:
@@ -446,7 +457,12 @@ def _post_rows(A: FloatArray, num_pre: int, num_post: int) -> BoolArray:
     return np.asarray((A[:, num_pre:] != 0).any(axis=1))
 
 
-def _refine(accept_at, outside: float, inside: float, rounds: int = 3) -> float:  # type: ignore[no-untyped-def]
+def _refine(
+    accept_at: Callable[[FloatArray], BoolArray],
+    outside: float,
+    inside: float,
+    rounds: int = 3,
+) -> float:
     """Narrow the accepted/rejected boundary between two grid points."""
     for _ in range(rounds):
         pts = np.linspace(outside, inside, 65)

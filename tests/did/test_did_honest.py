@@ -64,6 +64,44 @@ README_RM_AVG = {
 # constructOriginalCS(..., l_vec = c(0.5, 0.5)) (unnamed-chunk-7).
 README_ORIGINAL_AVG = (0.040369952510776089, 0.075283077128191364)
 
+# Sun-Abraham example of the same README (full ehec panel, fixest sunab, aggregated
+# with the README's sunab_beta_vcv; knitr cache unnamed-chunk-10): relative times
+# -11..-2 then 0..5, and createSensitivityResults_relativeMagnitudes(...,
+# Mbarvec = seq(0.5, 2, by = 0.5), gridPoints = 100).
+SA_BETA = [
+    0.0220465399324895339, 0.0398303866386414060, -0.0049681216478331854,
+    -0.0338824905455095485, -0.0107881892472490842, -0.0045544520020473038,
+    -0.0107230722904193970, -0.0051250774413334936, -0.0067120604217040950,
+    -0.0083827273299285927, 0.0424932258824518502, 0.0646982039990180724,
+    0.0750283594908469631, 0.0709392611903184034, 0.0727507886290561095,
+    0.0803199024363009245,
+]  # fmt: skip
+SA_SIGMA = [
+    [6.0458682197108445e-05, 3.9730281943809974e-05, 5.5537412141850555e-05, 4.779295944227859e-05, 2.591842470474272e-05, 1.5552196596545903e-05, 1.0150814789775705e-05, 1.0207233172943438e-05, 1.5334866805094572e-05, 8.001011649649695e-06, -1.088540176094043e-05, -2.3090348030802512e-05, -2.1177040615938253e-05, -2.3499106594035868e-05, -3.661944348208638e-05, -2.1341613967312698e-05],
+    [3.9730281943809974e-05, 6.597050613847402e-05, 2.9123605156277762e-05, 3.184552309490641e-05, 3.809398184071883e-05, 1.1834850601167098e-05, 2.1539342532451715e-05, 5.611719813723225e-06, 8.498145863788718e-06, 1.0718811316015836e-05, -1.3926239855607127e-05, -1.1005633546061332e-05, -2.477213414506667e-05, -1.691361600059355e-05, -3.709594524502123e-05, -2.5933261129231527e-05],
+    [5.5537412141850555e-05, 2.9123605156277762e-05, 6.251128789217578e-05, 5.0741277823587236e-05, 2.2095840634932864e-05, 1.3220415140852854e-05, 9.17703370292786e-06, 1.4961861978388321e-05, 1.784210763316073e-05, 9.065961895656024e-06, -1.0960268299463328e-05, -2.8361421524612184e-05, -2.448018813899083e-05, -2.7805681591812686e-05, -3.242111126532977e-05, -2.6113790229101697e-05],
+    [4.779295944227859e-05, 3.184552309490641e-05, 5.074127782358723e-05, 6.972974101502887e-05, 4.523179056466333e-05, 2.2926493447321236e-05, 9.730917354583423e-06, 2.1508178674605488e-05, 1.7954690303802643e-05, 1.8215937889992792e-05, -3.514109755011057e-06, -2.857100020244042e-05, -2.4860860228288175e-05, -2.5148552040564842e-05, -2.2552755595520234e-05, -1.920318300101811e-05],
+    [2.591842470474272e-05, 3.809398184071883e-05, 2.209584063493286e-05, 4.5231790564663336e-05, 5.9432937225270614e-05, 2.206745996311409e-05, 8.232909133297997e-06, 2.1046978982305688e-05, 6.135938534224386e-06, 1.8551210580258694e-05, -6.2092766711087715e-06, -1.955030102846349e-05, -2.2212487826220364e-05, -2.0664998903362177e-05, -2.0293468493522524e-05, -1.871759626199703e-05],
+    [1.5552196596545903e-05, 1.1834850601167098e-05, 1.3220415140852852e-05, 2.2926493447321232e-05, 2.206745996311409e-05, 4.19534234214326e-05, 2.819295613445727e-05, 2.8774894035168457e-05, 2.6589701148174492e-05, 1.6975801408677385e-05, 1.627337951693366e-05, 4.995262938169633e-06, 1.7198958131601423e-05, 1.1461841858509515e-05, 2.296518622479354e-05, 2.5630601092767503e-05],
+    [1.0150814789775705e-05, 2.1539342532451715e-05, 9.177033702927858e-06, 9.730917354583423e-06, 8.232909133297997e-06, 2.8192956134457274e-05, 3.930425689141428e-05, 1.9637595405557088e-05, 2.9424810111983835e-05, 1.5471136704458004e-05, 1.084404929943566e-05, 7.21277779581759e-06, 1.1432335060518852e-05, 1.324432152809296e-05, 1.8989562618931272e-05, 1.5080151338416931e-05],
+    [1.0207233172943438e-05, 5.611719813723225e-06, 1.4961861978388318e-05, 2.1508178674605488e-05, 2.1046978982305684e-05, 2.8774894035168454e-05, 1.9637595405557084e-05, 3.20063749366068e-05, 2.2308175767172027e-05, 1.4838794386664143e-05, 1.0202829507013095e-05, -5.666229197543414e-06, 4.266603124600947e-06, -4.4025284391024945e-06, 1.0879865594839726e-05, 6.209453953598147e-06],
+    [1.5334866805094572e-05, 8.498145863788718e-06, 1.7842107633160732e-05, 1.795469030380265e-05, 6.1359385342243835e-06, 2.6589701148174485e-05, 2.942481011198383e-05, 2.2308175767172027e-05, 3.6946273747904995e-05, 1.3666924103918158e-05, 1.2351303297548003e-05, -5.583670426917833e-06, 8.014964429661244e-06, 1.2181376516519248e-06, 1.0574840294800044e-05, 8.321159919019613e-06],
+    [8.001011649649695e-06, 1.0718811316015836e-05, 9.065961895656022e-06, 1.8215937889992796e-05, 1.8551210580258698e-05, 1.6975801408677382e-05, 1.5471136704457997e-05, 1.4838794386664147e-05, 1.3666924103918158e-05, 2.191023547046302e-05, 5.4719787675514015e-06, -4.042437642740008e-06, -1.947899524971631e-06, -8.50138177252681e-07, 4.0545423562504175e-06, 1.649722346453249e-06],
+    [-1.088540176094043e-05, -1.3926239855607127e-05, -1.0960268299463326e-05, -3.514109755011056e-06, -6.2092766711087715e-06, 1.6273379516933655e-05, 1.084404929943566e-05, 1.0202829507013095e-05, 1.2351303297548003e-05, 5.4719787675514015e-06, 4.338753368867853e-05, 4.018290808291658e-05, 4.362314279902835e-05, 4.4268189846945785e-05, 5.8653856752511684e-05, 5.317958015076833e-05],
+    [-2.3090348030802512e-05, -1.1005633546061332e-05, -2.8361421524612184e-05, -2.857100020244042e-05, -1.9550301028463483e-05, 4.995262938169634e-06, 7.212777795817588e-06, -5.666229197543412e-06, -5.583670426917832e-06, -4.04243764274001e-06, 4.018290808291657e-05, 8.265894369496002e-05, 6.541035772143305e-05, 7.666416632984513e-05, 8.299172544956865e-05, 7.731759287092441e-05],
+    [-2.1177040615938253e-05, -2.477213414506667e-05, -2.4480188138990833e-05, -2.4860860228288175e-05, -2.2212487826220368e-05, 1.719895813160142e-05, 1.1432335060518852e-05, 4.266603124600946e-06, 8.014964429661242e-06, -1.9478995249716306e-06, 4.362314279902835e-05, 6.541035772143304e-05, 7.847922259787113e-05, 7.330375758261598e-05, 9.152345004213523e-05, 8.64574480190972e-05],
+    [-2.3499106594035868e-05, -1.691361600059355e-05, -2.7805681591812686e-05, -2.5148552040564842e-05, -2.0664998903362177e-05, 1.1461841858509513e-05, 1.3244321528092959e-05, -4.4025284391024945e-06, 1.2181376516519243e-06, -8.501381772526805e-07, 4.426818984694579e-05, 7.666416632984514e-05, 7.3303757582616e-05, 9.550882242726115e-05, 0.0001040278919665761, 9.510279144586696e-05],
+    [-3.661944348208638e-05, -3.709594524502123e-05, -3.242111126532977e-05, -2.255275559552023e-05, -2.0293468493522524e-05, 2.2965186224793535e-05, 1.8989562618931262e-05, 1.0879865594839726e-05, 1.0574840294800044e-05, 4.054542356250417e-06, 5.865385675251169e-05, 8.299172544956863e-05, 9.152345004213523e-05, 0.00010402789196657612, 0.0001460605981005902, 0.00012029463718470959],
+    [-2.1341613967312698e-05, -2.5933261129231527e-05, -2.6113790229101697e-05, -1.920318300101811e-05, -1.871759626199703e-05, 2.5630601092767503e-05, 1.5080151338416931e-05, 6.209453953598147e-06, 8.321159919019613e-06, 1.649722346453249e-06, 5.317958015076833e-05, 7.731759287092441e-05, 8.64574480190972e-05, 9.510279144586696e-05, 0.00012029463718470959, 0.00012303621734625092],
+]  # fmt: skip
+SA_RM = {
+    0.5: (0.0097973538615028777, 0.075189097903400837),
+    1.0: (-0.0199188223849207507, 0.101338871391688873),
+    1.5: (-0.0479323153316155715, 0.128899854153671889),
+    2.0: (-0.0759994869978697501, 0.160985938762773506),
+}
+SA_ORIGINAL = (0.02958309714581496, 0.05540335461908874)
+
 # TWFE event study on the same sample, printed in ../shared/research/did.md section 3d
 # (pyfixest 0.60 CRV1, 6 decimals): coefficient and SE for 2008-2012, 2014, 2015.
 PYFIXEST_COEF = [
@@ -195,6 +233,84 @@ def test_relative_magnitudes_average_effect_readme(ehec) -> None:  # type: ignor
     np.testing.assert_allclose(res.table["ci_high"].iloc[1:], ref[:, 1], atol=1e-3)
     # The original interval is closed form (normal): 1e-12.
     np.testing.assert_allclose(res.original_ci, README_ORIGINAL_AVG, atol=1e-12)
+
+
+@pytest.mark.reference
+def test_relative_magnitudes_match_honestdid_grid_exactly() -> None:
+    """Sun-Abraham example: same grid as HonestDiD 0.2.6 gives the same grid ends.
+
+    With ``refine=False`` the ends are the extreme accepted points of the grid spanning
+    the identified set +-20 SE (100 points here), as in HonestDiD. Every end equals
+    the README's to floating point: the test decisions agree at every boundary point
+    (our least-favourable draws differ from R's, but not enough to flip one here).
+    """
+    beta, sigma = np.array(SA_BETA), np.array(SA_SIGMA)
+    res = honest_sensitivity(
+        beta,
+        sigma,
+        num_pre=10,
+        num_post=6,
+        method="relative_magnitude",
+        Mbar=list(SA_RM),
+        grid_points=100,
+        refine=False,
+    )
+    ref = np.array(list(SA_RM.values()))
+    np.testing.assert_allclose(res.table["ci_low"].iloc[1:], ref[:, 0], atol=1e-12)
+    np.testing.assert_allclose(res.table["ci_high"].iloc[1:], ref[:, 1], atol=1e-12)
+    np.testing.assert_allclose(res.original_ci, SA_ORIGINAL, atol=1e-12)
+    # Refined ends lie outside the grid ends by less than one grid step.
+    fine = honest_sensitivity(
+        beta,
+        sigma,
+        num_pre=10,
+        num_post=6,
+        method="relative_magnitude",
+        Mbar=list(SA_RM),
+        grid_points=100,
+        n_sims=1000,
+    )
+    step = 40 * np.sqrt(sigma[10, 10]) / 99 * 1.5  # id-set width adds < 50% here
+    assert (
+        (fine.table["ci_low"].iloc[1:] <= ref[:, 0] + 1e-12)
+        & (fine.table["ci_low"].iloc[1:] > ref[:, 0] - step)
+    ).all()
+    assert (
+        (fine.table["ci_high"].iloc[1:] >= ref[:, 1] - 1e-12)
+        & (fine.table["ci_high"].iloc[1:] < ref[:, 1] + step)
+    ).all()
+
+
+@pytest.mark.reference
+def test_relative_magnitudes_ehec_grid_within_one_step(ehec) -> None:  # type: ignore[no-untyped-def]
+    """ehec on HonestDiD's 1000-point grid: each end equal to R's or one step off.
+
+    A one-step difference happens where the least-favourable critical value (R: 1000
+    draws of its own generator; here 10,000 numpy draws) flips the decision at the
+    boundary point.
+    """
+    from impact.did._honest_rm import identified_set
+
+    beta, sigma = ehec
+    res = honest_sensitivity(
+        beta,
+        sigma,
+        num_pre=5,
+        num_post=2,
+        method="relative_magnitude",
+        Mbar=list(README_RM),
+        refine=False,
+    )
+    sd = np.sqrt(sigma[5, 5])
+    for i, (mbar, (r_lo, r_hi)) in enumerate(README_RM.items()):
+        lo_id, hi_id = identified_set(beta, 5, 2, np.array([1.0, 0.0]), mbar)
+        step = (hi_id - lo_id + 40 * sd) / 999
+        for ours, theirs in [
+            (res.table["ci_low"].iloc[i + 1], r_lo),
+            (res.table["ci_high"].iloc[i + 1], r_hi),
+        ]:
+            k = (ours - theirs) / step
+            assert abs(k - round(k)) < 1e-6 and abs(round(k)) <= 1
 
 
 def test_worst_case_bias_formula_matches_linear_programme() -> None:
@@ -449,3 +565,38 @@ def test_bad_covariance() -> None:
             method="relative_magnitude",
             Mbar=[1.0],
         )
+
+
+def test_single_pre_period_flci_is_linear_extrapolation(ehec) -> None:  # type: ignore[no-untyped-def]
+    """One pre-period: the only unbiased estimator is beta_1 + beta_-1 (closed form)."""
+    beta, sigma = ehec
+    b, s = beta[4:], sigma[4:, 4:]  # 2012 (t = -1), 2014 and 2015
+    res = honest_sensitivity(b, s, num_pre=1, num_post=2, M=[0.0, 0.01])
+    centre = b[0] + b[1]
+    sd = np.sqrt(s[0, 0] + s[1, 1] + 2 * s[0, 1])
+    lo, hi = res.table[["ci_low", "ci_high"]].iloc[1]
+    # Closed forms: 1e-10.
+    assert lo == pytest.approx(centre - 1.959963984540054 * sd, abs=1e-10)
+    assert hi == pytest.approx(centre + 1.959963984540054 * sd, abs=1e-10)
+    q = float(folded_normal_quantile(0.01 / sd, 0.05)[0])  # bias M * 1 for l = e1
+    lo, hi = res.table[["ci_low", "ci_high"]].iloc[2]
+    assert hi - lo == pytest.approx(2 * q * sd, abs=1e-10)
+
+
+def test_vertex_enumeration_without_paired_rows() -> None:
+    """The general enumeration path (rows not in +-pairs) also reproduces the LP."""
+    rng = np.random.default_rng(11)
+    X = rng.normal(size=(7, 2))
+    rays = _extreme_rays(X)
+    sd = rng.uniform(0.5, 2.0, size=7)
+    V = rays / (rays @ sd)[:, None]
+    for _ in range(10):
+        y = rng.normal(size=7)
+        lp = linprog(
+            np.r_[1.0, 0.0, 0.0],
+            A_ub=-np.c_[sd, X],
+            b_ub=-y,
+            bounds=[(None, None)] * 3,
+            method="highs",
+        )
+        assert (V @ y).max() == pytest.approx(lp.fun, abs=1e-10)

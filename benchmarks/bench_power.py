@@ -149,7 +149,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         from impact.synth.api import synth  # noqa: F401
 
-        small = _panel(40, 16)
+        small = _panel(150, 16)
         sec = _time(
             lambda: simulate(
                 small,

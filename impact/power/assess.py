@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
-from impact.errors import EstimationError, SpecError
+from impact.errors import EstimationError, ImpactError, SpecError
 from impact.power.results import PowerResult, verdict_text
 
 __all__ = ["DesignAssessment", "assess"]
@@ -91,12 +91,39 @@ def _baseline(result: Any) -> float | None:
 
 
 def _result_panel(result: Any) -> Any:
+    """The panel a result was fitted on, when it keeps one (duck-typed)."""
     panel = getattr(result, "panel", None)
     if panel is None:
         panel = getattr(result, "_panel", None)
+    if panel is None:
+        panel = _synth_panel(result)
     if panel is None or not all(hasattr(panel, a) for a in ("Y", "cohort", "periods")):
         return None
     return panel
+
+
+def _synth_panel(result: Any) -> Any:
+    """Treated units + donors of a SynthResult as a Panel (None if not available)."""
+    design = getattr(result, "_design", None)
+    fits = getattr(result, "fits", None)
+    if design is None or not fits:
+        return None
+    try:
+        from impact.panel import Panel
+
+        units = list(dict.fromkeys([f.unit for f in fits] + list(fits[0].donors)))
+        rows = [design.index_of(u) for u in units]
+        cohort = np.full(len(units), np.inf)
+        for f in fits:
+            cohort[units.index(f.unit)] = float(f.treatment_time)
+        return Panel.from_arrays(
+            np.asarray(design.Y, dtype=float)[rows],
+            cohort,
+            units=np.asarray(units, dtype=object),
+            periods=np.asarray(design.periods),
+        )
+    except (ImpactError, AttributeError, TypeError, ValueError):
+        return None
 
 
 def _simulated_proxy(
@@ -124,17 +151,22 @@ def _simulated_proxy(
     grid = np.concatenate([[0.0], np.geomspace(0.005, 2.0, 40)])
     if not relative:
         grid = grid * float(np.std(pool.Y))
+    single = int(treated.sum()) == 1 and len(times) == 1
+    options: dict[str, Any] = (
+        {"estimator": "sc", "test": "ratio"}
+        if single and getattr(result, "estimator", "") == "synth"
+        else {"estimator": "2x2" if len(times) == 1 else "cs", "inference": "placebo"}
+    )
     sim = simulate(
         pool,
         treatment_time=times,
         n_treated=int(treated.sum()),
         effect=[float(v) for v in grid],
         effect_type="relative" if relative else "absolute",
-        estimator="2x2" if len(times) == 1 else "cs",
         n_sims=1000,
         seed=0,
         alpha=alpha,
-        inference="placebo",
+        **options,
     )
     n = int(treated.sum())
     mde = float(sim.mde(power).loc[n])
@@ -155,7 +187,15 @@ def _simulated_proxy(
         alpha=alpha,
         n_treated=n,
         n_control=int(getattr(result, "n_control", (~treated).sum())),
-        method="simulation proxy: placebo DiD on the comparison units (1,000 draws)",
+        method=(
+            "simulation proxy: placebo "
+            + (
+                "synthetic control (RMSPE-ratio test)"
+                if options["estimator"] == "sc"
+                else "DiD"
+            )
+            + " on the comparison units (1,000 draws)"
+        ),
         verdict=sim.verdict(target, n_treated=n, power=power, noun=noun),
     )
 
@@ -239,7 +279,7 @@ def assess(
         floor = 1.0 / (n_c + 1)
         if floor > a:
             text = (
-                f"With {n_t} treated {noun} and {n_c} comparison {noun} a placebo "
+                f"With {n_t} treated and {n_c} comparison {noun} a placebo "
                 f"p-value cannot fall below 1/{n_c + 1} = {floor:.3f} > {a:g}: no "
                 "effect of any size can be declared significant by this design."
             )

@@ -411,6 +411,8 @@ def verdict_text(
     """
     pw = f"{power:.0%}"
     e_txt = format_effect(effect, effect_type)
+    if n_treated == 1:  # "1 treated unit", "1 treated authority"
+        noun = noun[:-3] + "y" if noun.endswith("ies") else noun.removesuffix("s")
     head = f"With {n_treated} treated {noun}"
     if not math.isfinite(mde):
         top = format_effect(grid_max, effect_type)

@@ -318,6 +318,77 @@ def _fit(
     seed: int,
 ) -> tuple[float, float, float, float]:
     """Fit the estimator to one placebo data set; return estimate, CI and p-value."""
+    res = _fit_result(ctx, Y, cohort, treated, seed)
+    ci = getattr(res, "ci", None) or (math.nan, math.nan)
+    return float(res.estimate), float(ci[0]), float(ci[1]), float(res.pvalue)
+
+
+def _synth_effects(
+    ctx: _Context,
+    Y0: FloatArray,
+    cohort: FloatArray,
+    treated: NDArray[np.int64],
+    seed: int,
+    inject: FloatArray,
+) -> list[tuple[float, float, float, float]] | None:
+    """Synthetic control, one treated unit, placebo inference: one fit for all effects.
+
+    The donor weights depend on pre-period data only and the placebo fits exclude the
+    treated unit, so an effect injected after the treatment time only shifts the
+    treated unit's post-period gap: the estimate moves by the mean injected effect and
+    the RMSPE ratio is recomputed against the same placebo ratios. ``inject`` is the
+    (n_effects, T) effect path. Returns None when this shortcut does not apply.
+    """
+    opts = ctx.kwargs
+    if (
+        ctx.estimator != "synth"
+        or len(treated) != 1
+        or opts.get("inference", "placebo") != "placebo"
+        or opts.get("method", "abadie") == "sdid"
+    ):
+        return None
+    try:
+        from impact.synth.placebo import placebo_pvalue
+    except ImportError:  # pragma: no cover - synth family not installed
+        return None
+    res = _fit_result(ctx, Y0, cohort, treated, seed)
+    test = res.placebo(opts.get("mspe_threshold"))
+    table = test.table
+    row = table[table["treated"].to_numpy(bool)].iloc[0]
+    gap = np.asarray(test.gaps.iloc[:, 0], dtype=float)
+    post = ctx.periods >= ctx.times[0]
+    pre_mspe = float(row["pre_mspe"])
+    mspe_ratio = float(row["post_mspe"]) / pre_mspe
+    if not (
+        np.isclose(float(res.estimate), gap[post].mean())
+        and np.isclose(float(row["post_mspe"]), np.mean(gap[post] ** 2))
+    ):
+        return None  # not the structure assumed here: re-fit every effect instead
+    root = abs(float(row["ratio"]) - math.sqrt(mspe_ratio)) < abs(
+        float(row["ratio"]) - mspe_ratio
+    )
+    kept = ~table["treated"].to_numpy(bool) & table["kept"].to_numpy(bool)
+    placebos = table.loc[kept, "ratio"].to_numpy(float)
+    out = []
+    for path in inject:
+        g = gap[post] + path[post]
+        m = float(np.mean(g**2)) / pre_mspe
+        ratio = math.sqrt(m) if root else m
+        p = float(placebo_pvalue(np.array([ratio]), placebos))
+        out.append(
+            (float(res.estimate) + float(path[post].mean()), math.nan, math.nan, p)
+        )
+    return out
+
+
+def _fit_result(
+    ctx: _Context,
+    Y: FloatArray,
+    cohort: FloatArray,
+    treated: NDArray[np.int64],
+    seed: int,
+) -> Any:
+    """Fit the estimator to one placebo data set and return its result."""
     frame = _frame(ctx, Y, cohort)
     cols: dict[str, Any] = {"outcome": ctx.outcome, "unit": ctx.unit, "time": ctx.time}
     kwargs = dict(ctx.kwargs)
@@ -336,6 +407,7 @@ def _fit(
         from impact.synth.api import synth
 
         kwargs.setdefault("seed", seed)
+        kwargs.setdefault("alpha", ctx.alpha)
         res = synth(
             frame,
             treated_units=list(ctx.units[treated]),
@@ -349,8 +421,7 @@ def _fit(
         kwargs.setdefault("seed", seed)
         kwargs.setdefault("alpha", ctx.alpha)
         res = matched_did(frame, cohort="_cohort", **cols, **kwargs)
-    ci = getattr(res, "ci", None) or (math.nan, math.nan)
-    return float(res.estimate), float(ci[0]), float(ci[1]), float(res.pvalue)
+    return res
 
 
 def _generic_task(ctx: _Context, task: tuple[int, np.random.Generator]) -> list[Any]:
@@ -384,11 +455,21 @@ def _generic_task(ctx: _Context, task: tuple[int, np.random.Generator]) -> list[
         post = unit_phase > 0
         level = float(Y0[treated][post].mean())
         cells = int(post.sum())
-        for effect in ctx.effects:
-            inject = effect * unit_phase * base
+        paths = [effect * unit_phase * base for effect in ctx.effects]
+        shared: list[tuple[float, float, float, float]] | None = None
+        try:
+            shared = _synth_effects(
+                ctx, Y0, cohort, treated, seed, np.stack([p[0] for p in paths])
+            )
+        except ImpactError:
+            shared = None  # re-fit effect by effect below, recording each failure
+        for j, (effect, inject) in enumerate(zip(ctx.effects, paths, strict=True)):
+            tau = float(inject.sum() / cells)
+            if shared is not None:
+                out.append((n, float(effect), *shared[j], tau, level, ""))
+                continue
             Y = Y0.copy()
             Y[treated] = Y[treated] + inject
-            tau = float(inject.sum() / cells)
             try:
                 fit = _fit(ctx, Y, cohort, treated, seed)
                 error = ""
@@ -454,7 +535,8 @@ def _simulate_generic(
             {
                 "n_treated": int(n),
                 "effect": float(effect),
-                "power": float((g["pvalue"] < ctx.alpha).mean())
+                # p <= alpha: exact for rank (placebo) p-values, e.g. 1/39 at 5%
+                "power": float((g["pvalue"] <= ctx.alpha + 1e-12).mean())
                 if len(g)
                 else math.nan,
                 "bias": float(err.mean()) if len(g) else math.nan,
@@ -784,6 +866,12 @@ def simulate(
     elif fast:
         table, draws = _simulate_linear(ctx, gens, int(n_sims))
         engine = "vectorised"
+        if (table["inference"] == "placebo").any() and n_sims < 20 / alpha:
+            warnings.append(
+                f"The placebo critical value is the {1 - alpha:.0%} quantile of only "
+                f"{n_sims} no-effect draws; use n_sims >= {int(20 / alpha)} for a "
+                "stable test size."
+            )
         analytic = table[table["inference"] == "analytic"]
         if (analytic["n_treated"] == 1).any():
             warnings.append(

@@ -193,3 +193,16 @@ def test_assess_power_result_and_permutation_floor() -> None:
         assess(many)
     with pytest.raises(SpecError, match="'power' parameter"):
         assess(synth_like, power=1.5)
+
+
+def test_design_of_a_synth_result() -> None:
+    # Every fitted result has .design(): here a synthetic control (one treated unit).
+    Y = ar1_panel(25, 12, 0.8, seed=1, unit_sd=1.0, time_sd=0.5) + 20
+    cohort = np.full(25, np.inf)
+    cohort[3] = 2018
+    p = Panel.from_arrays(Y, cohort, periods=np.arange(2010, 2022))
+    res = impact.synth(p, treated_units=[3], treatment_time=2018, seed=1)
+    out = res.design()
+    assert out.n_treated == 1
+    assert out.verdict.startswith("With 1 treated unit ")
+    assert math.isfinite(out.mde) or math.isinf(out.mde)

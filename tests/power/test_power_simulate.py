@@ -565,3 +565,85 @@ def test_sc_power_grows_with_effect_and_is_fast() -> None:
             n_sims=5,
             test="t",
         )
+
+
+def test_synthetic_la_panel_with_subgroups() -> None:
+    # impact.data.synthetic: a calibrated LA panel with treated cohorts (left out of
+    # the placebo pool) and a population column for subgroup counts.
+    from impact.data.synthetic import generate_la_panel
+
+    df = generate_la_panel(seed=1)
+    kw = {
+        "outcome": "cla_rate",
+        "unit": "la_code",
+        "time": "year",
+        "cohort": "cohort",
+        "treatment_time": 2019,
+        "n_treated": [5, 15],
+        "effect": [0.0, -0.05, -0.1, -0.2, -0.3, -0.5],
+        "estimator": "cs",
+        "n_sims": 400,
+        "seed": 1,
+        "denominator": "child_pop",
+    }
+    full = simulate(df, **kw)
+    small = simulate(df, subgroup_share=0.02, **kw)
+    assert full.n_units == int((df.groupby("la_code")["cohort"].first() == 0).sum())
+    assert full.mde().is_monotonic_decreasing
+    assert (small.mde().fillna(np.inf) > full.mde()).all()  # NaN: not reached
+
+
+def test_synth_one_fit_per_draw_equals_refitting(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # impact.synth with placebo inference: the donor weights use pre-period data and
+    # placebo fits exclude the treated unit, so one fit per draw serves every effect
+    # size. The shortcut must give exactly what re-fitting each effect gives.
+    from impact.power import simulation as sim
+
+    p = _panel(14, 10, rho=0.8, seed=4, level=20.0)
+    kw = {
+        "treatment_time": 2016,
+        "n_treated": 1,
+        "effect": [0.0, -0.1, -0.5],
+        "estimator": "synth",
+        "n_sims": 3,
+        "seed": 2,
+    }
+    shared = simulate(p, **kw)
+    monkeypatch.setattr(sim, "_synth_effects", lambda *a, **k: None)
+    refit = simulate(p, **kw)
+    for col in ("power", "bias", "rmse"):
+        np.testing.assert_allclose(shared.table[col], refit.table[col], atol=1e-8)
+
+
+def _flaky_estimator(
+    frame: pd.DataFrame, *, outcome: str, unit: str, time: str, cohort: str
+) -> Any:
+    treated = frame.loc[np.isfinite(frame[cohort]), unit].unique()
+    if int(treated[0]) % 2 == 0:
+        raise DataError(f"unit {treated[0]} refused")
+    return impact.did(
+        frame,
+        outcome=outcome,
+        unit=unit,
+        time=time,
+        cohort=cohort,
+        method="2x2",
+        inference="analytic",
+    )
+
+
+def test_failed_fits_are_counted_and_reported() -> None:
+    res = simulate(
+        _panel(20, 6, seed=3),
+        treatment_time=2013,
+        n_treated=1,
+        effect=0.0,
+        estimator=_flaky_estimator,
+        n_sims=12,
+        seed=4,
+    )
+    row = res.table.iloc[0]
+    assert row["n_failed"] > 0 and row["n_sims"] + row["n_failed"] == 12
+    assert any("fits failed" in w and "refused" in w for w in res.warnings)

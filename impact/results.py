@@ -225,6 +225,9 @@ class Result:
             f"Treated units: {self.n_treated}    Comparison units: {self.n_control}"
         )
         lines.extend(self._summary_lines())
+        verdict = self._design_verdict()
+        if verdict:
+            lines.append(f"Design: {verdict}")
         if self.warnings:
             lines.append("Warnings:")
             lines.extend(f"  - {w}" for w in self.warnings)
@@ -300,6 +303,15 @@ class Result:
         import impact.power
 
         return impact.power.assess(self)  # type: ignore[attr-defined]
+
+    def _design_verdict(self) -> str | None:
+        """The power verdict for the summary, when it is cheap (analytic) to compute."""
+        if not (math.isfinite(self.se) and self.se > 0):
+            return None
+        try:
+            return str(self.design())
+        except (ImportError, ValueError, AttributeError):
+            return None
 
     def _repr_html_(self) -> str:
         body = html.escape(self.summary())

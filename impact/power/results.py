@@ -422,6 +422,13 @@ def verdict_text(
         )
     m_txt = format_effect(mde, effect_type)
     if abs(effect) < mde:
+        if math.isfinite(power_at_effect) and power_at_effect >= 0.5:
+            # A true effect this size is detected more often than not, but not reliably.
+            return (
+                f"{head} this design can only detect effects of about {m_txt} or more "
+                f"at {pw} power; an effect of {e_txt} would be detected only about "
+                f"{power_at_effect:.0%} of the time."
+            )
         return (
             f"{head} this design can only detect effects of about {m_txt} or more at "
             f"{pw} power; an effect of {e_txt} cannot be distinguished from noise."

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -11,17 +10,17 @@ import pandas as pd
 
 from impact._validation import as_list, check_alpha, check_option, check_positive_int
 from impact.errors import DataError, EstimationError, SpecError
-from impact.matching._prep import Design, build_design, treatment_vector
+from impact.matching._prep import build_design, treatment_vector
 from impact.matching.did import matched_did
-from impact.matching.inference import abadie_imbens, wls_effect
-from impact.matching.nearest import (
-    Pairs,
-    greedy_mahalanobis,
-    greedy_scalar,
-    optimal_pairs,
-    processing_order,
+from impact.matching.engine import (
+    Config,
+    boot_task,
+    cell_codes,
+    center_weights,
+    fit_core,
+    mahalanobis_transform,
 )
-from impact.matching.propensity import fit_propensity
+from impact.matching.inference import abadie_imbens, within_arm_variance, wls_effect
 from impact.matching.results import MatchResult
 from impact.parallel import run_tasks, spawn_generators
 
@@ -30,345 +29,6 @@ __all__ = ["match", "matched_did"]
 _CALLER = "match"
 _METHODS = ("nearest", "optimal", "exact", "ipw", "overlap")
 _SE = ("cluster", "hc3", "robust", "ai", "bootstrap")
-
-
-@dataclass(frozen=True)
-class _Config:
-    method: str
-    distance: str  # "logit" | "probit" | "mahalanobis" | "user"
-    link: str  # "response" | "linear"
-    caliper: float | None
-    std_caliper: bool
-    replace: bool
-    ratio: int
-    discard: str
-    m_order: str
-    estimand: str
-    trim: float | None
-    adjust: bool
-    ties: str
-
-
-@dataclass
-class _Fit:
-    estimate: float
-    pairs: Pairs | None
-    weights: np.ndarray
-    score: np.ndarray | None
-    dist: np.ndarray | None
-    caliper_abs: float | None
-    discarded: np.ndarray
-    focal: np.ndarray
-    n_focal_eligible: int
-
-
-def _mahalanobis_transform(
-    X: np.ndarray, d: np.ndarray, keep: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """Whiten ``X`` so that Euclidean distance is the Mahalanobis distance.
-
-    As MatchIt (and optmatch, Rubin 1980): covariates are standardised over all units,
-    the covariance is the pooled within-group covariance over the kept units and a
-    generalised inverse (tolerance 1e-8) handles a full set of factor indicators.
-    Also returns MatchIt's walk variable (the first column of its pivoted-Cholesky
-    transform), used only to break exact distance ties the way MatchIt does.
-    """
-    sd = X.std(axis=0, ddof=1)
-    sd[~(sd > 0)] = 1.0
-    Z = (X - X.mean(axis=0)) / sd
-    Zk, dk = Z[keep], d[keep]
-    C = Zk.copy()
-    for g in (True, False):
-        if (dk == g).any():
-            C[dk == g] -= Zk[dk == g].mean(axis=0)
-    S = C.T @ C / max(len(Zk) - 2, 1)
-    evals, evecs = np.linalg.eigh(S)
-    tol = max(float(evals.max()), 0.0) * 1e-8
-    pos = evals > tol
-    inv_sqrt = np.where(pos, 1.0 / np.sqrt(np.where(pos, evals, 1.0)), 0.0)
-    S_inv = (evecs * np.where(pos, 1.0 / np.where(pos, evals, 1.0), 0.0)) @ evecs.T
-    j = int(np.argmax(np.diag(S_inv)))
-    walk = Z @ S_inv[:, j]
-    return Z @ (evecs * inv_sqrt), walk
-
-
-def _discard(score: np.ndarray, d: np.ndarray, option: str) -> np.ndarray:
-    if option == "none":
-        return np.zeros(len(d), dtype=bool)
-    lo0, hi0 = score[~d].min(), score[~d].max()
-    lo1, hi1 = score[d].min(), score[d].max()
-    if option == "both":
-        return (score < max(lo0, lo1)) | (score > min(hi0, hi1))
-    if option == "control":
-        return ~d & ((score < lo1) | (score > hi1))
-    return d & ((score < lo0) | (score > hi0))
-
-
-def _pair_weights(pairs: Pairs, n: int, focal: np.ndarray) -> np.ndarray:
-    w = np.zeros(n)
-    np.add.at(w, pairs.match, pairs.weight)
-    w[np.unique(pairs.focal)] = 1.0
-    other = ~focal & (w > 0)
-    if other.any():
-        w[other] = w[other] / w[other].mean()
-    return w
-
-
-def _subclass_weights(sub: np.ndarray, d: np.ndarray, estimand: str) -> np.ndarray:
-    w = np.zeros(len(d))
-    ok = sub >= 0
-    if not ok.any():
-        return w
-    g = int(sub[ok].max()) + 1
-    n1 = np.bincount(sub[ok & d], minlength=g).astype(float)
-    n0 = np.bincount(sub[ok & ~d], minlength=g).astype(float)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        if estimand == "ATT":
-            w[ok & d] = 1.0
-            w[ok & ~d] = (n1 / n0)[sub[ok & ~d]]
-        elif estimand == "ATC":
-            w[ok & d] = (n0 / n1)[sub[ok & d]]
-            w[ok & ~d] = 1.0
-        else:
-            w[ok & d] = 1.0 + (n0 / n1)[sub[ok & d]]
-            w[ok & ~d] = 1.0 + (n1 / n0)[sub[ok & ~d]]
-    for g_ in (True, False):
-        m = (d == g_) & (w > 0)
-        if m.any():
-            w[m] /= w[m].mean()
-    return w
-
-
-def _ipw(score: np.ndarray, d: np.ndarray, estimand: str) -> np.ndarray:
-    e = score
-    if estimand == "ATT":
-        return np.where(d, 1.0, e / (1 - e))
-    if estimand == "ATC":
-        return np.where(d, (1 - e) / e, 1.0)
-    if estimand == "ATE":
-        return np.where(d, 1 / e, 1 / (1 - e))
-    return np.where(d, 1 - e, e)  # ATO: overlap weights
-
-
-def _fit_core(
-    cfg: _Config,
-    d: np.ndarray,
-    design: Design,
-    user_score: np.ndarray | None,
-    exact_codes: np.ndarray | None,
-    mah: tuple[np.ndarray, np.ndarray] | None,
-    y: np.ndarray | None,
-    rng: np.random.Generator | None,
-) -> _Fit:
-    """One full pass: score, discard, match or weight, estimate (no SE)."""
-    mahvars = None if mah is None else mah[0]
-    n = len(d)
-    focal = d if cfg.estimand != "ATC" else ~d
-    score = dist = None
-    if cfg.distance in ("logit", "probit"):
-        pf = fit_propensity(
-            design.model, d, design.model_names, cfg.distance, caller=_CALLER
-        )
-        score = pf.score
-        dist = pf.linear if cfg.link == "linear" else pf.score
-    elif cfg.distance == "user":
-        assert user_score is not None
-        score = user_score
-        if cfg.link == "linear":
-            dist = np.log(score / (1 - score))
-        else:
-            dist = score
-    discarded = (
-        _discard(dist, d, cfg.discard) if dist is not None else np.zeros(n, dtype=bool)
-    )
-    if cfg.method in ("ipw", "overlap"):
-        assert score is not None
-        keep = ~discarded
-        if cfg.trim is not None:
-            keep &= (score >= cfg.trim) & (score <= 1 - cfg.trim)
-        w = np.where(keep, _ipw(score, d, cfg.estimand), 0.0)
-        if w[d].sum() <= 0 or w[~d].sum() <= 0:
-            raise EstimationError(
-                "match: trimming or discarding removed every treated or every "
-                "comparison unit; loosen 'trim' or 'discard'."
-            )
-        est = np.nan
-        if y is not None:
-            est = float(
-                np.average(y[d], weights=w[d]) - np.average(y[~d], weights=w[~d])
-            )
-        return _Fit(
-            est, None, w, score, dist, None, ~keep, focal, int((focal & keep).sum())
-        )
-    eligible = ~discarded
-    caliper_abs: float | None = None
-    if cfg.caliper is not None:
-        if cfg.std_caliper:
-            base = dist if dist is not None else None
-            if base is None:
-                raise SpecError(
-                    "match: a caliper in SD units needs a propensity distance; with "
-                    "distance='mahalanobis' pass std_caliper=False (absolute units)."
-                )
-            caliper_abs = float(cfg.caliper * np.std(base[eligible], ddof=1))
-        else:
-            caliper_abs = float(cfg.caliper)
-    if cfg.method == "exact":
-        assert exact_codes is not None
-        sub = np.full(n, -1, dtype=np.int64)
-        codes = exact_codes.copy()
-        has1 = np.zeros(int(codes.max()) + 1, bool)
-        has0 = np.zeros_like(has1)
-        has1[np.unique(codes[d & eligible])] = True
-        has0[np.unique(codes[~d & eligible])] = True
-        ok = eligible & has1[codes] & has0[codes]
-        sub[ok] = codes[ok]
-        w = _subclass_weights(sub, d, cfg.estimand)
-        if (w[d] > 0).sum() == 0:
-            raise EstimationError(
-                "match: no exact-matching cell holds both treated and comparison units; "
-                "coarsen the 'exact' covariates."
-            )
-        est = np.nan
-        if y is not None:
-            est = float(
-                np.average(y[d], weights=w[d]) - np.average(y[~d], weights=w[~d])
-            )
-        n_elig = int((focal & eligible).sum())
-        return _Fit(est, None, w, score, dist, None, discarded, focal, n_elig)
-    order = processing_order(dist, np.flatnonzero(focal), cfg.m_order, rng)
-    if cfg.method == "optimal":
-        t_idx = np.flatnonzero(focal & eligible)
-        c_idx = np.flatnonzero(~focal & eligible)
-        if len(t_idx) * len(c_idx) > 5e7:
-            raise SpecError(
-                f"match: optimal matching needs a {len(t_idx)} x {len(c_idx)} distance "
-                f"matrix, too large; use method='nearest' or 'exact=' to split the data."
-            )
-        if mahvars is not None:
-            cost = np.sqrt(
-                np.maximum(
-                    (mahvars[t_idx] ** 2).sum(1)[:, None]
-                    + (mahvars[c_idx] ** 2).sum(1)[None, :]
-                    - 2 * mahvars[t_idx] @ mahvars[c_idx].T,
-                    0,
-                )
-            )
-            if caliper_abs is not None and dist is not None:
-                cost[
-                    np.abs(dist[t_idx][:, None] - dist[c_idx][None, :]) > caliper_abs
-                ] = np.inf
-            cal_opt = None
-        else:
-            assert dist is not None
-            cost = np.abs(dist[t_idx][:, None] - dist[c_idx][None, :])
-            cal_opt = caliper_abs
-        if exact_codes is not None:
-            cost[exact_codes[t_idx][:, None] != exact_codes[c_idx][None, :]] = np.inf
-        pairs = optimal_pairs(cost, t_idx, c_idx, ratio=cfg.ratio, caliper=cal_opt)
-    elif mahvars is not None:
-        pairs = greedy_mahalanobis(
-            mahvars,
-            focal,
-            eligible,
-            order,
-            ratio=cfg.ratio,
-            replace=cfg.replace,
-            ps=dist,
-            caliper=caliper_abs,
-            exact=exact_codes,
-            walk=None if mah is None else mah[1],
-        )
-    else:
-        assert dist is not None
-        pairs = greedy_scalar(
-            dist,
-            focal,
-            eligible,
-            order,
-            ratio=cfg.ratio,
-            replace=cfg.replace,
-            caliper=caliper_abs,
-            exact=exact_codes,
-            ties=cfg.ties,
-        )
-    if pairs.n_pairs == 0:
-        raise EstimationError(
-            "match: no focal unit found a comparison unit"
-            + (f" within the caliper ({caliper_abs:.4g})" if caliper_abs else "")
-            + "; widen the caliper, relax 'exact', or check overlap."
-        )
-    w = _pair_weights(pairs, n, focal)
-    est = np.nan
-    if y is not None:
-        est = float(np.average(y[d], weights=w[d]) - np.average(y[~d], weights=w[~d]))
-    return _Fit(
-        est,
-        pairs,
-        w,
-        score,
-        dist,
-        caliper_abs,
-        discarded,
-        focal,
-        int((focal & eligible).sum()),
-    )
-
-
-def _boot_task(task: tuple[Any, ...]) -> float:
-    cfg, d, design, user_score, exact_codes, mahvars, y, adj, gen = task
-    idx1 = np.flatnonzero(d)
-    idx0 = np.flatnonzero(~d)
-    idx = np.concatenate(
-        [
-            gen.choice(idx1, len(idx1), replace=True),
-            gen.choice(idx0, len(idx0), replace=True),
-        ]
-    )
-    des = Design(
-        design.model[idx], design.model_names, design.balance[idx], design.balance_names
-    )
-    try:
-        fit = _fit_core(
-            cfg,
-            d[idx],
-            des,
-            None if user_score is None else user_score[idx],
-            None if exact_codes is None else exact_codes[idx],
-            None if mahvars is None else (mahvars[0][idx], mahvars[1][idx]),
-            y[idx],
-            gen,
-        )
-    except (EstimationError, np.linalg.LinAlgError):
-        return float("nan")
-    if adj is not None:
-        est, _ = wls_effect(
-            y[idx],
-            d[idx],
-            fit.weights,
-            covariates=adj[idx],
-            center_weights=_center(cfg, d[idx], fit.weights),
-            vcov="HC0",
-        )
-        return est
-    return fit.estimate
-
-
-def _center(cfg: _Config, d: np.ndarray, w: np.ndarray) -> np.ndarray:
-    if cfg.estimand == "ATT":
-        return d * w
-    if cfg.estimand == "ATC":
-        return (~d) * w
-    return w
-
-
-def _codes(frame: pd.DataFrame) -> np.ndarray:
-    return (
-        frame.astype(str)
-        .agg("\x1f".join, axis=1)
-        .pipe(lambda s: pd.factorize(s, sort=True)[0])
-        .astype(np.int64)
-    )
 
 
 def match(
@@ -391,6 +51,7 @@ def match(
     estimand: str | None = None,
     trim: float | None = None,
     se: str | None = None,
+    ai_var_calc: int = 0,
     adjust: bool | Sequence[str] = False,
     categorical: str | Sequence[str] | None = None,
     ties: str = "matchit",
@@ -462,6 +123,11 @@ def match(
         known) for weighting. ``"hc3"`` is MatchIt's vignette choice with replacement;
         ``"bootstrap"`` resamples units within treatment groups and repeats the
         whole procedure (score, matching, estimate).
+    ai_var_calc : int, default 0
+        For ``se="ai"``: 0 uses the homoskedastic conditional variance (R
+        ``Matching::Match``'s default ``Var.calc = 0``); ``J > 0`` estimates each
+        unit's variance from its ``J`` nearest neighbours in its own arm (Abadie and
+        Imbens 2006, heteroskedasticity-robust).
     adjust : bool or sequence of str, default False
         Regression adjustment in the matched/weighted sample: covariates (all, or the
         named columns) centred in the target population and interacted with
@@ -601,13 +267,13 @@ def match(
             raise DataError(f"{_CALLER}: exact column {miss[0]!r} is not in the data.")
         if data[exact_l].isna().any().any():
             raise DataError(f"{_CALLER}: exact columns {exact_l} have missing values.")
-        exact_codes = _codes(data[exact_l])
+        exact_codes = cell_codes(data[exact_l])
     mah = walk = None
     if dist_kind == "mahalanobis" or mahvars_l:
         cols = mahvars_l or covariates
         cat = [c for c in categorical_l if c in cols]
         mdes = build_design(data, cols, cat, _CALLER)
-        mah, walk = _mahalanobis_transform(mdes.balance, d, np.ones(n, dtype=bool))
+        mah, walk = mahalanobis_transform(mdes.balance, d, np.ones(n, dtype=bool))
         if dist_kind == "mahalanobis":
             dist_kind = "none"
     if mahvars_l and dist_kind == "none":
@@ -654,7 +320,7 @@ def match(
             f"se='robust' or 'bootstrap'."
         )
 
-    cfg = _Config(
+    cfg = Config(
         method=method,
         distance=dist_kind if dist_kind != "none" else "none",
         link=link,
@@ -673,7 +339,7 @@ def match(
         raise SpecError(f"{_CALLER}: 'discard' needs a propensity distance.")
     gens = spawn_generators(seed, 2)
     mah_t = None if mah is None or walk is None else (mah, walk)
-    fit = _fit_core(cfg, d, design, user_score, exact_codes, mah_t, y, gens[0])
+    fit = fit_core(cfg, d, design, user_score, exact_codes, mah_t, y, gens[0])
     w = fit.weights
     focal = fit.focal
 
@@ -695,14 +361,24 @@ def match(
     se_label = se
     pairs = fit.pairs
     if y is not None:
-        center = _center(cfg, d, w)
+        center = center_weights(cfg, d, w)
         if se == "ai":
             assert pairs is not None
             sign = 1.0 if estimand == "ATT" else -1.0
+            unit_var = None
+            if ai_var_calc:
+                J = check_positive_int("ai_var_calc", ai_var_calc, _CALLER)
+                space = fit.dist[:, None] if fit.dist is not None else mah
+                assert space is not None
+                unit_var = within_arm_variance(y, d, space, J)
             estimate, se_val = abadie_imbens(
-                y, pairs.focal, pairs.match, pairs.weight, sign=sign
+                y, pairs.focal, pairs.match, pairs.weight, sign=sign, unit_var=unit_var
             )
-            se_label = "Abadie-Imbens (homoskedastic, as Matching::Match)"
+            se_label = (
+                f"Abadie-Imbens (heteroskedastic, {ai_var_calc} within-arm matches)"
+                if ai_var_calc
+                else "Abadie-Imbens (homoskedastic, as Matching::Match)"
+            )
         elif se == "cluster" and pairs is not None and replace:
             P = pairs.n_pairs
             yy = np.concatenate([y[pairs.focal], y[pairs.match]])
@@ -774,7 +450,7 @@ def match(
             ]
             draws = np.asarray(
                 run_tasks(
-                    _boot_task,
+                    boot_task,
                     tasks,
                     backend=backend,
                     n_jobs=n_jobs,
@@ -837,7 +513,6 @@ def match(
     if fit.score is not None:
         s = fit.score
         above = int((d & (s > s[~d].max())).sum())
-        below = int((~d & (s < s[d].min())).sum())
         if above:
             warnings.append(
                 f"Poor overlap: {above} treated units have propensity scores above every "
@@ -850,8 +525,6 @@ def match(
                     f"Poor overlap: one unit carries {wmax:.0%} of the total weight; "
                     f"consider trim=0.1 or method='overlap'."
                 )
-        del below
-    res_kwargs: dict[str, Any] = {}
     bal_X, bal_names = design.balance, design.balance_names
     prop = (
         pd.Series(fit.score, index=data.index, name="propensity")
@@ -901,7 +574,6 @@ def match(
         method=method,
         caliper=fit.caliper_abs,
         binary=binary,
-        **res_kwargs,
     )
     result.estimand = estimand
     tab = result._balance

@@ -18,7 +18,6 @@ exactly when there are few enough arrangements, otherwise by Monte Carlo.
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Sequence
 from typing import Any
 
@@ -218,12 +217,7 @@ def matched_did(
         keep = np.ones(pairs.n_pairs, dtype=bool)
         if caliper is not None:
             keep = dist <= caliper * (1 + 1e-12)
-        f_, m_, r_, dist = (
-            pairs.focal[keep],
-            pairs.match[keep],
-            pairs.rank[keep],
-            dist[keep],
-        )
+        f_, m_, dist = pairs.focal[keep], pairs.match[keep], dist[keep]
         _, inv, cnt = np.unique(f_, return_inverse=True, return_counts=True)
         w_ = 1.0 / cnt[inv] if len(f_) else np.zeros(0)
         n_lost += len(t_rows) - len(np.unique(f_))
@@ -248,7 +242,6 @@ def matched_did(
         mw.extend(w_.tolist())
         mg.extend([float(g)] * len(f_))
         mdist.extend(dist.tolist())
-        del r_
         # balance block: pre-period outcomes at event times -L..-1 plus features
         L = n_pre_common
         pre_idx = np.flatnonzero(pre)[-L:] if L > 0 else np.zeros(0, dtype=int)
@@ -352,17 +345,17 @@ def matched_did(
 def _permutation_p(effects: pd.DataFrame, att: float, n_perm: int, seed: Any) -> float:
     """Permutation p-value: re-draw the treated member of each matched set."""
     sets_dy = [np.asarray(v, dtype=float) for v in effects["_dY"]]
-    sets_w = [np.asarray(v, dtype=float) for v in effects["_w"]]
     # tau of set s if member k were the treated one: dY_k - mean of the others
     alt: list[np.ndarray] = []
-    for dy, w in zip(sets_dy, sets_w, strict=True):
+    # matched sets weight their controls equally (1/k), so a relabelled set's effect
+    # is the new treated member's change minus the mean change of the others
+    for dy in sets_dy:
         m = len(dy)
         if m == 2:
             alt.append(np.array([dy[0] - dy[1], dy[1] - dy[0]]))
             continue
         tot = dy.sum()
         alt.append(dy - (tot - dy) / (m - 1))
-        del w
     sizes = [len(a) for a in alt]
     n_arr = float(np.prod(np.asarray(sizes, dtype=float)))
     observed = abs(att)
@@ -378,6 +371,3 @@ def _permutation_p(effects: pd.DataFrame, att: float, n_perm: int, seed: Any) ->
         total += a[gen.integers(0, len(a), size=n_perm)]
     draws = np.abs(total / len(alt))
     return float((1 + np.sum(draws >= observed - 1e-12)) / (n_perm + 1))
-
-
-_ = itertools

@@ -19,7 +19,7 @@ import numpy as np
 
 from impact.errors import EstimationError
 
-__all__ = ["abadie_imbens", "wls_effect"]
+__all__ = ["abadie_imbens", "within_arm_variance", "wls_effect"]
 
 
 def _codes(x: np.ndarray) -> np.ndarray:
@@ -129,6 +129,7 @@ def abadie_imbens(
     weight: np.ndarray,
     *,
     sign: float = 1.0,
+    unit_var: np.ndarray | None = None,
 ) -> tuple[float, float]:
     """Abadie-Imbens (2006) estimate and SE for matching with replacement.
 
@@ -141,6 +142,9 @@ def abadie_imbens(
         unit's set (summing to 1 per focal unit).
     sign : float
         +1 when focal units are treated (ATT), -1 when they are controls (ATC).
+    unit_var : ndarray (n,), optional
+        Heteroskedastic conditional variances ``sigma^2(X_j)`` of every unit (see
+        :func:`within_arm_variance`); default: the homoskedastic estimate.
 
     Returns
     -------
@@ -166,5 +170,54 @@ def abadie_imbens(
     KK = np.zeros(len(m_units))
     np.add.at(K, m_code, weight)
     np.add.at(KK, m_code, weight**2)
-    var = (eps2.sum() + sigma2 * np.sum(K**2 - KK)) / n_f**2
+    s2 = np.full(len(m_units), sigma2) if unit_var is None else unit_var[m_units]
+    var = (eps2.sum() + np.sum(s2 * (K**2 - KK))) / n_f**2
     return est, float(np.sqrt(var))
+
+
+def within_arm_variance(
+    y: np.ndarray, d: np.ndarray, Z: np.ndarray, n_neighbours: int = 1
+) -> np.ndarray:
+    """Conditional outcome variance of every unit by matching within its own arm.
+
+    Abadie and Imbens (2006), section 4: ``sigma^2(X_i) = J / (J + 1) *
+    (Y_i - mean of its J nearest same-arm neighbours)^2`` (R ``Matching``'s
+    ``Var.calc = J``).
+
+    Parameters
+    ----------
+    y : ndarray (n,)
+        Outcomes.
+    d : ndarray (n,) of bool
+        Treatment arms.
+    Z : ndarray (n, q)
+        Matching space (the scalar distance as one column, or whitened covariates).
+    n_neighbours : int
+        ``J``.
+
+    Returns
+    -------
+    ndarray (n,)
+        Estimated conditional variances.
+    """
+    from scipy import spatial
+
+    out = np.zeros(len(y))
+    J = int(n_neighbours)
+    for g in (True, False):
+        idx = np.flatnonzero(d == g)
+        if len(idx) <= J:
+            raise EstimationError(
+                f"match: the heteroskedastic Abadie-Imbens variance needs more than "
+                f"{J} units in each arm."
+            )
+        tree = spatial.cKDTree(Z[idx])
+        _, nb = tree.query(Z[idx], k=J + 1)
+        nb = np.asarray(nb).reshape(len(idx), J + 1)
+        # drop the unit itself (it may not come first among exact duplicates)
+        own = nb == np.arange(len(idx))[:, None]
+        keep = np.where(own.any(axis=1)[:, None], ~own, np.arange(J + 1) < J)
+        nbrs = nb[keep].reshape(len(idx), J)
+        ybar = y[idx][nbrs].mean(axis=1)
+        out[idx] = J / (J + 1) * (y[idx] - ybar) ** 2
+    return out

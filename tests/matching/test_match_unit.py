@@ -239,12 +239,10 @@ def test_exact_matching_cells() -> None:
 
 
 def test_regression_adjustment_recovers_linear_effect() -> None:
-    rng = np.random.default_rng(7)
     df = _toy()
     df["y"] = 3 * df["x1"] - 2 * df["x2"] + 1.5 * df["d"]  # no noise
     res = match(df, **KW, adjust=True)
     assert res.estimate == pytest.approx(1.5, abs=1e-9)
-    del rng
 
 
 def test_mahalanobis_within_caliper() -> None:
@@ -398,3 +396,24 @@ def test_ties_all_weights_equal_controls() -> None:
     )
     assert sorted(pairs.match.tolist()) == [1, 2, 3]
     assert np.allclose(pairs.weight, 1 / 3)
+
+
+def test_within_arm_variance_by_hand() -> None:
+    from impact.matching.inference import within_arm_variance
+
+    y = np.array([1.0, 2.0, 4.0, 10.0, 0.0, 3.0])
+    d = np.array([True, True, True, False, False, False])
+    z = np.array([[0.0], [1.0], [3.0], [0.0], [1.0], [5.0]])
+    v = within_arm_variance(y, d, z, 1)
+    # nearest same-arm neighbours: 0<->1, 1->0 (tie with 2? no: |1-0|=1 < |1-3|=2),
+    # 2->1; controls 3<->4, 5->4
+    expect = 0.5 * np.array([1.0, 1.0, 4.0, 100.0, 100.0, 9.0])
+    assert np.allclose(v, expect)
+
+
+def test_ai_heteroskedastic_option() -> None:
+    df = _toy()
+    res = match(df, **KW, replace=True, se="ai", ai_var_calc=2)
+    assert res.se > 0 and "heteroskedastic" in res.se_method
+    with pytest.raises(SpecError, match="'ai_var_calc' parameter"):
+        match(df, **KW, replace=True, se="ai", ai_var_calc=-1)

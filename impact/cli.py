@@ -41,6 +41,16 @@ def _parser() -> argparse.ArgumentParser:
     val.add_argument(
         "--no-data", action="store_true", help="do not read the data files"
     )
+    rep = sub.add_parser(
+        "report", help="re-render report.md and report.html from a run's results.json"
+    )
+    rep.add_argument("folder", help="output folder of `impact run`")
+    rep.add_argument(
+        "--format",
+        choices=["md", "html", "both"],
+        default="both",
+        help="which report to write (default both)",
+    )
     data = sub.add_parser("data", help="generate data sets")
     data.add_argument("what", choices=["synthetic"], help="which data set")
     data.add_argument("args", nargs=argparse.REMAINDER, help="options of the generator")
@@ -107,6 +117,32 @@ def _cmd_validate(ns: argparse.Namespace) -> int:
     return status
 
 
+def _cmd_report(ns: argparse.Namespace) -> int:
+    import json
+    from pathlib import Path
+
+    from impact.study.report import render_html, render_markdown
+
+    folder = Path(ns.folder)
+    source = folder / "results.json"
+    try:
+        results = json.loads(source.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return _fail(f"{source} not found; give the output folder of `impact run`")
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        return _fail(f"cannot read {source}: {exc}")
+    if not isinstance(results, dict) or "analyses" not in results:
+        return _fail(f"{source} is not the results.json of `impact run`")
+    if ns.format in {"md", "both"}:
+        (folder / "report.md").write_text(render_markdown(results), encoding="utf-8")
+    if ns.format in {"html", "both"}:
+        (folder / "report.html").write_text(
+            render_html(results, folder), encoding="utf-8"
+        )
+    print(f"report written to {folder}")
+    return 0
+
+
 def _cmd_data(ns: argparse.Namespace) -> int:
     try:
         from impact.data.synthetic import main_synthetic
@@ -135,7 +171,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     if ns.command is None:
         parser.print_usage(sys.stderr)
         return 2
-    handlers = {"run": _cmd_run, "validate": _cmd_validate, "data": _cmd_data}
+    handlers = {
+        "run": _cmd_run,
+        "validate": _cmd_validate,
+        "report": _cmd_report,
+        "data": _cmd_data,
+    }
     try:
         return handlers[ns.command](ns)
     except KeyboardInterrupt:

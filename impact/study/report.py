@@ -26,7 +26,8 @@ table{border-collapse:collapse;margin:.6em 0;font-size:.9em}
 th,td{border:1px solid #ccc;padding:.25em .6em;text-align:left;vertical-align:top}
 th{background:#f3f3f3}td.num{text-align:right;font-variant-numeric:tabular-nums}
 pre{background:#f7f7f7;border:1px solid #e2e2e2;padding:.7em;overflow-x:auto;font-size:.82em}
-.pass{color:#116611;font-weight:600}.fail{color:#b00020;font-weight:600}
+tr.pass td:nth-child(6),p.pass{color:#116611;font-weight:600}
+tr.fail td:nth-child(6),p.fail{color:#b00020;font-weight:600}
 .warn{background:#fff8e1;border-left:4px solid #f0b400;padding:.4em .8em;margin:.5em 0}
 .verdict{background:#eef5ff;border-left:4px solid #3d7be0;padding:.4em .8em;margin:.5em 0}
 .meta{color:#555;font-size:.9em}img{max-width:100%;height:auto;border:1px solid #eee}
@@ -276,7 +277,7 @@ def render_markdown(results: dict[str, Any]) -> str:
         warns = list(d.get("warnings") or []) + list(n.get("runtime_warnings") or [])
         if warns:
             lines += ["**Warnings**", ""] + [f"- {_md(w)}" for w in warns] + [""]
-        if n.get("design"):
+        if n.get("design") and n["design"] not in str(n.get("summary") or ""):
             lines += [f"**Power**: {_md(n['design'])}", ""]
         if name in figures:
             lines += [f"![{_md(title)}]({figures[name]})", ""]
@@ -382,7 +383,7 @@ def render_html(results: dict[str, Any], out_dir: Path) -> str:
             parts.append(
                 f"<div class='warn'><strong>Warnings</strong><ul>{items}</ul></div>"
             )
-        if n.get("design"):
+        if n.get("design") and n["design"] not in str(n.get("summary") or ""):
             parts.append(
                 f"<div class='verdict'><strong>Power:</strong> {_e(n['design'])}</div>"
             )

@@ -6,6 +6,7 @@ import io
 import itertools
 import json
 import math
+import textwrap
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -26,9 +27,23 @@ def _label(settings: dict[str, Any]) -> str:
 
 
 def _short(v: Any) -> str:
+    """A compact label for a varied value (long lists shortened, at most 40 characters)."""
     if isinstance(v, str):
-        return v
-    return json.dumps(v, default=str)
+        text = v
+    elif isinstance(v, list) and not v:
+        text = "none"
+    elif isinstance(v, list) and len(v) > 2 and not isinstance(v[0], (int, float)):
+        head = ", ".join(str(x) for x in v[:2])
+        text = f"{head} +{len(v) - 2} more"
+    else:
+        text = json.dumps(v, default=str, ensure_ascii=False)
+    return text if len(text) <= 40 else text[:39] + "…"
+
+
+def _same_value(a: Any, b: Any) -> bool:
+    return json.dumps(a, default=str, sort_keys=True) == json.dumps(
+        b, default=str, sort_keys=True
+    )
 
 
 def expand_grid(
@@ -217,7 +232,10 @@ def summarise_grid(
 
 
 def plot_spec_curve(
-    record: dict[str, Any], *, axes: tuple[Axes, Axes] | None = None
+    record: dict[str, Any],
+    *,
+    axes: tuple[Axes, Axes] | None = None,
+    title: bool = True,
 ) -> tuple[Axes, Axes]:
     """Draw a specification curve: sorted estimates with CIs over a choice matrix.
 
@@ -227,6 +245,8 @@ def plot_spec_curve(
         A robustness entry from :func:`summarise_grid`.
     axes : (Axes, Axes), optional
         The curve and choice-matrix axes; a new figure is made when None.
+    title : bool, default True
+        Put the title on the curve's axes (False when the caller titles the figure).
 
     Returns
     -------
@@ -284,9 +304,8 @@ def plot_spec_curve(
         )
     top.axhline(0, color="black", lw=0.8, ls="--")
     top.set_ylabel(f"Estimate ({quantity})")
-    top.set_title(
-        f"Specification curve: {record['name']} ({len(frame)} specifications)"
-    )
+    if title:
+        top.set_title(_title(record, len(frame)))
     top.legend(loc="best", fontsize=8, frameon=True, framealpha=0.85)
     # choice matrix: one row per key=value
     choices: list[tuple[str, Any]] = [
@@ -295,7 +314,7 @@ def plot_spec_curve(
     labels = [f"{k} = {_short(v)}" for k, v in choices]
     for j, (k, v) in enumerate(choices):
         used = [
-            (not b) and _short(s.get(k)) == _short(v)
+            (not b) and _same_value(s.get(k), v)
             for s, b in zip(frame["settings"], is_base, strict=True)
         ]
         xs = x[np.asarray(used, dtype=bool)]
@@ -308,6 +327,11 @@ def plot_spec_curve(
         x, ["base" if i == 0 else f"#{i}" for i in frame["id"]], fontsize=7
     )
     return top, bottom
+
+
+def _title(record: dict[str, Any], n: int) -> str:
+    text = f"Specification curve: {record['name']} ({n} specifications)"
+    return "\n".join(textwrap.wrap(text, 70))
 
 
 def spec_curve_png(record: dict[str, Any]) -> bytes | None:
@@ -334,7 +358,11 @@ def spec_curve_png(record: dict[str, Any]) -> bytes | None:
     top, bottom = fig.subplots(
         2, 1, sharex=True, gridspec_kw={"height_ratios": [3, max(1, 0.5 * n_choices)]}
     )
-    plot_spec_curve(record, axes=(top, bottom))
+    plot_spec_curve(record, axes=(top, bottom), title=False)
+    n_rows = sum(1 for r in record["variants"] if r["estimate"] is not None) + int(
+        record["base_row"].get("estimate") is not None
+    )
+    fig.suptitle(_title(record, n_rows))
     fig.tight_layout()
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=100, metadata={"Software": None})

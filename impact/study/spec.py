@@ -4,6 +4,26 @@ A study file is data, never code: it is parsed with :mod:`tomllib`, validated he
 nothing in it is evaluated or imported. Estimator names are looked up in a fixed registry
 (:data:`impact.study.runner.ESTIMATORS`); every other key of an ``[[analysis]]`` table is a
 keyword argument of that estimator, checked against its signature before anything runs.
+
+Beyond the keys of ``DESIGN.md`` ("Study files and the command line"):
+
+- ``[study]``: ``seed`` (default 20240501; ``impact run --seed`` overrides it) and
+  ``design = true`` (print each analysis's power verdict, ``result.design()``).
+- ``[data]``: ``cohort``/``treated``/``weights``/``covariates``/``cluster`` column roles
+  (passed to estimators that take them); ``cohorts = {unit = first period}`` builds the
+  cohort column from a list of adopters; ``keep``/``drop = {column = [values]}`` filter
+  rows; ``periods = [first, last]``; ``dropna`` (rows with a missing outcome);
+  ``balance`` (drop units missing a period); ``log_outcome``.
+- ``[[analysis]]``: ``label`` (report heading) and ``sample = {periods = [a, b],
+  exclude_units = [...], placebo_shift = k}``; ``placebo_shift`` moves every adoption k
+  periods earlier and keeps only the periods before the first real adoption (placebo in
+  time; ``treatment_time`` moves too).
+- ``[[robustness]]``: ``vary`` keys are estimator arguments, ``estimator`` or
+  ``sample.<field>``; ``name``; ``quantity`` (dotted path, default ``estimate``).
+- ``[[check]]``: ``compare = "close" | "less" | "greater"`` (default close, with the
+  absolute ``tolerance``) and ``source`` (the citation). ``quantity`` is a dotted path
+  into the analysis's ``to_dict()``; list rows are picked by index or by
+  ``column=value`` (``aggregates.dynamic.table.event_time=0.estimate``).
 """
 
 from __future__ import annotations

@@ -118,7 +118,23 @@ def test_python_m_impact_has_no_traceback(tmp_path: Path) -> None:
         timeout=120,
         check=False,
     )
-    assert proc.returncode == 2
+    assert proc.returncode == 2, proc.stderr[-2000:]
     assert "Traceback" not in proc.stderr
     assert proc.stderr.count("\n") == 1 and "malformed TOML" in proc.stderr
     assert not (tmp_path / "o").exists()
+
+
+def test_report_rerenders_from_results_json(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "o"
+    assert main(["run", str(write_study(tmp_path)), "--out", str(out), "--quiet"]) == 0
+    first = (out / "report.html").read_text()
+    (out / "report.html").unlink()
+    (out / "report.md").unlink()
+    code, _, err = _run(["report", str(out)], capsys)
+    assert code == 0, err
+    assert (out / "report.html").read_text() == first
+    assert (out / "report.md").exists()
+    code, _, err = _run(["report", str(tmp_path / "nowhere")], capsys)
+    assert code == 2 and "results.json not found" in err

@@ -41,3 +41,17 @@ def test_study_file_validates(
     assert spec.study.source, "every study cites its source"
     for check in spec.check:
         assert check.source, f"{path.name}: every check cites its source"
+
+
+def test_flagship_truth_matches_its_data() -> None:
+    # the flagship's checks compare CIs with the simulation's true mean effect; recompute
+    # it from the data so a regenerated panel cannot drift away from the study file
+    import pandas as pd
+
+    path = STUDIES / "innovation_synthetic.toml"
+    spec, _ = load_spec(path)
+    frame = pd.read_csv(resolve_data_path(spec, path))
+    post = frame[(frame["cohort"] > 0) & (frame["year"] >= frame["cohort"])]
+    truth = round(float(post["true_effect"].mean()), 2)
+    expected = {c.expected for c in spec.check if c.source and "truth" in c.source}
+    assert expected == {truth}

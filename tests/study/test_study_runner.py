@@ -228,3 +228,20 @@ def test_column_named_in_analysis_must_exist(tmp_path: Path) -> None:
         DataError, match=r"key 'outcome': column 'nope' is not in panel.csv"
     ):
         run_study(write_study(tmp_path, text), out=tmp_path / "out")
+
+
+def test_exclusion_grid_and_filters(tmp_path: Path) -> None:
+    text = BASE_SPEC.replace(
+        'vary = { shift = [0.0, 0.5], "sample.periods" = [[2010, 2015], [2011, 2015]] }',
+        'vary = { "sample.exclude_units" = [[], ["u1"], ["u1", "u2"]] }',
+    ).replace(
+        'cohort = "cohort"',
+        'cohort = "cohort"\nkeep = { la = ["u1", "u2", "u3", "u4"] }',
+    )
+    run = run_study(write_study(tmp_path, text), out=tmp_path / "out")
+    assert run.results["analyses"]["main"]["n_control"] == 2
+    rows = run.results["robustness"][0]["variants"]
+    assert [r["n_treated"] for r in rows] == [2, 1, 0]
+    # no treated unit left: the fake returns NaN, recorded as a missing estimate
+    assert rows[2]["estimate"] is None
+    assert run.results["robustness"][0]["summary"]["n_variants"] == 3

@@ -144,7 +144,9 @@ class _NestedObjective:
         P = (
             [int(i) for i in self.support]
             if self.support is not None and len(self.support)
-            else [int(np.argmin((v[:, None] * (self.X0 - self.x1[:, None]) ** 2).sum(0)))]
+            else [
+                int(np.argmin((v[:, None] * (self.X0 - self.x1[:, None]) ** 2).sum(0)))
+            ]
         )
         vmax = float(v.max())
         thr = 1e-11 * vmax * self._scale_x * (self._scale_x + self._scale_b)
@@ -215,7 +217,7 @@ def fit_scm(
     *,
     v: Any = "nested",
     rng: np.random.Generator | None = None,
-    n_starts: int = 8,
+    n_starts: int = 10,
     n_screen: int | None = None,
     names: list[str] | None = None,
     standardize: bool = True,
@@ -236,7 +238,7 @@ def fit_scm(
         How V is chosen (see :func:`impact.synth`).
     rng : numpy Generator, optional
         Random source for the nested search's random starts.
-    n_starts : int, default 8
+    n_starts : int, default 10
         Number of Nelder-Mead polishes in the nested search (equal V, regression V and
         the best random screened starts).
     n_screen : int, optional
@@ -294,7 +296,7 @@ def _nested(
     rng: np.random.Generator | None,
     n_starts: int,
     n_screen: int | None,
-    maxfev_per_dim: int = 120,
+    maxfev_per_dim: int = 100,
 ) -> ScmFit:
     from scipy.optimize import minimize
 
@@ -337,7 +339,12 @@ def _nested(
         obj,
         best_theta,
         method="Nelder-Mead",
-        options={"xatol": 1e-4, "fatol": 1e-10, "maxfev": maxfev_per_dim * K, "adaptive": K > 4},
+        options={
+            "xatol": 1e-4,
+            "fatol": 1e-10,
+            "maxfev": maxfev_per_dim * K,
+            "adaptive": K > 4,
+        },
     )
     if res.fun < best:
         best, best_theta = float(res.fun), np.asarray(res.x)

@@ -51,7 +51,7 @@ def _eq_solve(H: _FloatArray, c: _FloatArray, P: list[int]) -> _FloatArray:
         sol = np.linalg.lstsq(kkt, rhs, rcond=None)[0]
     if not np.all(np.isfinite(sol)):
         sol = np.linalg.lstsq(kkt, rhs, rcond=None)[0]
-    return sol[:n]
+    return np.asarray(sol[:n], dtype=np.float64)
 
 
 def _project_to_passive(
@@ -142,7 +142,6 @@ def simplex_lsq(
         return np.ones(1)
     scale = max(float(np.abs(A).max()), 1e-300)
     bmax = float(np.abs(b).max())
-    eps = 1e-14
     # starting point: warm-start support, else the best single donor
     if support is not None:
         P = sorted({int(i) for i in np.atleast_1d(np.asarray(support))})

@@ -1,0 +1,604 @@
+"""``impact.synth``: synthetic control (Abadie, augmented, synthetic DiD)."""
+
+from __future__ import annotations
+
+import warnings as _warnings
+from collections.abc import Mapping, Sequence
+from math import comb
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from impact._validation import check_alpha, check_option, check_positive_int
+from impact.errors import DataError, ImpactWarning, SpecError
+from impact.parallel import spawn_generators
+from impact.synth._prep import Design, UnitFit, build_design, check_outcome, fit_unit
+from impact.synth.placebo import placebo_in_space, placebo_table, run_placebos
+from impact.synth.results import PlaceboTest, SynthResult
+
+__all__ = ["synth"]
+
+_CALLER = "synth"
+# Fixed default seed of the nested-V search, so that a fit is reproducible run to run
+# (pysyncon #66); pass seed= to vary the random starts.
+_DEFAULT_SEED = 20100490
+
+
+def synth(
+    data: Any,
+    *,
+    outcome: str | None = None,
+    unit: str | None = None,
+    time: str | None = None,
+    treated_units: Any,
+    treatment_time: Any,
+    predictors: str | Sequence[str] | None = None,
+    predictor_period: Any = None,
+    special_predictors: Any = None,
+    optimize_period: Any = None,
+    v: Any = "nested",
+    method: str = "abadie",
+    inference: str | None = "placebo",
+    donors: Sequence[Any] | None = None,
+    mspe_threshold: float | None = None,
+    alpha: float = 0.05,
+    n_starts: int = 10,
+    seed: Any = None,
+    n_jobs: int = 1,
+    backend: str | None = None,
+    progress: bool | None = None,
+) -> SynthResult:
+    """Synthetic control estimate for one or several treated units.
+
+    Parameters
+    ----------
+    data : DataFrame or Panel
+        Long panel, one row per unit and period. Covariates may be missing in some
+        periods; the outcome must be complete over the periods used.
+    outcome, unit, time : str
+        Column names (taken from the Panel when ``data`` is one).
+    treated_units : label or list of labels
+        The treated unit(s). Each is fitted separately on the donors and the ATT is
+        the mean of the units' average post-period gaps.
+    treatment_time : period or dict
+        First treated period; a dict ``{unit: period}`` allows staggered adoption.
+    predictors : list of str, optional
+        Covariates averaged over ``predictor_period`` (missing years skipped). When
+        neither ``predictors`` nor ``special_predictors`` are given, every pre-period
+        outcome is a predictor (outcome-path matching) and V is equal (which is then
+        the nested optimum).
+    predictor_period : list of periods, optional
+        Window for ``predictors`` (default: every pre-treatment period).
+    special_predictors : list of (column, periods, "mean" | "median"), optional
+        Extra predictors, e.g. ``[("cigsale", [1975], "mean")]``.
+    optimize_period : list of periods, optional
+        Periods whose outcome MSPE the nested V minimises (default: all pre-periods).
+    v : {"nested", "regression", "equal"}, array_like or dict, default "nested"
+        Predictor weights. ``"nested"`` is the Abadie-Diamond-Hainmueller data-driven
+        V, searched from ``n_starts`` starting points (equal, regression-based and the
+        best random draws), each with the inner simplex QP solved exactly.
+        Predictors are standardised by their SD across units first, as R ``Synth``.
+    method : {"abadie", "augmented", "sdid"}, default "abadie"
+        ``"augmented"``: ridge-augmented SCM (Ben-Michael, Feller and Rothstein
+        2021) on top of the Abadie weights; ``"sdid"``: synthetic difference in
+        differences (Arkhangelsky et al. 2021), outcome only.
+    inference : {"placebo", "conformal", None}, default "placebo"
+        ``"placebo"``: placebo in space (every donor refitted as if treated; the
+        p-value is the post/pre MSPE-ratio rank, or with several treated units the
+        rank of |mean ATT| among random placebo sets; the standard error is the SD of the
+        placebo ATTs, divided by sqrt(number of treated); for ``method="sdid"`` the
+        SDID placebo SE). ``"conformal"``: Chernozhukov, Wuthrich and Zhu (2021)
+        interval for a constant effect and per-period intervals (``.conformal``).
+    donors : list of labels, optional
+        Donor pool (default: every unit that is not treated; with a Panel, every
+        never-treated unit).
+    mspe_threshold : float, optional
+        Drop placebos whose pre-period MSPE exceeds this multiple of the treated
+        unit's when computing the placebo p-value.
+    alpha : float, default 0.05
+        One minus the interval coverage.
+    n_starts : int, default 10
+        Starting points of the nested V search.
+    seed : int, Generator or None
+        Seeds the random starts of the nested search (None uses a fixed default,
+        so that results are reproducible).
+    n_jobs, backend, progress
+        Parallel execution of the placebo fits (see :func:`impact.parallel.run_tasks`).
+
+    Returns
+    -------
+    SynthResult
+        ``.weights``, ``.v``, ``.balance``, ``.gaps``, ``.pre_rmspe``,
+        ``.post_rmspe``, ``.placebo()``, plots via ``.plot(kind=...)``.
+
+    Raises
+    ------
+    DataError
+        Missing columns, a treated unit absent or unobserved at ``treatment_time``, no
+        pre-period, an empty donor pool, missing outcome values, predictors missing
+        for a unit or with zero variance.
+    SpecError
+        Invalid options.
+    EstimationError
+        A solver that fails its optimality check.
+
+    Examples
+    --------
+    >>> res = impact.synth(df, outcome="cigsale", unit="state", time="year",
+    ...                    treated_units="California", treatment_time=1989)  # doctest: +SKIP
+    """
+    check_option("method", method, ["abadie", "augmented", "sdid"], _CALLER)
+    check_option("inference", inference, ["placebo", "conformal", None], _CALLER)
+    alpha = check_alpha(alpha, _CALLER)
+    n_starts = check_positive_int("n_starts", n_starts, _CALLER)
+    if mspe_threshold is not None and not (
+        isinstance(mspe_threshold, (int, float)) and mspe_threshold > 0
+    ):
+        raise SpecError(
+            "The 'mspe_threshold' parameter of synth must be a positive number. "
+            f"Got {mspe_threshold!r} instead."
+        )
+    frame, outcome, unit, time = _frame_of(data, outcome, unit, time)
+    if donors is None and _is_panel(data):
+        # a Panel knows who is ever treated: the default pool is the never-treated
+        donors = [u for u, nt in zip(data.units, data.never_treated, strict=True) if nt]
+    preds = [predictors] if isinstance(predictors, str) else list(predictors or [])
+    design = build_design(
+        frame,
+        outcome=outcome,
+        unit=unit,
+        time=time,
+        predictors=preds,
+        predictor_period=predictor_period,
+        special_predictors=special_predictors,
+        optimize_period=optimize_period,
+        v=v,
+        method=method,
+        n_starts=n_starts,
+    )
+    treated = _as_units(treated_units)
+    t0s = _treatment_times(design, treated, treatment_time)
+    rows_t = np.array([design.index_of(u) for u in treated])
+    if donors is None:
+        donor_rows = np.array(
+            [i for i in range(len(design.units)) if i not in set(rows_t.tolist())],
+            dtype=np.intp,
+        )
+    else:
+        donor_rows = np.array(
+            [design.index_of(d) for d in donors if d not in treated], dtype=np.intp
+        )
+    if donor_rows.size == 0:
+        raise DataError(
+            "The donor pool is empty after excluding the treated units; give more "
+            "untreated units (donors=)."
+        )
+    for u, i in zip(treated, rows_t, strict=True):
+        check_outcome(design, np.array([i, *donor_rows]), t0s[u])
+    seed_base = _DEFAULT_SEED if seed is None else seed
+    config = {
+        "seed": seed_base,
+        "n_jobs": n_jobs,
+        "backend": backend,
+        "progress": progress,
+        "alpha": alpha,
+        "inference": inference,
+        "mspe_threshold": mspe_threshold,
+    }
+    if method == "sdid":
+        return _fit_sdid(design, treated, rows_t, donor_rows, t0s, config)
+    rngs = spawn_generators(seed_base, len(treated) + 1)
+    fits = [
+        fit_unit(design, int(i), donor_rows, t0s[u], rngs[k])
+        for k, (u, i) in enumerate(zip(treated, rows_t, strict=True))
+    ]
+    warn = _diagnostics(design, fits, donor_rows, alpha)
+    estimate = float(np.mean([f.att for f in fits]))
+    result_kw: dict[str, Any] = {
+        "estimator": f"synth ({method})",
+        "estimate": estimate,
+        "n_treated": len(treated),
+        "n_control": int(donor_rows.size),
+        "alpha": alpha,
+        "title": f"Synthetic control ({method})",
+    }
+    conformal = None
+    if inference is None:
+        result_kw["se"] = float("nan")
+        result_kw["ci"] = (float("nan"), float("nan"))
+        result_kw["pvalue"] = float("nan")
+        warn.append("No inference requested (inference=None): no SE, CI or p-value.")
+    elif inference == "conformal":
+        conformal, ci, p = _conformal(design, fits, donor_rows, method, alpha)
+        result_kw.update(se=float("nan"), ci=ci, pvalue=p)
+        warn.append(
+            "Conformal inference: the interval and p-value are for a constant effect "
+            "(Chernozhukov, Wuthrich and Zhu 2021); there is no standard error. "
+            "Per-period intervals are in .conformal."
+        )
+    else:
+        result_kw.update(se=float("nan"), pvalue=float("nan"))
+    res = SynthResult(
+        fits=fits,
+        design=design,
+        donors=donor_rows,
+        method=method,
+        config=config,
+        conformal=conformal,
+        warnings=warn,
+        **result_kw,
+    )
+    if inference == "placebo":
+        test = res.placebo(mspe_threshold)
+        placebo_att = test.table.loc[~test.table["treated"] & test.table["kept"], "att"]
+        se = (
+            float(np.std(placebo_att.to_numpy(float), ddof=1) / np.sqrt(len(treated)))
+            if len(placebo_att) > 1
+            else float("nan")
+        )
+        res.se = se
+        res.ci = (estimate - _z(alpha) * se, estimate + _z(alpha) * se)
+        res.pvalue = test.pvalue
+    return res
+
+
+def _z(alpha: float) -> float:
+    from scipy import stats
+
+    return float(stats.norm.ppf(1 - alpha / 2))
+
+
+# ---------------------------------------------------------------------------- input
+def _is_panel(data: Any) -> bool:
+    from impact.panel import Panel
+
+    return isinstance(data, Panel)
+
+
+def _frame_of(
+    data: Any, outcome: str | None, unit: str | None, time: str | None
+) -> tuple[pd.DataFrame, str, str, str]:
+    from impact.panel import Panel
+
+    if isinstance(data, Panel):
+        frame = data.frame
+        outcome = outcome or data.outcome
+        unit = unit or data.unit
+        time = time or data.time
+    elif isinstance(data, pd.DataFrame):
+        frame = data
+    else:
+        raise DataError(
+            f"data must be a pandas DataFrame or an impact.Panel; got "
+            f"{type(data).__name__}."
+        )
+    missing = [
+        n
+        for n, c in (("outcome", outcome), ("unit", unit), ("time", time))
+        if c is None
+    ]
+    if missing:
+        raise SpecError(
+            f"synth needs the column names {missing} (keyword arguments) when data is "
+            "a DataFrame."
+        )
+    assert outcome is not None and unit is not None and time is not None
+    return frame, outcome, unit, time
+
+
+def _as_units(treated_units: Any) -> list[Any]:
+    if treated_units is None:
+        raise SpecError("synth needs treated_units (a unit label or a list of labels).")
+    if isinstance(treated_units, (str, bytes)) or not isinstance(
+        treated_units, (Sequence, np.ndarray, pd.Index, pd.Series, set)
+    ):
+        return [treated_units]
+    out = list(dict.fromkeys(treated_units))
+    if not out:
+        raise SpecError("treated_units is empty; name at least one treated unit.")
+    return out
+
+
+def _treatment_times(design: Design, treated: list[Any], tt: Any) -> dict[Any, Any]:
+    if isinstance(tt, Mapping):
+        missing = [u for u in treated if u not in tt]
+        if missing:
+            raise SpecError(
+                f"treatment_time has no date for treated unit(s) {missing}; give one "
+                "per treated unit."
+            )
+        t0s = {u: tt[u] for u in treated}
+    else:
+        t0s = dict.fromkeys(treated, tt)
+    for u, t0 in t0s.items():
+        i = design.index_of(u)
+        hit = np.flatnonzero(design.periods == t0)
+        if hit.size == 0 or not np.isfinite(design.Y[i, hit[0]]):
+            raise DataError(
+                f"Treated unit {u!r} is not observed at treatment_time {t0!r}; give a "
+                "period present in the data for that unit."
+            )
+        n_pre = int(np.sum(design.periods < t0))
+        if n_pre == 0:
+            raise DataError(
+                f"Treated unit {u!r} has no pre-treatment period before {t0!r}; the "
+                "synthetic control needs periods before treatment."
+            )
+    return t0s
+
+
+# ------------------------------------------------------------------- diagnostics
+def _diagnostics(
+    design: Design, fits: list[UnitFit], donors: np.ndarray, alpha: float
+) -> list[str]:
+    out: list[str] = []
+    for f in fits:
+        sd = float(np.std(f.y1[f.pre], ddof=1)) if f.pre.sum() > 1 else 0.0
+        rmspe = float(np.sqrt(f.pre_mspe))
+        if sd > 0 and rmspe > 0.5 * sd:
+            out.append(
+                f"Poor pre-period fit for {f.unit!r}: pre-RMSPE {rmspe:.3g} is more "
+                f"than half the SD of its pre-period outcome ({sd:.3g}); the synthetic "
+                "control may not be a credible counterfactual."
+            )
+        pre_y = f.y1[f.pre]
+        Y0pre = design.Y[np.ix_(donors, np.flatnonzero(f.pre))]
+        above = pre_y > Y0pre.max(axis=0)
+        below = pre_y < Y0pre.min(axis=0)
+        if above.mean() > 0.5 or below.mean() > 0.5 or np.max(f.weights) > 0.95:
+            out.append(
+                f"Treated unit {f.unit!r} lies outside the convex hull of the donors "
+                "(its pre-period outcome is above or below every donor in most "
+                "periods, or one donor takes almost all the weight); no convex "
+                "combination can match it: consider method='augmented'."
+            )
+    n_d = int(donors.size)
+    n_sets = comb(n_d, len(fits))
+    if 1.0 / (n_sets + 1) > alpha:
+        what = "donors" if len(fits) == 1 else f"donor sets of size {len(fits)}"
+        out.append(
+            f"Only {n_d} donors: the smallest attainable placebo p-value is "
+            f"1/{n_sets + 1} = {1.0 / (n_sets + 1):.3f} > alpha = {alpha} ({n_sets} "
+            f"{what}); placebo inference cannot reach significance."
+        )
+    return out
+
+
+# ------------------------------------------------------------------- inference
+def _placebo_test(
+    res: SynthResult, mspe_threshold: float | None, cfg: dict[str, Any]
+) -> PlaceboTest:
+    design = res._design
+    donors = res._donors
+    if res.method == "sdid":
+        raise SpecError(
+            "Placebo-in-space refits are not available for method='sdid'; its "
+            "inference is the SDID placebo standard error (result.se)."
+        )
+    cache: dict[Any, list[UnitFit]] | None = res._placebo_fits
+    if cache is None:
+        cache = {}
+        t0s = list(dict.fromkeys(f.treatment_time for f in res.fits))
+        seeds = spawn_generators(cfg["seed"], len(t0s) + 1)
+        for k, t0 in enumerate(t0s):
+            cache[t0] = run_placebos(
+                design,
+                donors,
+                t0,
+                seed=seeds[k + 1],
+                n_jobs=cfg.get("n_jobs", 1),
+                backend=cfg.get("backend"),
+                progress=cfg.get("progress"),
+                messages=res._placebo_messages,
+            )
+        res._placebo_fits = cache
+        if res._placebo_messages:
+            res.warnings.extend(res._placebo_messages)
+    placebos = cache
+    table = placebo_table(res.fits, placebos)
+    table, p = placebo_in_space(
+        table, mspe_threshold=mspe_threshold, rng=np.random.default_rng(0)
+    )
+    gaps = {f"{f.unit}": f.gap for f in res.fits}
+    for fits in placebos.values():
+        for f in fits:
+            gaps.setdefault(f"{f.unit}", f.gap)
+    gap_frame = pd.DataFrame(
+        gaps, index=pd.Index(design.periods, name=design.time_name)
+    )
+    gap_frame.attrs["treated"] = [str(f.unit) for f in res.fits]
+    gap_frame.attrs["kept"] = [str(u) for u in table.loc[table["kept"], "unit"]]
+    gap_frame.attrs["treatment_time"] = res.fits[0].treatment_time
+    return PlaceboTest(
+        table=table, pvalue=p, mspe_threshold=mspe_threshold, gaps=gap_frame
+    )
+
+
+def _placebo_in_time(res: SynthResult, when: Any) -> SynthResult:
+    design = res._design
+    first = min(f.treatment_time for f in res.fits)
+    if not when < first:
+        raise SpecError(
+            f"The placebo date {when!r} must be before the real treatment date "
+            f"{first!r}."
+        )
+    keep = design.periods < first
+    if not np.any(design.periods[keep] < when):
+        raise DataError(
+            f"No pre-period before the placebo date {when!r}; choose a later date."
+        )
+    sub = Design(
+        units=design.units,
+        periods=design.periods[keep],
+        Y=design.Y[:, keep],
+        columns={k: m[:, keep] for k, m in design.columns.items()},
+        outcome=design.outcome,
+        predictors=design.predictors,
+        predictor_period=(
+            [p for p in design.predictor_period if p < when]
+            if design.predictor_period is not None
+            else None
+        ),
+        special=[(c, [p for p in ps if p < when], op) for c, ps, op in design.special],
+        optimize_period=(
+            [p for p in design.optimize_period if p < when]
+            if design.optimize_period is not None
+            else None
+        ),
+        v=design.v,
+        method=design.method if design.method != "sdid" else "abadie",
+        n_starts=design.n_starts,
+        time_name=design.time_name,
+    )
+    for c, ps, _ in sub.special:
+        if not ps:
+            raise DataError(
+                f"Special predictor {c!r} has no period before the placebo date "
+                f"{when!r}; choose a later placebo date."
+            )
+    rngs = spawn_generators(res._config["seed"], len(res.fits))
+    fits = [
+        fit_unit(sub, sub.index_of(f.unit), res._donors, when, rngs[k])
+        for k, f in enumerate(res.fits)
+    ]
+    est = float(np.mean([f.att for f in fits]))
+    return SynthResult(
+        fits=fits,
+        design=sub,
+        donors=res._donors,
+        method=sub.method,
+        config=res._config,
+        estimator=f"synth placebo-in-time ({when})",
+        estimate=est,
+        se=float("nan"),
+        ci=(float("nan"), float("nan")),
+        pvalue=float("nan"),
+        n_treated=len(fits),
+        n_control=int(res._donors.size),
+        alpha=res.alpha,
+        warnings=[f"Placebo in time: treatment moved to {when!r}; no inference."],
+        title=f"Synthetic control placebo in time ({when})",
+    )
+
+
+def _conformal(
+    design: Design,
+    fits: list[UnitFit],
+    donors: np.ndarray,
+    method: str,
+    alpha: float,
+) -> tuple[pd.DataFrame, tuple[float, float], float]:
+    from impact.synth.conformal import conformal_att_interval, conformal_intervals
+
+    cmethod = {"abadie": "sc", "augmented": "augmented", "sdid": "sdid"}[method]
+    frames = []
+    lows, highs, ps = [], [], []
+    Y0 = design.Y[donors].T
+    for f in fits:
+        T0 = int(f.pre.sum())
+        with _warnings.catch_warnings():
+            _warnings.simplefilter("ignore", ImpactWarning)
+            tab = conformal_intervals(f.y1, Y0, T0, method=cmethod, alpha=alpha)
+            lo, hi, p = conformal_att_interval(
+                f.y1, Y0, T0, method=cmethod, alpha=alpha
+            )
+        tab = tab.copy()
+        tab.insert(0, "time", design.periods[tab.index.to_numpy(int)])
+        tab.insert(0, "unit", f.unit)
+        frames.append(tab.reset_index(drop=True))
+        lows.append(lo)
+        highs.append(hi)
+        ps.append(p)
+    table = pd.concat(frames, ignore_index=True)
+    if len(fits) == 1:
+        return table, (float(lows[0]), float(highs[0])), float(ps[0])
+    # several treated units: report the mean of the unit intervals (conservative p)
+    return (
+        table,
+        (float(np.mean(lows)), float(np.mean(highs))),
+        float(min(1.0, len(ps) * min(ps))),
+    )
+
+
+# ------------------------------------------------------------------------ sdid
+def _fit_sdid(
+    design: Design,
+    treated: list[Any],
+    rows_t: np.ndarray,
+    donor_rows: np.ndarray,
+    t0s: dict[Any, Any],
+    config: dict[str, Any],
+) -> SynthResult:
+    from impact.synth.sdid import sdid_estimate, sdid_se
+
+    dates = set(t0s.values())
+    if len(dates) > 1:
+        raise SpecError(
+            "method='sdid' with staggered treatment_time is not supported by synth(); "
+            "use impact.synth.sdid.sdid_staggered, or a common treatment_time."
+        )
+    t0 = next(iter(dates))
+    rows = np.concatenate([donor_rows, rows_t])
+    Y = design.Y[rows]
+    is_t = np.zeros(rows.size, dtype=bool)
+    is_t[donor_rows.size :] = True
+    T0 = int(np.sum(design.periods < t0))
+    fit = sdid_estimate(Y, is_t, T0)
+    warn: list[str] = []
+    alpha = config["alpha"]
+    se = float("nan")
+    if config["inference"] == "placebo":
+        se = float(sdid_se(Y, is_t, T0, method="placebo", seed=config["seed"], fit=fit))
+    elif config["inference"] == "conformal":
+        warn.append(
+            "inference='conformal' is not available with method='sdid'; "
+            "using the SDID placebo standard error instead."
+        )
+        se = float(sdid_se(Y, is_t, T0, method="placebo", seed=config["seed"], fit=fit))
+    else:
+        warn.append("No inference requested (inference=None): no SE, CI or p-value.")
+    pre = design.periods < t0
+    fits = [
+        UnitFit(
+            unit=u if len(treated) == 1 else "treated mean",
+            treatment_time=t0,
+            donors=design.units[donor_rows],
+            weights=np.asarray(fit.unit_weights, dtype=float),
+            v=np.empty(0),
+            predictors=[],
+            x1=np.empty(0),
+            X0=np.empty((0, donor_rows.size)),
+            y1=np.asarray(fit.treated_trajectory, dtype=float),
+            synthetic=np.asarray(fit.synthetic_trajectory, dtype=float),
+            pre=pre,
+            post=~pre,
+            extra={"time_weights": np.asarray(fit.time_weights, dtype=float)},
+        )
+        for u in treated[:1]
+    ]
+    if 1.0 / (donor_rows.size + 1) > alpha:
+        warn.append(f"Only {donor_rows.size} donors: placebo inference is unreliable.")
+    return SynthResult(
+        fits=fits,
+        design=design,
+        donors=donor_rows,
+        method="sdid",
+        config=config,
+        estimator="synth (sdid)",
+        estimate=float(fit.att),
+        se=se,
+        n_treated=len(treated),
+        n_control=int(donor_rows.size),
+        alpha=alpha,
+        warnings=warn,
+        title="Synthetic difference-in-differences",
+        extra={
+            "time_weights": dict(
+                zip(
+                    design.periods[pre].tolist(), fit.time_weights.tolist(), strict=True
+                )
+            ),
+            "zeta": float(fit.zeta),
+        },
+    )

@@ -1,0 +1,364 @@
+"""SynthResult: the result of :func:`impact.synth`."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from impact.errors import SpecError
+from impact.results import Result
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+
+    from impact.synth._prep import Design, UnitFit
+
+__all__ = ["PlaceboTest", "SynthResult"]
+
+_KINDS = ("trajectory", "gap", "placebo", "loo", "weights")
+
+
+@dataclass
+class PlaceboTest:
+    """Placebo-in-space test: the table of ratios and the rank p-value.
+
+    Unpacks as ``table, pvalue = result.placebo()``.
+
+    Attributes
+    ----------
+    table : DataFrame
+        One row per treated and placebo unit (pre/post MSPE, ratio, ATT, rank, kept).
+    pvalue : float
+        RMSPE-ratio rank p-value.
+    mspe_threshold : float or None
+        The pre-MSPE filter applied.
+    gaps : DataFrame
+        Gap paths (index periods; one column per unit, treated first).
+    """
+
+    table: pd.DataFrame
+    pvalue: float
+    mspe_threshold: float | None
+    gaps: pd.DataFrame
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter((self.table, self.pvalue))
+
+    def plot(self, ax: Axes | None = None) -> Axes:
+        """Placebo spaghetti plot (treated highlighted).
+
+        Parameters
+        ----------
+        ax : matplotlib Axes, optional
+            Where to draw.
+
+        Returns
+        -------
+        matplotlib.axes.Axes
+            The Axes drawn on.
+        """
+        from impact.synth.plots import placebo_plot
+
+        return placebo_plot(self, ax=ax)
+
+
+class SynthResult(Result):
+    """Result of a synthetic-control fit (one or several treated units).
+
+    Attributes
+    ----------
+    weights : Series or DataFrame
+        Donor weights (Series for one treated unit; donors x treated units otherwise).
+    v : Series or DataFrame
+        Predictor weights (diagonal of V) on standardised predictors.
+    balance : DataFrame
+        Per predictor: treated, synthetic, donor mean (and ``v``).
+    gaps : DataFrame
+        Treated minus synthetic outcome; index periods, one column per treated unit.
+    trajectories : DataFrame
+        Long table: unit, time, treated, synthetic, gap, post.
+    pre_rmspe, post_rmspe : float
+        Root mean squared gap before and after treatment (pooled over treated units).
+    placebo_pvalue : float or None
+        RMSPE-ratio rank p-value, when placebo inference was run.
+    fits : list of UnitFit
+        Per treated unit details.
+    """
+
+    def __init__(
+        self,
+        *,
+        fits: list[UnitFit],
+        design: Design,
+        donors: np.ndarray,
+        method: str,
+        config: dict[str, Any],
+        placebo: PlaceboTest | None = None,
+        conformal: pd.DataFrame | None = None,
+        extra: dict[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.fits = fits
+        self.method = method
+        self._design = design
+        self._donors = donors
+        self._config = config
+        self._placebo = placebo
+        self._placebo_fits: dict[Any, list[UnitFit]] | None = None
+        self._placebo_messages: list[str] = []
+        self.conformal = conformal
+        self.extra = dict(extra or {})
+        self.treated_units = [f.unit for f in fits]
+        self.treatment_time = {f.unit: f.treatment_time for f in fits}
+        periods = pd.Index(design.periods, name=design.time_name)
+        self.gaps = pd.DataFrame({f.unit: f.gap for f in fits}, index=periods)
+        self.att_by_unit = pd.Series(
+            {f.unit: f.att for f in fits}, name="att", dtype=float
+        )
+        pre = np.concatenate([f.gap[f.pre] for f in fits])
+        post = np.concatenate([f.gap[f.post] for f in fits])
+        self.pre_rmspe = float(np.sqrt(np.mean(pre**2)))
+        self.post_rmspe = float(np.sqrt(np.mean(post**2)))
+        single = len(fits) == 1
+        ws = {f.unit: pd.Series(f.weights, index=f.donors) for f in fits}
+        vs = {f.unit: pd.Series(f.v, index=f.predictors) for f in fits if f.v.size}
+        self.weights: pd.Series | pd.DataFrame
+        self.v: pd.Series | pd.DataFrame | None
+        if single:
+            self.weights = ws[fits[0].unit].rename("weight")
+            self.weights.index.name = "donor"
+            self.v = vs[fits[0].unit].rename("v") if vs else None
+        else:
+            self.weights = pd.DataFrame(ws).fillna(0.0)
+            self.weights.index.name = "donor"
+            self.v = pd.DataFrame(vs) if vs else None
+        self.balance = self._balance()
+        rows = []
+        for f in fits:
+            rows.append(
+                pd.DataFrame(
+                    {
+                        "unit": f.unit,
+                        "time": design.periods,
+                        "treated": f.y1,
+                        "synthetic": f.synthetic,
+                        "gap": f.gap,
+                        "post": f.post,
+                    }
+                )
+            )
+        self.trajectories = pd.concat(rows, ignore_index=True)
+
+    # ------------------------------------------------------------------ tables
+    def _balance(self) -> pd.DataFrame:
+        frames = []
+        for f in self.fits:
+            if not f.predictors or f.X0.size == 0:
+                continue
+            w = f.extra.get("scm_weights", f.weights)
+            b = pd.DataFrame(
+                {
+                    "treated": f.x1,
+                    "synthetic": f.X0 @ w,
+                    "donor_mean": f.X0.mean(axis=1),
+                    "v": f.v if f.v.size == len(f.predictors) else np.nan,
+                },
+                index=pd.Index(f.predictors, name="predictor"),
+            )
+            if len(self.fits) > 1:
+                b.insert(0, "unit", f.unit)
+            frames.append(b)
+        if not frames:
+            return pd.DataFrame(columns=["treated", "synthetic", "donor_mean", "v"])
+        return pd.concat(frames)
+
+    @property
+    def placebo_pvalue(self) -> float | None:
+        """RMSPE-ratio rank p-value (None if placebos were not run)."""
+        return None if self._placebo is None else self._placebo.pvalue
+
+    # --------------------------------------------------------------- inference
+    def placebo(
+        self,
+        mspe_threshold: float | None = None,
+        *,
+        n_jobs: int | None = None,
+        backend: str | None = None,
+    ) -> PlaceboTest:
+        """Placebo-in-space test (runs the placebo fits if they were not run yet).
+
+        Parameters
+        ----------
+        mspe_threshold : float, optional
+            Drop placebos whose pre-period MSPE exceeds this multiple of the treated
+            unit's (ADH 2010 use 20, 5 and 2).
+        n_jobs, backend : optional
+            Parallel execution of the placebo fits (default: as in the fit).
+
+        Returns
+        -------
+        PlaceboTest
+            ``.table`` and ``.pvalue`` (unpacks as ``table, pvalue``).
+        """
+        from impact.synth.api import _placebo_test
+
+        if mspe_threshold is not None and not mspe_threshold > 0:
+            raise SpecError(
+                "The 'mspe_threshold' parameter of SynthResult.placebo must be a "
+                f"positive number. Got {mspe_threshold!r} instead."
+            )
+        cfg = dict(self._config)
+        if n_jobs is not None:
+            cfg["n_jobs"] = n_jobs
+        if backend is not None:
+            cfg["backend"] = backend
+        if self._placebo is not None and self._placebo.mspe_threshold == mspe_threshold:
+            return self._placebo
+        test = _placebo_test(self, mspe_threshold, cfg)
+        if self._placebo is None:
+            self._placebo = test
+        return test
+
+    def leave_one_out(self, unit: Any = None) -> pd.DataFrame:
+        """Synthetic paths refitted without each donor that has positive weight.
+
+        Parameters
+        ----------
+        unit : label, optional
+            Treated unit (default: the first).
+
+        Returns
+        -------
+        DataFrame
+            Index periods; one column per dropped donor.
+        """
+        from impact.synth.placebo import leave_one_out
+
+        f = self._fit_of(unit)
+        donors = np.array([self._design.index_of(d) for d in f.donors])
+        return leave_one_out(
+            self._design,
+            f,
+            donors,
+            seed=self._config.get("seed"),
+            n_jobs=self._config.get("n_jobs", 1),
+            backend=self._config.get("backend"),
+        )
+
+    def placebo_in_time(self, time: Any) -> SynthResult:
+        """Refit as if treatment had started at ``time`` (before the real date).
+
+        Only periods before the real treatment date are used, so a credible design
+        shows no gap after the placebo date.
+
+        Parameters
+        ----------
+        time : period
+            The placebo treatment date.
+
+        Returns
+        -------
+        SynthResult
+            The placebo fit (no placebo-in-space inference).
+        """
+        from impact.synth.api import _placebo_in_time
+
+        return _placebo_in_time(self, time)
+
+    def _fit_of(self, unit: Any) -> UnitFit:
+        if unit is None:
+            return self.fits[0]
+        for f in self.fits:
+            if f.unit == unit:
+                return f
+        raise SpecError(
+            f"Unit {unit!r} is not a treated unit of this fit; treated units are "
+            f"{self.treated_units}."
+        )
+
+    # ------------------------------------------------------------------ output
+    def _summary_lines(self) -> list[str]:
+        lines = [
+            f"Method: {self.method}    Pre-period RMSPE: {self.pre_rmspe:.4f}    "
+            f"Post-period RMSPE: {self.post_rmspe:.4f}"
+        ]
+        if self.placebo_pvalue is not None:
+            n = len(self._placebo.table) if self._placebo is not None else 0
+            stat = (
+                "post/pre MSPE ratio rank"
+                if len(self.fits) == 1
+                else "pooled |mean ATT| vs placebo sets"
+            )
+            lines.append(
+                f"Placebo-in-space p-value ({stat}, {n} units): "
+                f"{self.placebo_pvalue:.4f}"
+            )
+        if isinstance(self.weights, pd.Series):
+            w = self.weights[self.weights.abs() > 5e-4].sort_values(ascending=False)
+            lines.append("Donor weights (> 0.0005):")
+            lines.extend(f"  {k!s:<28}{v:>10.4f}" for k, v in w.items())
+        else:
+            lines.append("ATT by treated unit:")
+            lines.extend(f"  {k!s:<28}{v:>10.4f}" for k, v in self.att_by_unit.items())
+        if len(self.balance) and len(self.fits) == 1:
+            lines.append("Predictor balance:")
+            lines.append(self.balance.to_string(float_format=lambda x: f"{x:.4g}"))
+        return lines
+
+    def _frame(self) -> pd.DataFrame:
+        base = super()._frame()
+        base["pre_rmspe"] = self.pre_rmspe
+        base["post_rmspe"] = self.post_rmspe
+        base["placebo_pvalue"] = self.placebo_pvalue
+        return base
+
+    def _extra_dict(self) -> dict[str, Any]:
+        if isinstance(self.weights, pd.Series):
+            weights: Any = self.weights.to_dict()
+        else:
+            weights = {c: self.weights[c].to_dict() for c in self.weights.columns}
+        out: dict[str, Any] = {
+            "method": self.method,
+            "weights": weights,
+            "pre_rmspe": self.pre_rmspe,
+            "post_rmspe": self.post_rmspe,
+            "placebo_pvalue": self.placebo_pvalue,
+            "treated_units": self.treated_units,
+            "treatment_time": self.treatment_time,
+            "att_by_unit": self.att_by_unit.to_dict(),
+            "gaps": {str(c): self.gaps[c].to_dict() for c in self.gaps.columns},
+        }
+        if self.v is not None:
+            out["v"] = (
+                self.v.to_dict()
+                if isinstance(self.v, pd.Series)
+                else {c: self.v[c].to_dict() for c in self.v.columns}
+            )
+        if len(self.balance):
+            out["balance"] = self.balance.reset_index()
+        out.update(self.extra)
+        return out
+
+    def _plot(self, ax: Axes, kind: str | None) -> Axes:
+        from impact.synth import plots
+
+        kind = kind or "trajectory"
+        if kind not in _KINDS:
+            raise SpecError(
+                f"The 'kind' parameter of SynthResult.plot must be one of "
+                f"{set(_KINDS)}. Got {kind!r} instead."
+            )
+        if kind == "trajectory":
+            return plots.trajectory_plot(self, ax=ax)
+        if kind == "gap":
+            return plots.gap_plot(self, ax=ax)
+        if kind == "placebo":
+            return plots.placebo_plot(self.placebo(), ax=ax)
+        if kind == "loo":
+            return plots.loo_plot(self, ax=ax)
+        return plots.weights_plot(self, ax=ax)

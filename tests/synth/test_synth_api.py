@@ -1,0 +1,290 @@
+"""impact.synth: API, bad input, result protocol, plots, several treated units."""
+
+from __future__ import annotations
+
+import json
+
+import matplotlib.axes
+import numpy as np
+import pandas as pd
+import pytest
+
+import impact
+from impact.errors import DataError, SpecError
+
+
+def panel(n_donors: int = 12, n_periods: int = 12, seed: int = 0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    f = np.cumsum(rng.normal(size=(n_periods, 2)), axis=0)
+    load = rng.normal(1, 0.5, size=(n_donors + 2, 2))
+    Y = 40 + load @ f.T + rng.normal(scale=0.3, size=(n_donors + 2, n_periods))
+    Y[-2] = 0.6 * Y[0] + 0.4 * Y[1]
+    Y[-1] = 0.5 * Y[2] + 0.5 * Y[3]
+    Y[-2, 8:] -= 3.0  # A treated from 2008
+    Y[-1, 10:] -= 3.0  # B treated from 2010
+    units = [f"d{i:02d}" for i in range(n_donors)] + ["A", "B"]
+    return pd.DataFrame(
+        {
+            "la": np.repeat(units, n_periods),
+            "year": np.tile(np.arange(2000, 2000 + n_periods), len(units)),
+            "rate": Y.ravel(),
+            "x": rng.normal(size=len(units) * n_periods),
+        }
+    )
+
+
+BASE = {"outcome": "rate", "unit": "la", "time": "year"}
+
+
+@pytest.fixture(scope="module")
+def df():
+    return panel()
+
+
+@pytest.fixture(scope="module")
+def fitted(df):
+    data = df[df["la"] != "B"]
+    return impact.synth(data, treated_units="A", treatment_time=2008, **BASE)
+
+
+def test_result_protocol(fitted):
+    d = fitted.to_dict()
+    json.dumps(d)
+    for key in (
+        "estimator",
+        "estimate",
+        "se",
+        "ci",
+        "pvalue",
+        "n_treated",
+        "n_control",
+        "warnings",
+        "weights",
+        "pre_rmspe",
+        "placebo_pvalue",
+    ):
+        assert key in d
+    assert abs(sum(d["weights"].values()) - 1) < 1e-9
+    assert d["n_control"] == 12 and d["n_treated"] == 1
+    assert "Donor weights" in fitted.summary()
+    assert "<pre" in fitted._repr_html_()
+    frame = fitted.to_frame()
+    assert {"estimate", "pre_rmspe", "placebo_pvalue"} <= set(frame.columns)
+    assert fitted.gaps.index.name == "year"
+    assert abs(fitted.estimate - (-3.0)) < 0.5
+    assert fitted.pre_rmspe < 0.5
+
+
+@pytest.mark.parametrize("kind", ["trajectory", "gap", "placebo", "loo", "weights"])
+def test_plots_return_axes(fitted, kind):
+    ax = fitted.plot(kind=kind)
+    assert isinstance(ax, matplotlib.axes.Axes)
+    assert ax.get_xlabel() or kind == "weights"
+    assert ax.get_title()
+
+
+def test_plot_bad_kind(fitted):
+    with pytest.raises(SpecError, match=r"'kind' parameter of SynthResult\.plot"):
+        fitted.plot(kind="pie")
+
+
+def test_several_treated_staggered(df):
+    res = impact.synth(
+        df,
+        treated_units=["A", "B"],
+        treatment_time={"A": 2008, "B": 2010},
+        inference=None,
+        **BASE,
+    )
+    assert list(res.gaps.columns) == ["A", "B"]
+    assert abs(res.estimate - (-3.0)) < 0.5
+    assert res.att_by_unit.shape == (2,)
+    assert isinstance(res.weights, pd.DataFrame) and res.weights.shape[1] == 2
+    np.testing.assert_allclose(res.weights.sum().to_numpy(), 1.0)
+    assert "A" not in res.weights.index and "B" not in res.weights.index
+    json.dumps(res.to_dict())
+
+
+def test_panel_input(df):
+    data = df[df["la"] != "B"].copy()
+    data["cohort"] = np.where(data["la"] == "A", 2008, np.nan)
+    p = impact.Panel(data, unit="la", time="year", outcome="rate", cohort="cohort")
+    res = impact.synth(p, treated_units="A", treatment_time=2008, inference=None)
+    assert abs(res.estimate - (-3.0)) < 0.5
+
+
+def test_predictors_with_missing_years(df):
+    data = df[df["la"] != "B"].copy()
+    data.loc[data["year"] < 2003, "x"] = np.nan  # covariate missing in early years
+    res = impact.synth(
+        data,
+        treated_units="A",
+        treatment_time=2008,
+        predictors=["x"],
+        special_predictors=[("rate", [2001, 2007], "mean")],
+        inference=None,
+        **BASE,
+    )
+    assert list(res.balance.index) == ["x (2000-2007)", "rate (2001,2007)"]
+    assert np.isfinite(res.balance.to_numpy(float)).all()
+
+
+def test_augmented_and_sdid_methods(df):
+    data = df[df["la"] != "B"]
+    aug = impact.synth(
+        data,
+        treated_units="A",
+        treatment_time=2008,
+        method="augmented",
+        inference=None,
+        **BASE,
+    )
+    assert abs(aug.weights.sum() - 1) < 1e-8
+    sd = impact.synth(
+        data,
+        treated_units="A",
+        treatment_time=2008,
+        method="sdid",
+        inference=None,
+        **BASE,
+    )
+    assert abs(sd.estimate - (-3.0)) < 0.8
+    with pytest.raises(SpecError, match="not available for method='sdid'"):
+        sd.placebo()
+
+
+def test_conformal_inference(df):
+    data = df[df["la"] != "B"]
+    res = impact.synth(
+        data, treated_units="A", treatment_time=2008, inference="conformal", **BASE
+    )
+    assert res.ci[0] < res.estimate < res.ci[1]
+    assert {"gap", "ci_low", "ci_high", "pvalue"} <= set(res.conformal.columns)
+
+
+# ------------------------------------------------------------------- warnings
+def test_warning_few_donors(df):
+    data = df[df["la"].isin(["d00", "d01", "d02", "d03", "A"])]
+    res = impact.synth(data, treated_units="A", treatment_time=2008, **BASE)
+    assert any("smallest attainable placebo p-value is 1/5" in w for w in res.warnings)
+
+
+def test_warning_outside_hull(df):
+    data = df[df["la"] != "B"].copy()
+    data.loc[data["la"] == "A", "rate"] += 100.0
+    res = impact.synth(
+        data, treated_units="A", treatment_time=2008, inference=None, **BASE
+    )
+    assert any("outside the convex hull" in w for w in res.warnings)
+    assert any("Poor pre-period fit" in w for w in res.warnings)
+
+
+# ------------------------------------------------------------------ bad input
+def test_bad_treated_unit(df):
+    with pytest.raises(DataError, match="Unit 'Z' is not in the data"):
+        impact.synth(df, treated_units="Z", treatment_time=2008, **BASE)
+
+
+def test_treated_not_observed_at_treatment_time(df):
+    data = df[~((df["la"] == "A") & (df["year"] == 2008))]
+    with pytest.raises(DataError, match="'A' is not observed at treatment_time 2008"):
+        impact.synth(data, treated_units="A", treatment_time=2008, **BASE)
+    with pytest.raises(DataError, match="not observed at treatment_time 1990"):
+        impact.synth(df, treated_units="A", treatment_time=1990, **BASE)
+
+
+def test_no_pre_period(df):
+    with pytest.raises(DataError, match="no pre-treatment period before 2000"):
+        impact.synth(df, treated_units="A", treatment_time=2000, **BASE)
+
+
+def test_empty_donor_pool(df):
+    with pytest.raises(DataError, match="donor pool is empty"):
+        impact.synth(df, treated_units="A", treatment_time=2008, donors=["A"], **BASE)
+
+
+def test_missing_outcome(df):
+    data = df.copy()
+    data.loc[(data["la"] == "d03") & (data["year"] == 2004), "rate"] = np.nan
+    with pytest.raises(DataError, match="missing for unit 'd03' in period 2004"):
+        impact.synth(data, treated_units="A", treatment_time=2008, **BASE)
+
+
+def test_predictor_missing_for_unit(df):
+    data = df.copy()
+    data.loc[data["la"] == "d05", "x"] = np.nan
+    with pytest.raises(DataError, match="'x' is missing for unit 'd05'"):
+        impact.synth(
+            data, treated_units="A", treatment_time=2008, predictors=["x"], **BASE
+        )
+
+
+def test_predictor_zero_variance(df):
+    data = df.assign(c=1.0)
+    with pytest.raises(
+        DataError, match="Predictor 'c \\(2000-2007\\)' has zero variance"
+    ):
+        impact.synth(
+            data, treated_units="A", treatment_time=2008, predictors=["c"], **BASE
+        )
+
+
+def test_bad_options(df):
+    kw = dict(BASE, treated_units="A", treatment_time=2008)
+    with pytest.raises(SpecError, match="'method' parameter of synth must be one of"):
+        impact.synth(df, method="magic", **kw)
+    with pytest.raises(SpecError, match="'inference' parameter of synth"):
+        impact.synth(df, inference="bayes", **kw)
+    with pytest.raises(SpecError, match="'v' parameter of synth must be one of"):
+        impact.synth(df, v="best", predictors=["x"], **kw)
+    with pytest.raises(SpecError, match="'v' parameter of synth has 2 entries"):
+        impact.synth(df, v=[1, 1], predictors=["x"], **kw)
+    with pytest.raises(SpecError, match="special predictor must be"):
+        impact.synth(df, special_predictors=[5], **kw)
+    with pytest.raises(SpecError, match="mspe_threshold"):
+        impact.synth(df, mspe_threshold=0, **kw)
+    with pytest.raises(DataError, match="column 'nope' is not in the data"):
+        impact.synth(
+            df,
+            treated_units="A",
+            treatment_time=2008,
+            outcome="nope",
+            unit="la",
+            time="year",
+        )
+    with pytest.raises(SpecError, match="treatment_time has no date"):
+        impact.synth(df, treated_units=["A", "B"], treatment_time={"A": 2008}, **BASE)
+
+
+def test_duplicated_rows(df):
+    data = pd.concat([df, df.iloc[:1]])
+    with pytest.raises(DataError, match="Duplicated rows for unit 'd00'"):
+        impact.synth(data, treated_units="A", treatment_time=2008, **BASE)
+
+
+def test_input_not_mutated(df):
+    before = df.copy()
+    impact.synth(df, treated_units="A", treatment_time=2008, inference=None, **BASE)
+    pd.testing.assert_frame_equal(df, before)
+
+
+def test_period_spans_as_in_study_files(df):
+    # study files (TOML) cannot write range(): "2000-2007" and {"start", "end"} spans
+    data = df[df["la"] != "B"]
+    kw = dict(BASE, treated_units="A", treatment_time=2008, inference=None)
+    a = impact.synth(
+        data,
+        predictors=["x"],
+        predictor_period="2000-2007",
+        special_predictors=[["rate", {"start": 2001, "end": 2003}, "mean"]],
+        **kw,
+    )
+    b = impact.synth(
+        data,
+        predictors=["x"],
+        predictor_period=list(range(2000, 2008)),
+        special_predictors=[("rate", [2001, 2002, 2003], "mean")],
+        **kw,
+    )
+    pd.testing.assert_frame_equal(a.balance, b.balance)
+    assert "rate (2001-2003)" in a.balance.index

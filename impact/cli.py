@@ -89,12 +89,40 @@ def _cmd_run(ns: argparse.Namespace) -> int:
         )
     if not ns.quiet:
         n_ok = len(checks) - len(failed)
+        print(_summary_table(run.results))
         print(
             f"{run.results['study']['title']}: {len(run.results['analyses'])} analyses, "
             f"{len(run.results['robustness'])} robustness grids, {n_ok}/{len(checks)} "
             f"checks passed -> {run.out}"
         )
     return run.exit_code
+
+
+def _number(x: object) -> str:
+    return f"{x:.4g}" if isinstance(x, (int, float)) else "."
+
+
+def _pvalue(x: object) -> str:
+    return f"{x:.3f}" if isinstance(x, (int, float)) else "."
+
+
+def _summary_table(results: dict) -> str:
+    """A plain-text table of every analysis' headline estimate, for the terminal."""
+    head = f"{'analysis':<22}{'estimator':<18}{'estimate':>10}{'95% CI':>26}{'p':>8}"
+    lines = [results["study"]["title"], head, "-" * len(head)]
+    for name, a in results["analyses"].items():
+        if "error" in a:
+            lines.append(f"{name[:21]:<22}{'error':<18}  {a['error'][:60]}")
+            continue
+        ci = a.get("ci") or [None, None]
+        interval = f"[{_number(ci[0])}, {_number(ci[1])}]"
+        lines.append(
+            f"{name[:21]:<22}{str(a.get('estimator', ''))[:17]:<18}"
+            f"{_number(a.get('estimate')):>10}{interval:>26}{_pvalue(a.get('pvalue')):>8}"
+        )
+        for w in a.get("warnings", [])[:2]:
+            lines.append(f"{'':<4}! {w[:100]}")
+    return "\n".join(lines)
 
 
 def _cmd_validate(ns: argparse.Namespace) -> int:

@@ -46,6 +46,7 @@ class PretrendTest:
     df: int
     pvalue: float
     method: str = "Wald test of all pre-treatment ATT(g,t) = 0"
+    warnings: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         """Return a JSON-safe dict.
@@ -61,16 +62,18 @@ class PretrendTest:
                 "df": self.df,
                 "pvalue": self.pvalue,
                 "method": self.method,
+                "warnings": list(self.warnings),
             }
         )
         assert isinstance(out, dict)
         return out
 
     def __str__(self) -> str:
-        return (
+        text = (
             f"{self.method}: chi2({self.df}) = {self.statistic:.4f}, "
             f"p = {self.pvalue:.5f}"
         )
+        return "\n".join([text, *(f"  ! {w}" for w in self.warnings)])
 
 
 @dataclass
@@ -399,17 +402,97 @@ class DiDResult(Result):
         )
 
     # ------------------------------------------------------------ diagnostics
-    def pretrend_test(self) -> PretrendTest:
+    def pretrend_test(
+        self,
+        kind: str = "att_gt",
+        *,
+        inference: str = "analytic",
+        n_perm: int = 199,
+        seed: Any = None,
+    ) -> PretrendTest:
         """Joint Wald test of the pre-treatment effects (parallel pre-trends).
 
-        For ``"cs"`` every pre-treatment ATT(g,t) is tested, as R ``did`` prints;
-        for ``"event_study"`` and ``"sunab"`` the pre-treatment coefficients.
+        Parameters
+        ----------
+        kind : {"att_gt", "event_time"}, default "att_gt"
+            For ``"cs"``: ``"att_gt"`` tests every pre-treatment ATT(g,t), as R
+            ``did`` prints; ``"event_time"`` tests the pre-treatment coefficients of
+            the dynamic (event-study) aggregation, far fewer and better conditioned
+            when cohorts are small. For ``"event_study"`` and ``"sunab"`` the
+            pre-treatment coefficients are tested either way.
+        inference : {"analytic", "permutation"}, default "analytic"
+            ``"analytic"`` compares the statistic with a chi-square, which
+            over-rejects when treated units are few (the covariance of many
+            pre-period estimates is then poorly estimated). ``"permutation"``
+            refits with the cohorts randomly re-assigned across units (same cohort
+            sizes) and takes the p-value from the rank of the observed statistic:
+            exact under random assignment, whatever the number of treated units.
+        n_perm : int, default 199
+            Re-assignments for ``inference="permutation"``.
+        seed : int or numpy Generator, optional
+            Seed of the re-assignments (one child generator each).
 
         Returns
         -------
         PretrendTest
-            ``statistic``, ``df`` and ``pvalue``.
+            ``statistic``, ``df``, ``pvalue`` and ``warnings``.
         """
+        check_option(
+            "inference", inference, ["analytic", "permutation"], "pretrend_test"
+        )
+        observed = self._pretest(kind)
+        if inference == "analytic":
+            return observed
+        return self._permutation_pretest(kind, observed, n_perm, seed)
+
+    def _permutation_pretest(
+        self, kind: str, observed: PretrendTest, n_perm: int, seed: Any
+    ) -> PretrendTest:
+        from impact._validation import check_positive_int
+        from impact.did.api import did
+        from impact.parallel import spawn_generators
+
+        n_perm = check_positive_int("n_perm", n_perm, "pretrend_test")
+        if self._panel is None:
+            raise SpecError("This result does not keep its data; refit to permute.")
+        panel = self._panel
+        call = dict(self._call)
+        call["inference"] = "analytic"
+        method = call.pop("method")
+        draws = np.empty(n_perm)
+        with _warnings.catch_warnings():
+            _warnings.simplefilter("ignore")
+            for i, rng in enumerate(spawn_generators(seed, n_perm)):
+                shuffled = panel.with_cohort(rng.permutation(panel.cohort))
+                refit = did(shuffled, method=method, **call)
+                draws[i] = refit._pretest(kind).statistic
+        finite = np.isfinite(draws)
+        pvalue = (1 + np.sum(draws[finite] >= observed.statistic)) / (1 + finite.sum())
+        return PretrendTest(
+            observed.statistic,
+            observed.df,
+            float(pvalue),
+            f"{observed.method}, permutation p-value ({int(finite.sum())} "
+            "re-assignments of the cohorts)",
+        )
+
+    def _pretest(self, kind: str) -> PretrendTest:
+        check_option("kind", kind, ["att_gt", "event_time"], "pretrend_test")
+        if self._cs is not None and kind == "event_time":
+            e, b, V = self._event_coefficients()
+            pre = e < 0
+            if not pre.any():
+                raise SpecError("No pre-treatment event time to test.")
+            Vp = V[np.ix_(pre, pre)]
+            sol, *_ = np.linalg.lstsq(Vp, b[pre], rcond=None)
+            df = int(np.linalg.matrix_rank(Vp))
+            stat = float(b[pre] @ sol)
+            return PretrendTest(
+                stat,
+                df,
+                float(stats.chi2.sf(stat, df)),
+                "Wald test of all pre-treatment event-time effects = 0",
+            )
         if self._cs is not None:
             from impact.did.aggregate import pretest_wald
             from impact.did.cs import _cluster_sum
@@ -417,7 +500,7 @@ class DiDResult(Result):
             st = self._cs
             summed = _cluster_sum(st["fit"].inf, st["codes"])
             stat, df, p = pretest_wald(st["fit"], summed, st["n"])
-            return PretrendTest(stat, df, p)
+            return PretrendTest(stat, df, p, warnings=self._pretest_warnings())
         if self._lin is not None:
             lin = self._lin
             pre = lin.e < 0
@@ -438,6 +521,28 @@ class DiDResult(Result):
             f"pretrend_test() needs pre-treatment estimates; method={self.method!r} has "
             "none. Use method='cs', 'event_study' or 'sunab'."
         )
+
+    def _pretest_warnings(self) -> list[str]:
+        """Warn when a cohort has no more units than pre-period ATT(g,t) to test."""
+        tab = self.att_gt
+        pre = tab[tab["time"] < tab["group"]]
+        if len(pre) == 0 or "n_treated" not in pre.columns:
+            return []
+        per_group = pre.groupby("group").agg(
+            k=("att", "size"), n=("n_treated", "first")
+        )
+        thin = per_group[per_group["k"] >= per_group["n"]]
+        if len(thin) == 0:
+            return []
+        shown = ", ".join(
+            f"{int(g)} ({int(r.n)} units, {int(r.k)} pre-period estimates)"
+            for g, r in thin.iterrows()
+        )
+        return [
+            f"Cohort(s) {shown} have no more units than pre-period ATT(g,t): their "
+            "covariance is nearly singular and this joint Wald test over-rejects. Use "
+            "pretrend_test(kind='event_time') or placebo_in_time() instead."
+        ]
 
     def _event_coefficients(self) -> tuple[FloatArray, FloatArray, FloatArray]:
         """Event times, coefficients and covariance (reference period excluded)."""

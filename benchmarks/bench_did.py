@@ -3,6 +3,10 @@
 Usage::
 
     python benchmarks/bench_did.py [--peers-python /path/to/venv/bin/python] [--reps 5]
+                                   [--quick] [--threads 1]
+
+(``benchmarks/run.py`` runs the same CS comparison, with the other families, in one
+table; it creates the peers' venv ``.bench-venv`` that this script uses by default.)
 
 Tasks (CS = Callaway-Sant'Anna with never-treated comparisons, analytic SEs and all four
 aggregations: simple, group, dynamic, calendar):
@@ -33,6 +37,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = Path(os.environ.get("IMPACT_REFERENCE_DATA", REPO.parent / "shared" / "data"))
@@ -135,21 +140,25 @@ def _time_impact(df, reps: int) -> float:
     return statistics.median(times)
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    default_peers = REPO / ".bench-venv" / "bin" / "python"
     parser.add_argument(
         "--peers-python",
-        default=None,
-        help="interpreter of a venv with the peer packages",
+        default=str(default_peers) if default_peers.exists() else None,
+        help="interpreter of a venv with the peer packages (default: .bench-venv)",
     )
     parser.add_argument("--reps", type=int, default=5)
+    parser.add_argument("--quick", action="store_true", help="1 rep, small panels")
     parser.add_argument(
         "--threads",
         type=int,
         default=None,
         help="BLAS threads for both sides (e.g. 1 on a busy machine)",
     )
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.reps = 1
     if args.threads:
         for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
             os.environ[var] = str(args.threads)
@@ -163,11 +172,13 @@ def main() -> None:
         "synthetic 150x15": _synthetic(150, 15),
         "synthetic 3000x20": _synthetic(3000, 20),
     }
-    rows = []
+    if args.quick:
+        del tasks["synthetic 3000x20"]
+    rows: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory() as tmp:
         for name, df in tasks.items():
             ours = _time_impact(df, args.reps)
-            row = {"task": name, "impact": ours}
+            row: dict[str, Any] = {"task": name, "impact": ours}
             if args.peers_python:
                 path = Path(tmp) / "data.csv"
                 df.to_csv(path, index=False)
@@ -188,14 +199,16 @@ def main() -> None:
         for peer, value in row.items():
             if peer in ("task", "impact"):
                 continue
-            if isinstance(value, float):
+            base = row["impact"]
+            if isinstance(value, float) and isinstance(base, float):
                 print(
-                    f"  {peer:<12} {value:.4f} s   ratio peer/impact {value / row['impact']:.2f}"
+                    f"  {peer:<12} {value:.4f} s   ratio peer/impact {value / base:.2f}"
                 )
             else:
                 print(f"  {peer:<12} {value}")
     sys.stdout.flush()
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

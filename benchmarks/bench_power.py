@@ -12,12 +12,15 @@ Run: ``python benchmarks/bench_power.py [--quick]``. Prints a table of wall-cloc
   ``estimator="sc"`` engine, and re-fitting ``impact.synth`` on two workers when it
   is available.
 
-Never run by the test suite (timings are machine-dependent).
+Never run by the test suite (timings are machine-dependent). ``benchmarks/run.py``
+puts the 1,000-draw rows side by side with looped peers (pyfixest, diff-diff) in its
+one table of ratios.
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import time
 from collections.abc import Callable
 from typing import Any
@@ -86,11 +89,16 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     panel = _panel()
     rows = []
-    designs = {"2x2": 2020, "twfe": [2016, 2019, 2022], "cs": [2016, 2019, 2022]}
+    designs: dict[str, int | list[int]] = {
+        "2x2": 2020,
+        "twfe": [2016, 2019, 2022],
+        "cs": [2016, 2019, 2022],
+    }
     for est, times in designs.items():
         for n_sims in (1_000, 10_000):
             sec = _time(
-                lambda est=est, times=times, n_sims=n_sims: simulate(
+                functools.partial(
+                    simulate,
                     panel,
                     treatment_time=times,
                     n_treated=10,

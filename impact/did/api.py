@@ -230,6 +230,12 @@ def did(
             "No unit is treated in the observed periods; check the cohort=/treated= "
             "column."
         )
+    if not np.ptp(panel.Y) > 0:
+        raise DataError(
+            f"Outcome {panel.outcome!r} is constant ({float(panel.Y.flat[0]):g} in "
+            "every unit and period): there is no variation to estimate an effect "
+            "from; check the outcome= column."
+        )
     if method == "2x2" and cov_names:
         raise SpecError("method='2x2' takes no covariates; use method='cs' instead.")
     call = {
@@ -306,6 +312,13 @@ def did(
     )
     result._call = call
     result._panel = panel
+    if result.se == 0.0:
+        raise EstimationError(
+            f"The standard error of the method={method!r} estimate is {result.se:g}: "
+            f"outcome {panel.outcome!r} is fitted exactly by unit and period effects, "
+            "so there is no residual variation to measure uncertainty; check the "
+            "outcome= column."
+        )
     return _apply_inference(result, panel, cidx, codes, X, call)
 
 
@@ -629,6 +642,12 @@ def _apply_inference(
             )
         if rule_warning and inference == "analytic":
             result.warnings.append(rule_warning)
+        if not np.isfinite(result.se):
+            result.warnings.append(
+                f"The analytic standard error is undefined (NaN) with "
+                f"{len(treated_clusters)} treated cluster(s): no CI or p-value; use "
+                "inference='permutation' or 'wild'."
+            )
         return result
     from impact.did import linear
 

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
-from impact.errors import DataError, SpecError
+from impact.errors import DataError, EstimationError, SpecError
 from impact.results import Result
 
 if TYPE_CHECKING:
@@ -180,7 +180,11 @@ class BaconResult(Result):
         return {"table": self.table, "by_type": self.by_type}
 
     def _plot(self, ax: Axes, kind: str | None) -> Axes:
+        from impact._validation import check_option
         from impact.did.plots import plot_bacon
+
+        if kind is not None:
+            check_option("kind", kind, ["decomposition"], "BaconResult.plot")
 
         return plot_bacon(self.table, self.estimate, ax=ax)
 
@@ -245,6 +249,11 @@ def bacon(
     cidx = _cohort_index(panel)
     if not np.isfinite(cidx).any():
         raise DataError("bacon() needs treated units; none is treated in the data.")
+    if not np.ptp(panel.Y) > 0:
+        raise DataError(
+            f"bacon(): outcome {panel.outcome!r} is constant in every unit and "
+            "period; there is no variation to decompose. Check the outcome= column."
+        )
     table = bacon_table(panel.Y, cidx, panel.periods)
     if len(table) == 0:
         raise DataError(
@@ -259,6 +268,12 @@ def bacon(
         warns.append(
             f"The weighted 2x2 estimates ({check:.6g}) do not add up to the TWFE "
             f"coefficient ({fit.beta[0]:.6g})."
+        )
+    if not fit.vcov[0, 0] > 0:
+        raise EstimationError(
+            f"bacon(): outcome {panel.outcome!r} is fitted exactly by unit and period "
+            "effects (TWFE standard error 0); there is nothing to decompose. Check "
+            "the outcome= column."
         )
     return BaconResult(
         table=table,

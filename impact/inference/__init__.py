@@ -30,6 +30,7 @@ from impact.inference.permutation import (
     permutation_inference,
     sample_assignments,
 )
+from impact.inference.plots import plot_null_distribution
 from impact.inference.wild import draw_weights, webb_values, wild_cluster_bootstrap
 
 __all__ = [
@@ -45,6 +46,7 @@ __all__ = [
     "few_treated_rule",
     "make_twfe_batch",
     "permutation_inference",
+    "plot_null_distribution",
     "sample_assignments",
     "treatment_matrix",
     "twfe_estimate_batch",

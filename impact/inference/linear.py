@@ -344,14 +344,20 @@ def fe_residuals(Y: ArrayLike, Z: ArrayLike | None = None) -> FloatArray:
 
 
 def cluster_robust_se(
-    A: ArrayLike, resid: ArrayLike, clusters: ArrayLike | None = None
+    A: ArrayLike,
+    resid: ArrayLike,
+    clusters: ArrayLike | None = None,
+    *,
+    n_params: int = 0,
 ) -> tuple[float, int]:
     """Cluster-robust (CRV1) standard error of the linear estimator ``sum(A * Y)``.
 
     ``Var = G/(G-1) * sum_g (sum_{i in g, t} A_it u_it)^2``, the sandwich for a linear
-    estimator with the usual ``G/(G-1)`` small-sample factor. The ``(n-1)/(n-k)``
-    factor of Stata/fixest is omitted because it depends on how fixed effects are
-    counted; it is below 1% for LA panels (n = N T >> k).
+    estimator with the usual ``G/(G-1)`` small-sample factor. With ``n_params = k > 0``
+    it is also multiplied by ``(n-1)/(n-k)`` (``n = N T``): fixest's default
+    ("nested" fixed effects, which is also reghdfe's) counts ``k = T + 1`` for a
+    TWFE coefficient with unit clusters (period effects plus the coefficient). The
+    factor is below 1% for LA panels (n = N T >> k), so it is off by default.
 
     Parameters
     ----------
@@ -361,6 +367,8 @@ def cluster_robust_se(
         Residuals of the model the estimator fits.
     clusters : array_like of shape (N,), optional
         Cluster label per unit (default: units).
+    n_params : int, default 0
+        ``k`` of the ``(n-1)/(n-k)`` factor; 0 leaves it out.
 
     Returns
     -------
@@ -378,4 +386,13 @@ def cluster_robust_se(
             "Cluster-robust standard errors need at least 2 clusters."
         )
     scores = np.bincount(codes, weights=np.sum(a * u, axis=1), minlength=g)
-    return float(np.sqrt(g / (g - 1) * np.sum(scores**2))), g
+    factor = g / (g - 1)
+    if n_params:
+        n = a.size
+        if not 0 < n_params < n - 1:
+            raise SpecError(
+                f"n_params of cluster_robust_se must be between 1 and {n - 2}; "
+                f"got {n_params}."
+            )
+        factor *= (n - 1) / (n - n_params)
+    return float(np.sqrt(factor * np.sum(scores**2))), g

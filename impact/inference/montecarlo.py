@@ -33,7 +33,7 @@ from impact.inference.linear import (
 )
 from impact.inference.permutation import permutation_inference
 from impact.inference.wild import wild_cluster_bootstrap
-from impact.parallel import run_tasks, spawn_generators
+from impact.parallel import as_generator, run_tasks, spawn_generators
 
 __all__ = ["METHODS", "ar1_panel", "size_coverage"]
 
@@ -211,7 +211,19 @@ def size_coverage(
         ``coverage_mcse``, ``median_width``, ``n_reps``.
     """
     designs = [(k, r) for k in n_treated for r in rhos]
-    gens = spawn_generators(seed, len(designs) * n_reps)
+    # Each design gets its own seed sequence keyed by (n_treated, rho), so adding a
+    # design to the grid does not change the replications of the others.
+    if isinstance(seed, (int, np.integer)):
+        entropy = int(seed)
+    else:
+        entropy = int(as_generator(seed).integers(2**63))
+    gens = [
+        g
+        for k, r in designs
+        for g in spawn_generators(
+            np.random.SeedSequence([entropy, int(k), int(round(r * 1_000_000))]), n_reps
+        )
+    ]
     tasks = [
         {
             "rng": gens[i * n_reps + j],

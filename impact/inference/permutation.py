@@ -22,9 +22,9 @@ from numpy.typing import ArrayLike, NDArray
 
 from impact._validation import check_alpha, check_positive_int
 from impact.errors import DataError, EstimationError, SpecError
-from impact.inference._core import InferenceOutput
+from impact.inference._core import InferenceOutput, invert_test
 from impact.inference.linear import as_matrix, treatment_matrix
-from impact.parallel import as_generator
+from impact.parallel import as_generator, run_tasks
 
 __all__ = [
     "count_assignments",
@@ -147,23 +147,41 @@ def sample_assignments(
     return out
 
 
+def _call_chunk(task: tuple[Any, FloatArray, FloatArray]) -> FloatArray:
+    estimate_batch, Y, C = task
+    part = np.asarray(estimate_batch(Y, C), dtype=float).ravel()
+    if part.shape[0] != C.shape[0]:
+        raise SpecError(
+            f"estimate_batch returned {part.shape[0]} estimates for {C.shape[0]} "
+            "assignments; it must return one per row."
+        )
+    return part
+
+
 def _batched(
     estimate_batch: Callable[[FloatArray, FloatArray], Any],
     Y: FloatArray,
     C: FloatArray,
+    n_jobs: int = 1,
+    backend: str | None = None,
 ) -> FloatArray:
+    """``estimate_batch`` over the rows of C in memory-bounded chunks.
+
+    Chunks run through :func:`impact.parallel.run_tasks` when ``n_jobs != 1``; the
+    assignments are fixed beforehand, so the result does not depend on ``n_jobs``.
+    """
     chunk = max(1, int(20_000_000 // max(1, Y.size)))
-    parts = []
-    for start in range(0, C.shape[0], chunk):
-        part = np.asarray(
-            estimate_batch(Y, C[start : start + chunk]), dtype=float
-        ).ravel()
-        if part.shape[0] != min(chunk, C.shape[0] - start):
-            raise SpecError(
-                f"estimate_batch returned {part.shape[0]} estimates for "
-                f"{min(chunk, C.shape[0] - start)} assignments; it must return one per row."
-            )
-        parts.append(part)
+    if n_jobs != 1:
+        workers = n_jobs if n_jobs > 0 else 8
+        chunk = max(1, min(chunk, -(-C.shape[0] // workers)))
+    tasks = [
+        (estimate_batch, Y, C[start : start + chunk])
+        for start in range(0, C.shape[0], chunk)
+    ]
+    if n_jobs == 1 or len(tasks) == 1:
+        parts = [_call_chunk(task) for task in tasks]
+    else:
+        parts = run_tasks(_call_chunk, tasks, backend=backend, n_jobs=n_jobs)
     return np.concatenate(parts)
 
 
@@ -188,6 +206,8 @@ def permutation_inference(
     null: float = 0.0,
     ci: bool = True,
     linear: bool | None = None,
+    n_jobs: int = 1,
+    backend: str | None = None,
 ) -> InferenceOutput:
     """Randomization inference by re-assigning cohorts among units.
 
@@ -223,6 +243,12 @@ def permutation_inference(
     linear : bool, optional
         Whether ``estimate_batch`` is linear in the outcome (then two batch calls give
         the whole interval). None checks it numerically.
+    n_jobs : int, default 1
+        Workers for the ``estimate_batch`` calls (chunks of assignments), through
+        :func:`impact.parallel.run_tasks`; worth it only for slow, non-linear
+        estimators. Results do not depend on it.
+    backend : {None, "serial", "joblib", "dask"}
+        Passed to :func:`impact.parallel.run_tasks`.
 
     Returns
     -------
@@ -299,7 +325,7 @@ def permutation_inference(
             f"p-value is {1 / total:.3g}, above alpha = {alpha}; the test cannot reject."
         )
 
-    est_y = _batched(estimate_batch, y, C)
+    est_y = _batched(estimate_batch, y, C, n_jobs, backend)
     if not np.all(np.isfinite(est_y)):
         bad = int(np.sum(~np.isfinite(est_y)))
         raise EstimationError(
@@ -310,7 +336,7 @@ def permutation_inference(
     theta = float(est_y[obs_idx])
     est_d = None
     if linear is None or linear:
-        est_d = _batched(estimate_batch, d, C)
+        est_d = _batched(estimate_batch, d, C, n_jobs, backend)
         if linear is None:
             probe = slice(0, min(8, n_draws))
             shift = 1.0 + abs(theta)
@@ -325,7 +351,8 @@ def permutation_inference(
         if abs(est_d[obs_idx] - 1.0) > 1e-6:
             warnings.append(
                 f"The estimate moves by {est_d[obs_idx]:.4g} (not 1) when every treated "
-                "cell shifts by 1; the interval is for that scaled effect."
+                "cell shifts by 1; the interval is for the constant per-cell effect, "
+                "not for the estimand of the estimate."
             )
 
         def dist(tau: float) -> FloatArray:
@@ -335,7 +362,7 @@ def permutation_inference(
     else:
 
         def dist(tau: float) -> FloatArray:
-            return _batched(estimate_batch, y - tau * d, C)
+            return _batched(estimate_batch, y - tau * d, C, n_jobs, backend)
 
     def pfun(tau: float) -> float:
         values = dist(tau)
@@ -352,9 +379,7 @@ def permutation_inference(
     )
     interval = (float("nan"), float("nan"))
     if ci:
-        from impact.inference.wild import _invert
-
-        interval, w = _invert(pfun, theta, se if se > 0 else 1.0, alpha)
+        interval, w = invert_test(pfun, theta, se if se > 0 else 1.0, alpha)
         warnings.extend(w)
     details: dict[str, Any] = {
         "estimate": theta,

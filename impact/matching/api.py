@@ -296,6 +296,11 @@ def match(
                 f"row {first!r}); drop those rows before matching."
             )
         y = yc.to_numpy(dtype=float)
+        if not np.ptp(y) > 0:
+            raise DataError(
+                f"{_CALLER}: outcome {outcome!r} is constant ({y[0]:g} in every row); "
+                f"there is no variation to estimate an effect from."
+            )
 
     if se is None:
         if method in ("ipw", "overlap"):

@@ -177,6 +177,7 @@ def love_plot(
     threshold: float = 0.1,
     title: str = "Covariate balance",
     xlabel: str = "Absolute standardised mean difference (SD units)",
+    ylabel: str = "Covariate",
 ) -> Axes:
     """Love plot: absolute SMD of each covariate before and after.
 
@@ -192,6 +193,8 @@ def love_plot(
         Axes title.
     xlabel : str
         x-axis label.
+    ylabel : str
+        y-axis label.
 
     Returns
     -------
@@ -201,7 +204,7 @@ def love_plot(
     if ax is None:
         import matplotlib.pyplot as plt
 
-        _, ax = plt.subplots(figsize=(7, 0.35 * len(table) + 1.6))
+        _, ax = plt.subplots(figsize=(7, 0.35 * len(table) + 2.0))
     pos = np.arange(len(table))[::-1]
     ax.scatter(
         np.abs(table["smd_before"]),
@@ -209,14 +212,24 @@ def love_plot(
         marker="o",
         facecolors="none",
         edgecolors="C3",
-        label="Before",
+        label="Before matching",
     )
-    ax.scatter(np.abs(table["smd_after"]), pos, marker="o", color="C0", label="After")
-    ax.axvline(threshold, color="grey", ls="--", lw=0.8)
+    ax.scatter(
+        np.abs(table["smd_after"]), pos, marker="o", color="C0", label="After matching"
+    )
+    ax.axvline(
+        threshold,
+        color="grey",
+        ls="--",
+        lw=0.8,
+        label=f"balance threshold ({threshold:g})",
+    )
     ax.set_yticks(pos, list(table["covariate"]))
+    ax.set_xlim(left=0)
     ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
     ax.set_title(title)
-    ax.legend(loc="lower right", frameon=False)
+    ax.legend(loc="best", frameon=True, framealpha=0.85, fontsize="small")
     return ax
 
 
@@ -228,6 +241,7 @@ def overlap_plot(
     ax: Axes | None = None,
     title: str = "Propensity score overlap",
     xlabel: str = "Propensity score (probability)",
+    ylabel: str = "Density (share of units per unit of score)",
 ) -> Axes:
     """Histograms of the propensity score by group, before and after matching.
 
@@ -241,7 +255,7 @@ def overlap_plot(
         Matching weights; the matched distribution is drawn as a step outline.
     ax : matplotlib Axes, optional
         Where to draw.
-    title, xlabel : str
+    title, xlabel, ylabel : str
         Labels.
 
     Returns
@@ -256,7 +270,12 @@ def overlap_plot(
     bins = np.histogram_bin_edges(score, bins=30).tolist()
     ax.hist(score[d], bins=bins, density=True, alpha=0.4, color="C0", label="Treated")
     ax.hist(
-        score[~d], bins=bins, density=True, alpha=0.4, color="C3", label="Comparison"
+        score[~d],
+        bins=bins,
+        density=True,
+        alpha=0.4,
+        color="C3",
+        label="Comparison, all",
     )
     if weights is not None:
         w1, w0 = weights[d], weights[~d]
@@ -277,7 +296,7 @@ def overlap_plot(
                 label="Comparison, matched",
             )
     ax.set_xlabel(xlabel)
-    ax.set_ylabel("Density")
+    ax.set_ylabel(ylabel)
     ax.set_title(title)
-    ax.legend(frameon=False)
+    ax.legend(frameon=False, fontsize="small", loc="best")
     return ax

@@ -76,9 +76,9 @@ def _features(
 def matched_did(
     data: pd.DataFrame | Panel,
     *,
-    outcome: str,
-    unit: str,
-    time: str,
+    outcome: str | None = None,
+    unit: str | None = None,
+    time: str | None = None,
     cohort: str | None = None,
     treated: str | None = None,
     match_on: str | Sequence[str] = ("level", "trend"),
@@ -97,8 +97,8 @@ def matched_did(
     ----------
     data : DataFrame or Panel
         Long panel (one row per unit and period).
-    outcome, unit, time : str
-        Column names.
+    outcome, unit, time : str, optional
+        Column names; required for a DataFrame, taken from ``data`` for a Panel.
     cohort : str, optional
         First treated period (NaN, 0 or inf = never treated).
     treated : str, optional
@@ -158,6 +158,12 @@ def matched_did(
         treated=treated,
         covariates=cov_l or None,
     )
+    outcome, unit, time = panel.outcome, panel.unit, panel.time
+    if not np.ptp(panel.Y) > 0:
+        raise DataError(
+            f"{_CALLER}: outcome {outcome!r} is constant in every unit and period; "
+            f"there is no variation to estimate an effect from."
+        )
     warnings: list[str] = list(panel.warnings)
     never = np.flatnonzero(panel.never_treated)
     if len(never) == 0:
@@ -279,6 +285,12 @@ def matched_did(
             )
         )
     se = float(tau.std(ddof=1) / np.sqrt(N))
+    if not se > 0:
+        warnings.append(
+            f"Every matched set has the same DiD ({att:g}): the standard error is 0 "
+            f"and the t-test p-value is undefined (NaN); outcome {outcome!r} has no "
+            f"variation beyond unit and period effects."
+        )
     tcrit = float(stats.t.ppf(1 - alpha / 2, N - 1))
     ci = (att - tcrit * se, att + tcrit * se)
     pvalue = float(2 * stats.t.sf(abs(att / se), N - 1)) if se > 0 else float("nan")

@@ -166,10 +166,36 @@ class MatchResult(Result):
             },
         }
 
-    def _plot(self, ax: Axes, kind: str | None) -> Axes:
+    def plot(
+        self, ax: Axes | None = None, kind: str | None = None, **kwargs: Any
+    ) -> Axes:
+        """Plot the balance (``kind="love"``) or the score overlap (``"overlap"``).
+
+        Parameters
+        ----------
+        ax : matplotlib Axes, optional
+            Where to draw; a new figure is made when None.
+        kind : {"love", "overlap"}, optional
+            Which figure (default ``"love"``).
+        **kwargs
+            ``title``, ``xlabel``, ``ylabel`` override the default labels.
+
+        Returns
+        -------
+        matplotlib.axes.Axes
+            The Axes drawn on.
+        """
+        if ax is None:
+            import matplotlib.pyplot as plt
+
+            _, ax = plt.subplots(figsize=(7, 0.35 * len(self._balance) + 2.0))
+        return self._plot(ax, kind, **kwargs)
+
+    def _plot(self, ax: Axes, kind: str | None, **kwargs: Any) -> Axes:
         kind = check_option(
             "kind", kind or "love", ("love", "overlap"), "MatchResult.plot"
         )
+        labels = _label_kwargs(kwargs, "MatchResult.plot")
         if kind == "overlap":
             if self.propensity is None:
                 from impact.errors import SpecError
@@ -183,11 +209,14 @@ class MatchResult(Result):
                 self._d,
                 self.weights.to_numpy(dtype=float),
                 ax=ax,
+                **labels,
             )
         xlabel = "Absolute standardised mean difference (SD units)"
         if self._binary == "raw":
             xlabel += "\n0/1 covariates: absolute difference in proportions"
-        return love_plot(self._balance, ax=ax, threshold=self._threshold, xlabel=xlabel)
+        labels.setdefault("xlabel", xlabel)
+        labels.setdefault("title", "Covariate balance before and after matching")
+        return love_plot(self._balance, ax=ax, threshold=self._threshold, **labels)
 
 
 class MatchedDiDResult(Result):
@@ -254,8 +283,55 @@ class MatchedDiDResult(Result):
             "matched": self.matched,
         }
 
-    def _plot(self, ax: Axes, kind: str | None) -> Axes:
+    def plot(
+        self, ax: Axes | None = None, kind: str | None = None, **kwargs: Any
+    ) -> Axes:
+        """Plot the balance of the matching features before and after matching.
+
+        Parameters
+        ----------
+        ax : matplotlib Axes, optional
+            Where to draw; a new figure is made when None.
+        kind : {"love"}, optional
+            The only figure.
+        **kwargs
+            ``title``, ``xlabel``, ``ylabel`` override the default labels.
+
+        Returns
+        -------
+        matplotlib.axes.Axes
+            The Axes drawn on.
+        """
+        if ax is None:
+            import matplotlib.pyplot as plt
+
+            _, ax = plt.subplots(figsize=(7, 0.35 * len(self._balance) + 2.0))
+        return self._plot(ax, kind, **kwargs)
+
+    def _plot(self, ax: Axes, kind: str | None, **kwargs: Any) -> Axes:
         kind = check_option("kind", kind or "love", ("love",), "MatchedDiDResult.plot")
+        labels = _label_kwargs(kwargs, "MatchedDiDResult.plot")
         return love_plot(
-            self._balance, ax=ax, title="Balance before and after matching"
+            self._balance,
+            ax=ax,
+            title=labels.get("title", "Balance before and after matching"),
+            xlabel=labels.get(
+                "xlabel", "Absolute standardised mean difference (SD units)"
+            ),
+            ylabel=labels.get(
+                "ylabel", "Matching feature (pre-period outcome or covariate)"
+            ),
         )
+
+
+def _label_kwargs(kwargs: dict[str, Any], caller: str) -> dict[str, str]:
+    """Keep the label overrides (title, xlabel, ylabel); reject anything else."""
+    from impact.errors import SpecError
+
+    extra = sorted(set(kwargs) - {"title", "xlabel", "ylabel"})
+    if extra:
+        raise SpecError(
+            f"{caller} got unexpected keyword(s) {extra}; the figure accepts title=, "
+            "xlabel= and ylabel=."
+        )
+    return {k: str(v) for k, v in kwargs.items() if v is not None}

@@ -332,16 +332,51 @@ class PowerResult(Result):
         lines.append(rule)
         return "\n".join(lines)
 
-    def _plot(self, ax: Axes, kind: str | None) -> Axes:
+    def plot(
+        self, ax: Axes | None = None, kind: str | None = None, **kwargs: Any
+    ) -> Axes:
+        """Plot the power curves (``kind="power"``) or the MDE by design (``"mde"``).
+
+        Parameters
+        ----------
+        ax : matplotlib Axes, optional
+            Where to draw; a new figure is made when None.
+        kind : {"power", "mde"}, optional
+            Which figure (default ``"power"``).
+        **kwargs
+            ``units`` (units of the outcome, e.g. ``"per 10,000 children"``, used for
+            absolute effects) and ``title``, ``xlabel``, ``ylabel`` overrides.
+
+        Returns
+        -------
+        matplotlib.axes.Axes
+            The Axes drawn on.
+        """
+        if ax is None:
+            import matplotlib.pyplot as plt
+
+            _, ax = plt.subplots(figsize=(7, 4.5))
+        return self._plot(ax, kind, **kwargs)
+
+    def _plot(self, ax: Axes, kind: str | None, **kwargs: Any) -> Axes:
         kind = kind or "power"
         if kind not in ("power", "mde"):
             raise SpecError(
                 "The 'kind' parameter of PowerResult.plot must be one of "
                 f"{{'power', 'mde'}}. Got {kind!r} instead."
             )
+        extra = sorted(set(kwargs) - {"units", "title", "xlabel", "ylabel"})
+        if extra:
+            raise SpecError(
+                f"PowerResult.plot got unexpected keyword(s) {extra}; it accepts "
+                "units=, title=, xlabel= and ylabel=."
+            )
+        units = kwargs.get("units")
         rel = self.effect_type == "relative"
         scale = 100.0 if rel else 1.0
-        unit_label = "% of the outcome" if rel else f"{self.outcome} units"
+        unit_label = (
+            "% of the outcome" if rel else (units or f"units of {self.outcome}")
+        )
         if kind == "power":
             for n, g in self.table.groupby("n_treated", sort=True):
                 g = g.sort_values("effect")
@@ -354,20 +389,43 @@ class PowerResult(Result):
                 color="grey",
                 ls=":",
                 lw=0.8,
-                label=f"size ({self._alpha_test:.0%})",
+                label=f"test size ({self._alpha_test:.0%})",
             )
             ax.set_ylim(0, 1.02)
-            ax.set_xlabel(f"Injected effect ({unit_label})")
-            ax.set_ylabel("Power (share of draws rejecting)")
-            ax.set_title(f"Power by effect size: {self.estimator_label}")
-            ax.legend(frameon=False, fontsize="small")
+            from matplotlib.ticker import PercentFormatter
+
+            ax.yaxis.set_major_formatter(PercentFormatter(1.0))
+            ax.set_xlabel(kwargs.get("xlabel") or f"Injected effect ({unit_label})")
+            ax.set_ylabel(
+                kwargs.get("ylabel")
+                or "Power (% of simulated draws rejecting no effect)"
+            )
+            ax.set_title(
+                kwargs.get("title")
+                or f"Power by true effect size: {self.estimator_label}, "
+                f"outcome {self.outcome}"
+            )
+            ax.legend(frameon=False, fontsize="small", loc="best")
             return ax
         mde = self.mde(0.8) * scale
-        ax.plot(mde.index, mde.to_numpy(), marker="o")
+        ax.plot(mde.index, mde.to_numpy(), marker="o", label="MDE at 80% power")
         ax.set_xticks(list(mde.index))
-        ax.set_xlabel("Number of treated units")
-        ax.set_ylabel(f"Minimum detectable effect ({unit_label})")
-        ax.set_title(f"MDE at 80% power: {self.estimator_label}")
+        ax.set_xlabel(kwargs.get("xlabel") or "Number of treated units")
+        ax.set_ylabel(
+            kwargs.get("ylabel") or f"Minimum detectable effect ({unit_label})"
+        )
+        ax.set_title(
+            kwargs.get("title")
+            or f"MDE at 80% power: {self.estimator_label}, outcome {self.outcome}"
+        )
+        if not np.isfinite(mde.to_numpy(dtype=float)).any():
+            ax.text(
+                0.5,
+                0.5,
+                "80% power not reached within the effect grid",
+                transform=ax.transAxes,
+                ha="center",
+            )
         ax.set_ylim(bottom=0)
         return ax
 

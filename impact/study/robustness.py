@@ -235,7 +235,11 @@ def plot_spec_curve(
     record: dict[str, Any],
     *,
     axes: tuple[Axes, Axes] | None = None,
-    title: bool = True,
+    title: bool | str = True,
+    outcome: str | None = None,
+    units: str | None = None,
+    ylabel: str | None = None,
+    xlabel: str | None = None,
 ) -> tuple[Axes, Axes]:
     """Draw a specification curve: sorted estimates with CIs over a choice matrix.
 
@@ -245,8 +249,17 @@ def plot_spec_curve(
         A robustness entry from :func:`summarise_grid`.
     axes : (Axes, Axes), optional
         The curve and choice-matrix axes; a new figure is made when None.
-    title : bool, default True
-        Put the title on the curve's axes (False when the caller titles the figure).
+    title : bool or str, default True
+        Put the title on the curve's axes (False when the caller titles the figure;
+        a string replaces the default title).
+    outcome : str, optional
+        Outcome column name for the estimate axis (default: ``record["outcome"]``
+        when present).
+    units : str, optional
+        Units of the outcome (e.g. ``"per 10,000 children"``; default
+        ``record["units"]`` when present).
+    ylabel, xlabel : str, optional
+        Override the estimate-axis and specification-axis labels.
 
     Returns
     -------
@@ -303,8 +316,17 @@ def plot_spec_curve(
             label="base analysis",
         )
     top.axhline(0, color="black", lw=0.8, ls="--")
-    top.set_ylabel(f"Estimate ({quantity})")
-    if title:
+    top.set_ylabel(
+        ylabel
+        or _estimate_label(
+            quantity,
+            outcome or record.get("outcome"),
+            units or record.get("units"),
+        )
+    )
+    if isinstance(title, str) and title:
+        top.set_title(title)
+    elif title:
         top.set_title(_title(record, len(frame)))
     top.legend(loc="best", fontsize=8, frameon=True, framealpha=0.85)
     # choice matrix: one row per key=value
@@ -322,11 +344,29 @@ def plot_spec_curve(
     bottom.set_yticks(range(len(labels)), labels, fontsize=8)
     bottom.set_ylim(-0.7, len(labels) - 0.3)
     bottom.invert_yaxis()
-    bottom.set_xlabel("Specification (sorted by estimate)")
+    bottom.set_xlabel(xlabel or "Specification (sorted by estimate)")
+    bottom.set_ylabel("Choice made", fontsize=8)
     bottom.set_xticks(
         x, ["base" if i == 0 else f"#{i}" for i in frame["id"]], fontsize=7
     )
     return top, bottom
+
+
+def _estimate_label(quantity: str, outcome: str | None, units: str | None) -> str:
+    """Estimate-axis label: what was estimated, on what, in which units."""
+    parts = str(quantity).split(".")
+    if parts[-1] in ("estimate", "att"):
+        what = "Estimated effect"
+        if len(parts) >= 2 and parts[0] == "aggregates":
+            what += f" ({' '.join(parts[1:-1])} aggregate)"
+        elif len(parts) >= 2:
+            what += f" ({' '.join(parts[:-1])})"
+    else:
+        what = f"Estimated {' '.join(parts).replace('_', ' ')}"
+    if outcome:
+        what = what.replace("Estimated effect", f"Estimated effect on {outcome}", 1)
+    unit_text = units or (f"units of {outcome}" if outcome else "units of the outcome")
+    return f"{what}\n({unit_text})"
 
 
 def _title(record: dict[str, Any], n: int) -> str:
@@ -334,13 +374,19 @@ def _title(record: dict[str, Any], n: int) -> str:
     return "\n".join(textwrap.wrap(text, 70))
 
 
-def spec_curve_png(record: dict[str, Any]) -> bytes | None:
+def spec_curve_png(
+    record: dict[str, Any], *, outcome: str | None = None, units: str | None = None
+) -> bytes | None:
     """Render :func:`plot_spec_curve` to PNG bytes (None when nothing to draw).
 
     Parameters
     ----------
     record : dict
         A robustness entry.
+    outcome : str, optional
+        Outcome column name, for the estimate axis label.
+    units : str, optional
+        Units of the outcome, for the estimate axis label.
 
     Returns
     -------
@@ -358,7 +404,9 @@ def spec_curve_png(record: dict[str, Any]) -> bytes | None:
     top, bottom = fig.subplots(
         2, 1, sharex=True, gridspec_kw={"height_ratios": [3, max(1, 0.5 * n_choices)]}
     )
-    plot_spec_curve(record, axes=(top, bottom), title=False)
+    plot_spec_curve(
+        record, axes=(top, bottom), title=False, outcome=outcome, units=units
+    )
     n_rows = sum(1 for r in record["variants"] if r["estimate"] is not None) + int(
         record["base_row"].get("estimate") is not None
     )

@@ -30,6 +30,59 @@ def _axes(ax: Axes | None) -> Axes:
     return ax
 
 
+_CALENDAR = {
+    "year": "Year",
+    "yr": "Year",
+    "quarter": "Quarter",
+    "month": "Month",
+    "week": "Week",
+    "day": "Day",
+    "period": "Period",
+    "time": "Period",
+    "t": "Period",
+}
+
+
+def _time_label(name: Any) -> str:
+    """Readable calendar-axis label from the time column name ("year" -> "Year")."""
+    text = str(name or "").strip()
+    if not text:
+        return "Period"
+    return _CALENDAR.get(text.lower(), f"Period ({text})")
+
+
+def _level_label(outcome: str, units: str | None) -> str:
+    return f"{outcome} ({units})" if units else outcome
+
+
+def _gap_label(outcome: str | None, units: str | None) -> str:
+    what = f"Gap in {outcome}" if outcome else "Gap"
+    return f"{what} ({units})" if units else f"{what} (treated \u2212 synthetic)"
+
+
+def _unit_name(result: SynthResult) -> str:
+    units = [str(f.unit) for f in result.fits]
+    if len(units) == 1:
+        return units[0]
+    return f"{len(units)} treated units"
+
+
+def _finish(
+    ax: Axes,
+    title: str,
+    xlabel: str,
+    ylabel: str,
+    *,
+    legend: bool = True,
+) -> Axes:
+    ax.set_title(title)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    if legend:
+        ax.legend(frameon=False, fontsize=8, loc="best")
+    return ax
+
+
 def _mark_treatment(ax: Axes, t0: Any) -> None:
     ax.axvline(t0, color="grey", ls=":", lw=1)
     ax.annotate(
@@ -43,7 +96,15 @@ def _mark_treatment(ax: Axes, t0: Any) -> None:
     )
 
 
-def trajectory_plot(result: SynthResult, ax: Axes | None = None) -> Axes:
+def trajectory_plot(
+    result: SynthResult,
+    ax: Axes | None = None,
+    *,
+    units: str | None = None,
+    title: str | None = None,
+    xlabel: str | None = None,
+    ylabel: str | None = None,
+) -> Axes:
     """Treated outcome against its synthetic control (one panel per treated unit).
 
     Parameters
@@ -52,6 +113,10 @@ def trajectory_plot(result: SynthResult, ax: Axes | None = None) -> Axes:
         A fitted synthetic control.
     ax : matplotlib Axes, optional
         Where to draw.
+    units : str, optional
+        Units of the outcome (e.g. ``"packs per capita"``), added to the labels.
+    title, xlabel, ylabel : str, optional
+        Override the derived title and axis labels.
 
     Returns
     -------
@@ -65,9 +130,14 @@ def trajectory_plot(result: SynthResult, ax: Axes | None = None) -> Axes:
         c_t = _TREATED if single else f"C{k % 10}"
         c_s = _SYNTH if single else f"C{k % 10}"
         lab = "" if single else f" ({f.unit})"
-        ax.plot(d.periods, f.y1, color=c_t, lw=2, label=f"{f.unit}")
+        ax.plot(d.periods, f.y1, color=c_t, lw=2, label=f"{f.unit} (actual)")
         ax.plot(
-            d.periods, f.synthetic, color=c_s, ls="--", lw=1.5, label=f"synthetic{lab}"
+            d.periods,
+            f.synthetic,
+            color=c_s,
+            ls="--",
+            lw=1.5,
+            label=f"synthetic {f.unit}" if single else f"synthetic{lab}",
         )
     for t0 in sorted({f.treatment_time for f in result.fits[:8]}):
         _mark_treatment(ax, t0)
@@ -78,14 +148,24 @@ def trajectory_plot(result: SynthResult, ax: Axes | None = None) -> Axes:
             xycoords="axes fraction",
             fontsize=8,
         )
-    ax.set_xlabel(f"{_time_name(result)}")
-    ax.set_ylabel(f"{d.outcome} (outcome units)")
-    ax.set_title(f"Treated vs synthetic {d.outcome}")
-    ax.legend(frameon=False, fontsize=8)
-    return ax
+    name = _unit_name(result)
+    return _finish(
+        ax,
+        title or f"{d.outcome}: {name} and its synthetic control",
+        xlabel or _time_label(_time_name(result)),
+        ylabel or _level_label(d.outcome, units),
+    )
 
 
-def gap_plot(result: SynthResult, ax: Axes | None = None) -> Axes:
+def gap_plot(
+    result: SynthResult,
+    ax: Axes | None = None,
+    *,
+    units: str | None = None,
+    title: str | None = None,
+    xlabel: str | None = None,
+    ylabel: str | None = None,
+) -> Axes:
     """Gap (treated minus synthetic) over time.
 
     Parameters
@@ -94,6 +174,10 @@ def gap_plot(result: SynthResult, ax: Axes | None = None) -> Axes:
         A fitted synthetic control.
     ax : matplotlib Axes, optional
         Where to draw.
+    units : str, optional
+        Units of the outcome (e.g. ``"packs per capita"``), added to the labels.
+    title, xlabel, ylabel : str, optional
+        Override the derived title and axis labels.
 
     Returns
     -------
@@ -112,15 +196,27 @@ def gap_plot(result: SynthResult, ax: Axes | None = None) -> Axes:
         )
     ax.axhline(0, color="black", lw=0.8)
     _mark_treatment(ax, result.fits[0].treatment_time)
-    ax.set_xlabel(_time_name(result))
-    ax.set_ylabel(f"Gap in {d.outcome} (treated - synthetic)")
-    ax.set_title(f"Gap in {d.outcome}: ATT {result.estimate:.3g}")
-    if len(result.gaps.columns) > 1:
-        ax.legend(frameon=False, fontsize=8)
-    return ax
+    return _finish(
+        ax,
+        title
+        or f"Gap in {d.outcome}, {_unit_name(result)} minus synthetic "
+        f"(post-period ATT {result.estimate:.3g})",
+        xlabel or _time_label(_time_name(result)),
+        ylabel or _gap_label(d.outcome, units),
+        legend=len(result.gaps.columns) > 1,
+    )
 
 
-def placebo_plot(test: PlaceboTest, ax: Axes | None = None) -> Axes:
+def placebo_plot(
+    test: PlaceboTest,
+    ax: Axes | None = None,
+    *,
+    outcome: str | None = None,
+    units: str | None = None,
+    title: str | None = None,
+    xlabel: str | None = None,
+    ylabel: str | None = None,
+) -> Axes:
     """Placebo spaghetti: every placebo gap in grey, the treated unit highlighted.
 
     Parameters
@@ -129,6 +225,12 @@ def placebo_plot(test: PlaceboTest, ax: Axes | None = None) -> Axes:
         From ``result.placebo()``.
     ax : matplotlib Axes, optional
         Where to draw.
+    outcome : str, optional
+        Outcome column name (default: ``test.gaps.attrs["outcome"]`` when set).
+    units : str, optional
+        Units of the outcome (e.g. ``"packs per capita"``), added to the labels.
+    title, xlabel, ylabel : str, optional
+        Override the derived title and axis labels.
 
     Returns
     -------
@@ -159,19 +261,36 @@ def placebo_plot(test: PlaceboTest, ax: Axes | None = None) -> Axes:
     ax.axhline(0, color="black", lw=0.8)
     if "treatment_time" in gaps.attrs:
         _mark_treatment(ax, gaps.attrs["treatment_time"])
-    ax.set_xlabel(str(gaps.index.name or "time"))
-    ax.set_ylabel("Gap (treated - synthetic), outcome units")
+    name = outcome or gaps.attrs.get("outcome")
     extra = (
-        f", placebos with pre-MSPE > {test.mspe_threshold:g}x treated dropped"
+        f"\nplacebos with pre-period MSPE > {test.mspe_threshold:g}x the treated "
+        "unit's dropped"
         if test.mspe_threshold
         else ""
     )
-    ax.set_title(f"Placebo gaps (p = {test.pvalue:.3f}{extra})", fontsize=10)
-    ax.legend(frameon=False, fontsize=8)
+    ax = _finish(
+        ax,
+        title
+        or f"Placebo gaps{' in ' + str(name) if name else ''}: every donor as if "
+        "treated "
+        f"(p = {test.pvalue:.3f}){extra}",
+        xlabel or _time_label(gaps.index.name),
+        ylabel or _gap_label(name, units),
+    )
+    ax.title.set_fontsize(10)
     return ax
 
 
-def loo_plot(result: SynthResult, ax: Axes | None = None, unit: Any = None) -> Axes:
+def loo_plot(
+    result: SynthResult,
+    ax: Axes | None = None,
+    unit: Any = None,
+    *,
+    units: str | None = None,
+    title: str | None = None,
+    xlabel: str | None = None,
+    ylabel: str | None = None,
+) -> Axes:
     """Leave-one-out band: synthetic paths refitted without each weighted donor.
 
     Parameters
@@ -182,6 +301,10 @@ def loo_plot(result: SynthResult, ax: Axes | None = None, unit: Any = None) -> A
         Where to draw.
     unit : label, optional
         Treated unit (default: the first).
+    units : str, optional
+        Units of the outcome (e.g. ``"packs per capita"``), added to the labels.
+    title, xlabel, ylabel : str, optional
+        Override the derived title and axis labels.
 
     Returns
     -------
@@ -206,17 +329,25 @@ def loo_plot(result: SynthResult, ax: Axes | None = None, unit: Any = None) -> A
         )
         for col in loo.columns:
             ax.plot(x, loo[col].to_numpy(), color=_SYNTH, lw=0.6, alpha=0.5)
-    ax.plot(x, f.y1, color=_TREATED, lw=2, label=str(f.unit))
-    ax.plot(x, f.synthetic, color=_SYNTH, ls="--", lw=2, label="synthetic")
+    ax.plot(x, f.y1, color=_TREATED, lw=2, label=f"{f.unit} (actual)")
+    ax.plot(x, f.synthetic, color=_SYNTH, ls="--", lw=2, label=f"synthetic {f.unit}")
     _mark_treatment(ax, f.treatment_time)
-    ax.set_xlabel(_time_name(result))
-    ax.set_ylabel(f"{d.outcome} (outcome units)")
-    ax.set_title(f"Leave-one-out synthetic {d.outcome}")
-    ax.legend(frameon=False, fontsize=8)
-    return ax
+    return _finish(
+        ax,
+        title or f"{d.outcome}: synthetic {f.unit} refitted leaving out each donor",
+        xlabel or _time_label(_time_name(result)),
+        ylabel or _level_label(d.outcome, units),
+    )
 
 
-def weights_plot(result: SynthResult, ax: Axes | None = None) -> Axes:
+def weights_plot(
+    result: SynthResult,
+    ax: Axes | None = None,
+    *,
+    title: str | None = None,
+    xlabel: str | None = None,
+    ylabel: str | None = None,
+) -> Axes:
     """Horizontal bars of the donor weights above 0.001.
 
     Parameters
@@ -225,6 +356,8 @@ def weights_plot(result: SynthResult, ax: Axes | None = None) -> Axes:
         A fitted synthetic control.
     ax : matplotlib Axes, optional
         Where to draw.
+    title, xlabel, ylabel : str, optional
+        Override the derived title and axis labels.
 
     Returns
     -------
@@ -235,14 +368,23 @@ def weights_plot(result: SynthResult, ax: Axes | None = None) -> Axes:
     w = result.weights
     s: pd.Series = w if isinstance(w, pd.Series) else w.mean(axis=1)
     s = s[np.abs(s) > 1e-3].sort_values()
-    ax.barh([str(i) for i in s.index], s.to_numpy(), color=_TREATED)
-    ax.set_xlabel(
-        "Donor weight (share of the synthetic unit)"
+    bars = ax.barh([str(i) for i in s.index], s.to_numpy(), color=_TREATED)
+    ax.bar_label(bars, fmt="%.3f", fontsize=8, padding=2)
+    ax.set_xlim(min(0.0, float(s.min()) * 1.15), max(float(s.max()) * 1.15, 0.05))
+    if len(s) > 25:
+        ax.tick_params(axis="y", labelsize=7)
+    default_x = (
+        "Donor weight (share of the synthetic unit, weights sum to 1)"
         if isinstance(w, pd.Series)
-        else "Mean donor weight over the treated units"
+        else "Mean donor weight over the treated units (share)"
     )
-    ax.set_title("Synthetic-control donor weights")
-    return ax
+    return _finish(
+        ax,
+        title or f"Donors making up synthetic {_unit_name(result)} (weight > 0.001)",
+        xlabel or default_x,
+        ylabel or "Donor unit",
+        legend=False,
+    )
 
 
 def _time_name(result: SynthResult) -> str:

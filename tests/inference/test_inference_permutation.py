@@ -187,3 +187,59 @@ def test_bad_inputs_raise():
         permutation_inference(y, cohort, "twfe", D=d)  # type: ignore[arg-type]
     with pytest.raises(DataError, match="boolean mask"):
         permutation_inference(y, cohort, est, D=d, eligible=np.ones(3, bool))
+
+
+def test_plot_null_distribution(tmp_path):
+    from impact.inference import plot_null_distribution, wild_cluster_bootstrap
+
+    rng = np.random.default_rng(10)
+    y = rng.normal(size=(60, 8))
+    cohort = np.full(60, np.inf)
+    cohort[:4] = 5.0
+    d = treatment_matrix(cohort, np.arange(8))
+    y = y + 1.0 * d
+    perm = permutation_inference(y, cohort, make_twfe_batch(np.arange(8)), D=d, seed=1)
+    ax = plot_null_distribution(perm, units="per 10,000 children")
+    assert "Randomization distribution" in ax.get_title()
+    assert ax.get_xlabel() == "Placebo estimate (per 10,000 children)"
+    ax.figure.savefig(tmp_path / "perm.png")
+    wild = wild_cluster_bootstrap(y, twfe_weights(d), d, seed=1)
+    ax = plot_null_distribution(wild)
+    assert ax.get_ylabel() == "Number of draws"
+    bad = type(wild)("analytic", 1.0, (0.0, 1.0), 0.5, 0, False)
+    with pytest.raises(SpecError, match="needs a 'wild' or 'permutation' output"):
+        plot_null_distribution(bad)
+
+
+def _trimmed_did(yy, cohorts):
+    """A non-linear estimator (10% trimmed means of unit changes), module level so
+    joblib can pickle it."""
+    from scipy import stats as st
+
+    d = treatment_matrix(cohorts, np.arange(6))
+    change = yy[:, 3:].mean(axis=1) - yy[:, :3].mean(axis=1)
+    treated = d.any(axis=2)
+    out = np.empty(len(cohorts))
+    for b in range(len(cohorts)):  # test-only reference estimator
+        out[b] = st.trim_mean(change[treated[b]], 0.1) - st.trim_mean(
+            change[~treated[b]], 0.1
+        )
+    return out
+
+
+def test_parallel_batches_give_identical_results():
+    rng = np.random.default_rng(11)
+    y = rng.normal(size=(40, 6))
+    cohort = np.full(40, np.inf)
+    cohort[:5] = 3.0
+    # ci=False: each step of the interval search would dispatch to the workers again.
+    kw = dict(periods=np.arange(6), seed=4, n_perm=59, max_enumerate=10, ci=False)
+    serial = permutation_inference(y, cohort, _trimmed_did, **kw)
+    parallel = permutation_inference(
+        y, cohort, _trimmed_did, n_jobs=2, backend="joblib", **kw
+    )
+    assert serial.details["linear"] is False
+    assert serial.pvalue == parallel.pvalue and serial.se == parallel.se
+    np.testing.assert_array_equal(
+        serial.details["distribution"], parallel.details["distribution"]
+    )

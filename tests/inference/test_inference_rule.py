@@ -36,11 +36,16 @@ def test_rule(n_treated, n_clusters, method, warns):
 def test_warning_text_is_plain_language():
     _, warning = few_treated_rule(3, 150)
     assert warning is not None
-    assert warning.startswith("3 treated units")
+    # DESIGN.md: "3 treated units: analytic cluster SEs over-reject; use
+    # inference='wild' or 'permutation'".
+    assert warning.startswith(
+        "3 treated units: analytic cluster SEs over-reject; use inference='wild' or "
+        "'permutation'"
+    )
     assert "analytic cluster SEs over-reject" in warning
     assert "inference='wild' or 'permutation'" in warning
     _, one = few_treated_rule(1, 150)
-    assert one is not None and one.startswith("1 treated unit ")
+    assert one is not None and one.startswith("1 treated unit:")
 
 
 def test_rule_rejects_bad_counts():

@@ -1,0 +1,66 @@
+"""Degenerate but legal-looking data: never a silent NaN (DESIGN.md, Errors)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from contract_cases import SYN
+
+import impact
+from impact import Panel
+from impact.data import ar1_panel
+from impact.errors import EstimationError
+
+
+def _additive(syn: pd.DataFrame) -> pd.DataFrame:
+    """An outcome that unit and period effects fit exactly (zero residual)."""
+    unit_effect = syn["la_code"].str[2:].astype(int).astype(float)
+    return syn.assign(cla_rate=unit_effect + 0.5 * (syn["year"] - 2010))
+
+
+@pytest.mark.parametrize("method", ["twfe", "event_study", "cs", "sunab"])
+def test_did_exactly_fitted_outcome_raises(method: str, syn: pd.DataFrame) -> None:
+    with pytest.raises(EstimationError, match="fitted exactly"):
+        impact.did(_additive(syn), **SYN, method=method)
+
+
+def test_did_outcome_equal_to_time_raises(syn: pd.DataFrame) -> None:
+    with pytest.raises(EstimationError, match="fitted exactly"):
+        impact.did(syn, **{**SYN, "outcome": "year"}, method="cs")
+
+
+def test_bacon_exactly_fitted_outcome_raises(syn: pd.DataFrame) -> None:
+    with pytest.raises(EstimationError, match="fitted exactly"):
+        impact.bacon(_additive(syn), **SYN)
+
+
+def test_matched_did_zero_se_is_explained(syn: pd.DataFrame) -> None:
+    res = impact.matched_did(_additive(syn), **SYN)
+    assert res.estimate == pytest.approx(0.0, abs=1e-9)
+    assert math.isnan(res.pvalue)
+    assert any("standard error is 0" in w for w in res.warnings)
+
+
+@pytest.fixture(scope="module")
+def one_treated() -> Panel:
+    y = ar1_panel(20, 6, 0.5, seed=3, unit_sd=1.0, time_sd=1.0) + 50.0
+    cohort = np.full(20, np.inf)
+    cohort[1] = 2013.0
+    return Panel.from_arrays(y, cohort, periods=np.arange(2010, 2016))
+
+
+def test_single_treated_2x2_analytic_nan_is_explained(one_treated: Panel) -> None:
+    res = impact.did(one_treated, method="2x2", inference="analytic")
+    assert math.isfinite(res.estimate)
+    assert math.isnan(res.se)
+    assert any("undefined (NaN)" in w for w in res.warnings)
+    assert res.to_dict()["se"] is None
+
+
+def test_single_treated_auto_inference_is_finite(one_treated: Panel) -> None:
+    res = impact.did(one_treated, method="2x2", seed=1)
+    assert res.to_dict()["inference"] == "permutation"
+    assert math.isfinite(res.se) and 0.0 < res.pvalue <= 1.0

@@ -500,6 +500,11 @@ class DiDResult(Result):
             st = self._cs
             summed = _cluster_sum(st["fit"].inf, st["codes"])
             stat, df, p = pretest_wald(st["fit"], summed, st["n"])
+            if df == 0:
+                raise SpecError(
+                    "No pre-treatment ATT(g,t) to test: every cohort has only its base "
+                    "period before adoption. Add earlier periods to the panel."
+                )
             return PretrendTest(stat, df, p, warnings=self._pretest_warnings())
         if self._lin is not None:
             lin = self._lin
@@ -535,8 +540,12 @@ class DiDResult(Result):
         if len(thin) == 0:
             return []
         shown = ", ".join(
-            f"{int(g)} ({int(r.n)} units, {int(r.k)} pre-period estimates)"
-            for g, r in thin.iterrows()
+            f"{g:g} ({n:.0f} units, {k:.0f} pre-period estimates)"
+            for g, n, k in zip(
+                thin.index.to_numpy(dtype=float),
+                thin["n"].to_numpy(dtype=float),
+                thin["k"].to_numpy(dtype=float),
+            )
         )
         return [
             f"Cohort(s) {shown} have no more units than pre-period ATT(g,t): their "

@@ -90,11 +90,6 @@ def test_pretrend_test(case: str, fitted: Callable[[str], Any]) -> None:
     json.dumps(test.to_dict(), allow_nan=False)
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="cs pretrend_test() returns statistic=nan, df=0 when no pre-period ATT(g,t) "
-    "exists (impact/did/results.py is being edited by its owner; reported)",
-)
 def test_pretrend_without_pre_periods_raises(syn_one_cohort: Any) -> None:
     import impact
 

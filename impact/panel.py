@@ -137,6 +137,19 @@ class Panel:
             )
         if (numerator is None) != (denominator is None):
             raise SpecError("numerator= and denominator= must be given together.")
+        roles_given = {"unit": unit, "time": time, "outcome": outcome}
+        if cohort is not None:
+            roles_given["cohort"] = cohort
+        if treated is not None:
+            roles_given["treated"] = treated
+        seen: dict[str, str] = {}
+        for role, col in roles_given.items():
+            if col in seen:
+                raise SpecError(
+                    f"Column {col!r} is given as both {seen[col]}= and {role}=; each of "
+                    "unit, time, outcome and the treatment needs its own column."
+                )
+            seen[col] = role
         self.unit = unit
         self.time = time
         self.outcome = outcome

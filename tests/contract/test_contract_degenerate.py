@@ -12,7 +12,7 @@ from contract_cases import SYN
 import impact
 from impact import Panel
 from impact.data import ar1_panel
-from impact.errors import EstimationError
+from impact.errors import EstimationError, SpecError
 
 
 def _additive(syn: pd.DataFrame) -> pd.DataFrame:
@@ -28,7 +28,7 @@ def test_did_exactly_fitted_outcome_raises(method: str, syn: pd.DataFrame) -> No
 
 
 def test_did_outcome_equal_to_time_raises(syn: pd.DataFrame) -> None:
-    with pytest.raises(EstimationError, match="fitted exactly"):
+    with pytest.raises(SpecError, match="given as both time= and outcome="):
         impact.did(syn, **{**SYN, "outcome": "year"}, method="cs")
 
 

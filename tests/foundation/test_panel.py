@@ -258,3 +258,8 @@ def test_row_and_column_order_do_not_matter_and_input_untouched(seed, shuffle_co
     np.testing.assert_array_equal(a.cohort, b.cohort)
     np.testing.assert_array_equal(a.X["x"], b.X["x"])
     pd.testing.assert_frame_equal(shuffled, before)
+
+
+def test_one_column_in_two_roles():
+    with pytest.raises(SpecError, match=r"'year' is given as both time= and outcome="):
+        Panel(make_frame(), unit="la", time="year", outcome="year")

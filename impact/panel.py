@@ -143,13 +143,13 @@ class Panel:
         if treated is not None:
             roles_given["treated"] = treated
         seen: dict[str, str] = {}
-        for role, col in roles_given.items():
-            if col in seen:
+        for role, column in roles_given.items():
+            if column in seen:
                 raise SpecError(
-                    f"Column {col!r} is given as both {seen[col]}= and {role}=; each of "
-                    "unit, time, outcome and the treatment needs its own column."
+                    f"Column {column!r} is given as both {seen[column]}= and {role}=; "
+                    "each of unit, time, outcome and the treatment needs its own column."
                 )
-            seen[col] = role
+            seen[column] = role
         self.unit = unit
         self.time = time
         self.outcome = outcome

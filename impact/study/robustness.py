@@ -325,10 +325,18 @@ def plot_spec_curve(
         )
     )
     if isinstance(title, str) and title:
-        top.set_title(title)
+        top.set_title(title, pad=22)
     elif title:
-        top.set_title(_title(record, len(frame)))
-    top.legend(loc="best", fontsize=8, frameon=True, framealpha=0.85)
+        top.set_title(_title(record, len(frame)), pad=22)
+    # legend above the curve, so it never hides an interval
+    top.legend(
+        loc="lower left",
+        bbox_to_anchor=(0.0, 1.0),
+        ncols=3,
+        fontsize=8,
+        frameon=False,
+        borderaxespad=0.2,
+    )
     # choice matrix: one row per key=value
     choices: list[tuple[str, Any]] = [
         (k, v) for k, values in record["vary"].items() for v in values
@@ -341,6 +349,16 @@ def plot_spec_curve(
         ]
         xs = x[np.asarray(used, dtype=bool)]
         bottom.scatter(xs, np.full(xs.shape, j), marker="s", color="C0", s=25)
+    if is_base.any() and labels:  # the base analysis keeps the study file's settings
+        bottom.text(
+            float(x[is_base][0]),
+            (len(labels) - 1) / 2,
+            "as in the\nstudy file",
+            ha="center",
+            va="center",
+            fontsize=7,
+            color="C1",
+        )
     bottom.set_yticks(range(len(labels)), labels, fontsize=8)
     bottom.set_ylim(-0.7, len(labels) - 0.3)
     bottom.invert_yaxis()

@@ -182,7 +182,7 @@ class Result:
             }
         )
 
-    def _plot(self, ax: Axes, kind: str | None) -> Axes:
+    def _plot(self, ax: Axes, kind: str | None, **kwargs: Any) -> Axes:
         """Draw the default figure (override). The base draws a point and its CI."""
         ax.errorbar(
             [0],
@@ -193,8 +193,8 @@ class Result:
         )
         ax.axhline(0, color="grey", lw=0.8, ls="--")
         ax.set_xticks([0], [self.label])
-        ax.set_ylabel("Estimate")
-        ax.set_title(self.title)
+        ax.set_ylabel(kwargs.get("ylabel") or f"{self.label} (estimate)")
+        ax.set_title(kwargs.get("title") or self.title)
         return ax
 
     # --------------------------------------------------------------- protocol
@@ -270,7 +270,9 @@ class Result:
         assert isinstance(out, dict)
         return out
 
-    def plot(self, ax: Axes | None = None, kind: str | None = None) -> Axes:
+    def plot(
+        self, ax: Axes | None = None, kind: str | None = None, **kwargs: Any
+    ) -> Axes:
         """Plot the result.
 
         Parameters
@@ -279,6 +281,9 @@ class Result:
             Where to draw; a new figure is made when None.
         kind : str, optional
             Which figure, for results that have several.
+        **kwargs
+            Label options the figure understands (``title``, ``xlabel``,
+            ``ylabel``, ``units``).
 
         Returns
         -------
@@ -289,7 +294,7 @@ class Result:
             import matplotlib.pyplot as plt
 
             _, ax = plt.subplots(figsize=(7, 4.5))
-        return self._plot(ax, kind)
+        return self._plot(ax, kind, **kwargs)
 
     def design(self) -> Any:
         """Return the power assessment of this result's design.

@@ -141,6 +141,9 @@ class BaconResult(Result):
 
     def __init__(self, *, table: pd.DataFrame, **kwargs: Any) -> None:
         super().__init__(**kwargs)
+        #: outcome and time column names, for the figure labels (set by bacon())
+        self.outcome: str | None = None
+        self.time: str | None = None
         self.table = table
         grouped = table.assign(wx=table["estimate"] * table["weight"]).groupby(
             "type", sort=False
@@ -179,14 +182,15 @@ class BaconResult(Result):
     def _extra_dict(self) -> dict[str, Any]:
         return {"table": self.table, "by_type": self.by_type}
 
-    def _plot(self, ax: Axes, kind: str | None) -> Axes:
+    def _plot(self, ax: Axes, kind: str | None, **kwargs: Any) -> Axes:
         from impact._validation import check_option
-        from impact.did.plots import plot_bacon
+        from impact.did.plots import plot_bacon, result_labels
 
         if kind is not None:
             check_option("kind", kind, ["decomposition"], "BaconResult.plot")
 
-        return plot_bacon(self.table, self.estimate, ax=ax)
+        lab = {**result_labels(self), **kwargs}
+        return plot_bacon(self.table, self.estimate, ax=ax, **lab)
 
 
 def bacon(
@@ -275,7 +279,7 @@ def bacon(
             "effects (TWFE standard error 0); there is nothing to decompose. Check "
             "the outcome= column."
         )
-    return BaconResult(
+    out = BaconResult(
         table=table,
         estimator="bacon",
         estimate=float(fit.beta[0]),
@@ -287,3 +291,5 @@ def bacon(
         label="TWFE",
         title="Goodman-Bacon decomposition of TWFE",
     )
+    out.outcome, out.time = panel.outcome, panel.time  # for the figure labels
+    return out

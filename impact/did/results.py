@@ -747,8 +747,10 @@ class DiDResult(Result):
                 pass
         return out
 
-    def _plot(self, ax: Axes, kind: str | None) -> Axes:
+    def _plot(self, ax: Axes, kind: str | None, **kwargs: Any) -> Axes:
         from impact.did import plots
+
+        lab = {**plots.result_labels(self), **kwargs}
 
         if kind is None:
             kind = {"2x2": "cells", "twfe": "estimate"}.get(self.method, "event_study")
@@ -759,18 +761,17 @@ class DiDResult(Result):
             "DiDResult.plot",
         )
         if kind == "estimate":
-            ax = super()._plot(ax, None)
-            ax.set_xlabel("Estimand")
-            ax.set_ylabel("Effect on outcome (outcome units)")
-            return ax
+            return plots.plot_estimate(
+                self.estimate, self.ci, ax=ax, label=self.label, **lab
+            )
         if kind == "cells":
             if self.cells is None:
                 raise SpecError("kind='cells' needs method='2x2'.")
-            return plots.plot_cells(self.cells, ax=ax, title=self.title)
+            return plots.plot_cells(self.cells, ax=ax, **lab)
         if kind == "att_gt":
             if not len(self.att_gt):
                 raise SpecError("kind='att_gt' needs method='cs' or 'sunab'.")
-            return plots.plot_att_gt(self.att_gt, ax=ax, title=self.title)
+            return plots.plot_att_gt(self.att_gt, ax=ax, **lab)
         if self._cs is None and self._lin is None:
             raise SpecError(
                 f"method={self.method!r} has no event study; use kind='estimate'."
@@ -778,4 +779,4 @@ class DiDResult(Result):
         table = self.aggregate("dynamic").to_frame()
         if self.method == "event_study" and self.event_study is not None:
             table = self.event_study
-        return plots.plot_event_study(table, ax=ax, title=self.title)
+        return plots.plot_event_study(table, ax=ax, **lab)

@@ -126,7 +126,9 @@ def plot_subgroup_mde(
     ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}%"))
     ax.set_xlabel("Subgroup share of the population (%, log scale)")
     ax.set_ylabel(
-        "MDE at 80% power (% of the rate)" if relative else "MDE (outcome units)"
+        "MDE at 80% power (% of the rate)"
+        if relative
+        else "MDE at 80% power (units of the rate)"
     )
     ax.set_title("Minimum detectable effect by subgroup size")
     ax.legend(frameon=False, fontsize="small")

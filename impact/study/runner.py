@@ -702,7 +702,7 @@ def run_study(
             "runtime_warnings": o.get("runtime_warnings", []),
         }
     for i, rob_rec in enumerate(robustness):
-        png = spec_curve_png(rob_rec)
+        png = spec_curve_png(rob_rec, outcome=prepared.columns.outcome)
         if png is not None:
             stem = safe_filename(f"spec_curve_{rob_rec['name']}", taken)
             rel = f"figures/{stem}.png"

@@ -48,7 +48,7 @@ class PlaceboTest:
     def __iter__(self) -> Iterator[Any]:
         return iter((self.table, self.pvalue))
 
-    def plot(self, ax: Axes | None = None) -> Axes:
+    def plot(self, ax: Axes | None = None, **kwargs: Any) -> Axes:
         """Placebo spaghetti plot (treated highlighted).
 
         Parameters
@@ -63,7 +63,7 @@ class PlaceboTest:
         """
         from impact.synth.plots import placebo_plot
 
-        return placebo_plot(self, ax=ax)
+        return placebo_plot(self, ax=ax, **kwargs)
 
 
 class SynthResult(Result):
@@ -344,7 +344,7 @@ class SynthResult(Result):
         out.update(self.extra)
         return out
 
-    def _plot(self, ax: Axes, kind: str | None) -> Axes:
+    def _plot(self, ax: Axes, kind: str | None, **kwargs: Any) -> Axes:
         from impact.synth import plots
 
         kind = kind or "trajectory"
@@ -354,11 +354,13 @@ class SynthResult(Result):
                 f"{set(_KINDS)}. Got {kind!r} instead."
             )
         if kind == "trajectory":
-            return plots.trajectory_plot(self, ax=ax)
+            return plots.trajectory_plot(self, ax=ax, **kwargs)
         if kind == "gap":
-            return plots.gap_plot(self, ax=ax)
+            return plots.gap_plot(self, ax=ax, **kwargs)
         if kind == "placebo":
-            return plots.placebo_plot(self.placebo(), ax=ax)
+            kwargs.setdefault("outcome", self._design.outcome)
+            return plots.placebo_plot(self.placebo(), ax=ax, **kwargs)
         if kind == "loo":
-            return plots.loo_plot(self, ax=ax)
-        return plots.weights_plot(self, ax=ax)
+            return plots.loo_plot(self, ax=ax, **kwargs)
+        kwargs.pop("units", None)
+        return plots.weights_plot(self, ax=ax, **kwargs)

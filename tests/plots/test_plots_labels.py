@@ -84,12 +84,6 @@ def test_did_result_plots(mpdta, method, kind):
 
 def test_did_result_plots_use_column_names(mpdta, cs_mpdta):
     ax = cs_mpdta.plot()
-    if "the outcome" in ax.get_ylabel():
-        # Until the change reported to the lead lands (Result.plot forwards **kwargs;
-        # DiDResult._plot passes did.plots.result_labels(self) to the figures and
-        # delegates kind="estimate" to did.plots.plot_estimate), result.plot() cannot
-        # know the column names. Passes by itself once applied.
-        pytest.xfail("DiDResult.plot does not yet pass the column names to the figure")
     assert ax.get_ylabel() == "Effect on lemp (units of lemp)"
     assert ax.get_xlabel().startswith("Years since adoption")
     ax = cs_mpdta.plot(kind="att_gt", units="log points")

@@ -25,7 +25,8 @@ class DesignAssessment:
         Minimum detectable effect at ``power`` in outcome units (for a
         :class:`PowerResult`: in the units of its effects).
     mde_relative : float or None
-        The MDE as a proportion of the treated units' baseline outcome, when known.
+        The MDE as a proportion of the treated units' baseline outcome, when known
+        (for a log outcome: ``exp(mde) - 1``, the relative change of the level).
     effect : float
         The effect judged by the verdict (default: the result's own estimate).
     power_at_effect : float
@@ -36,6 +37,8 @@ class DesignAssessment:
         Design size.
     method : str
         How the MDE was obtained.
+    log_outcome : bool
+        Whether the outcome was read as a natural log (``mde`` in log points).
     verdict : str
         The plain-language line.
     """
@@ -50,6 +53,7 @@ class DesignAssessment:
     n_control: int
     method: str
     verdict: str
+    log_outcome: bool = False
 
     def __str__(self) -> str:
         return self.verdict
@@ -67,6 +71,41 @@ class DesignAssessment:
         out = jsonable(asdict(self))
         assert isinstance(out, dict)
         return out
+
+
+def _log_verdict(
+    *,
+    n_treated: int,
+    mde: float,
+    effect: float,
+    power: float,
+    noun: str,
+    power_at_effect: float,
+    grid_max: float = math.nan,
+) -> str:
+    """Verdict for a log outcome: MDE and effect in log points, shown as % changes.
+
+    A difference of ``m`` log points is a relative change of ``exp(m) - 1`` in the
+    level of the outcome (``exp(-m) - 1`` for a fall), so both are stated.
+    """
+    text = verdict_text(
+        n_treated=n_treated,
+        mde=math.expm1(mde) if math.isfinite(mde) else mde,
+        effect=math.expm1(effect),
+        power=power,
+        effect_type="relative",
+        noun=noun,
+        power_at_effect=power_at_effect,
+        grid_max=math.expm1(grid_max) if math.isfinite(grid_max) else grid_max,
+    )
+    if not math.isfinite(mde):
+        return text + " (The outcome is a log: effects are in log points.)"
+    return (
+        f"{text} (The outcome is a log: the MDE is {mde:.3g} log points, a rise of "
+        f"exp({mde:.3g}) - 1 = {math.expm1(mde):.1%} or a fall of "
+        f"{-math.expm1(-mde):.1%} in the level; the effect judged is {effect:+.3g} "
+        f"log points = {math.expm1(effect):+.1%}.)"
+    )
 
 
 def _baseline(result: Any) -> float | None:
@@ -127,7 +166,13 @@ def _synth_panel(result: Any) -> Any:
 
 
 def _simulated_proxy(
-    result: Any, *, power: float, alpha: float, noun: str, effect: float | None
+    result: Any,
+    *,
+    power: float,
+    alpha: float,
+    noun: str,
+    effect: float | None,
+    log_outcome: bool = False,
 ) -> DesignAssessment | None:
     """MDE by placebo simulation of a DiD on the result's comparison units.
 
@@ -147,9 +192,10 @@ def _simulated_proxy(
         return None
     times = sorted({int(c) for c in cohort[treated]})
     pool = panel.subset(units=panel.units[~treated])
-    relative = bool((pool.Y > 0).all())
+    # a log outcome takes absolute effects in log points (already on a relative scale)
+    relative = bool((pool.Y > 0).all()) and not log_outcome
     grid = np.concatenate([[0.0], np.geomspace(0.005, 2.0, 40)])
-    if not relative:
+    if not relative and not log_outcome:
         grid = grid * float(np.std(pool.Y))
     single = int(treated.sum()) == 1 and len(times) == 1
     options: dict[str, Any] = (
@@ -178,9 +224,21 @@ def _simulated_proxy(
         target = estimate / base
     else:
         target = estimate
+    if log_outcome:
+        verdict = _log_verdict(
+            n_treated=n,
+            mde=mde,
+            effect=target,
+            power=power,
+            noun=noun,
+            power_at_effect=sim.power_at(target, n),
+            grid_max=float(grid.max()),
+        )
+    else:
+        verdict = sim.verdict(target, n_treated=n, power=power, noun=noun)
     return DesignAssessment(
         mde=mde * base if (relative and base) else mde,
-        mde_relative=mde if relative else None,
+        mde_relative=mde if relative else (math.expm1(mde) if log_outcome else None),
         effect=target,
         power_at_effect=sim.power_at(target, n),
         power=power,
@@ -196,7 +254,8 @@ def _simulated_proxy(
             )
             + " on the comparison units (1,000 draws)"
         ),
-        verdict=sim.verdict(target, n_treated=n, power=power, noun=noun),
+        verdict=verdict,
+        log_outcome=log_outcome,
     )
 
 
@@ -207,6 +266,7 @@ def assess(
     power: float = 0.8,
     alpha: float | None = None,
     noun: str = "units",
+    log_outcome: bool = False,
 ) -> DesignAssessment:
     """The minimum detectable effect of the design a fitted result used, and a verdict.
 
@@ -219,6 +279,10 @@ def assess(
     the simulated MDE is used. A permutation-only result (synthetic control) with
     ``J0`` comparison units cannot reach a p-value below ``1 / (J0 + 1)``; that is
     reported when it exceeds ``alpha``.
+
+    With ``log_outcome=True`` the outcome is read as a natural log: the MDE is in log
+    points and its relative size is ``exp(mde) - 1`` (not the MDE divided by the mean
+    of the log outcome, which is what reading a log as a level would give).
 
     Parameters
     ----------
@@ -234,6 +298,13 @@ def assess(
         Test size; default: the result's ``alpha``.
     noun : str, default "units"
         Name of the units in the verdict (e.g. ``"authorities"``).
+    log_outcome : bool, default False
+        The outcome is ``log(y)`` (for a :class:`PowerResult`: simulated with absolute
+        effects on a log outcome). ``mde`` and ``effect`` are then in log points,
+        ``mde_relative = exp(mde) - 1`` and the verdict states both. Use
+        ``effect=math.log1p(-0.05)`` to judge a 5% cut. A result with an attribute
+        ``log_outcome`` set to True is read as a log outcome whatever this says (so
+        that ``result.design()`` and its summary verdict are right too).
 
     Returns
     -------
@@ -245,6 +316,14 @@ def assess(
             f"The 'power' parameter of impact.power.assess must be strictly between 0 "
             f"and 1. Got {power!r} instead."
         )
+    if not isinstance(log_outcome, (bool, np.bool_)):
+        raise SpecError(
+            "The 'log_outcome' parameter of impact.power.assess must be True or "
+            f"False. Got {log_outcome!r} instead."
+        )
+    # a result flagged as fitted on a log outcome (attribute set by its producer, e.g.
+    # the study runner) is read as one even through result.design() / summary()
+    log_outcome = bool(log_outcome) or getattr(result, "log_outcome", False) is True
     a = float(alpha if alpha is not None else getattr(result, "alpha", 0.05))
     if isinstance(result, PowerResult):
         n = int(result.n_treated)
@@ -253,9 +332,31 @@ def assess(
             nonzero = result.table["effect"].abs()
             nonzero = nonzero[nonzero > 0]
             effect = float(nonzero.min()) if len(nonzero) else mde
+        if log_outcome and result.effect_type == "relative":
+            raise SpecError(
+                "impact.power.assess: log_outcome=True needs a PowerResult simulated "
+                "with effect_type='absolute' (effects in log points); this one "
+                "multiplied the outcome (effect_type='relative')."
+            )
+        if log_outcome:
+            verdict = _log_verdict(
+                n_treated=n,
+                mde=mde,
+                effect=float(effect),
+                power=power,
+                noun=noun,
+                power_at_effect=result.power_at(float(effect), n),
+                grid_max=float(result.table["effect"].abs().max()),
+            )
+        else:
+            verdict = result.verdict(float(effect), n_treated=n, power=power, noun=noun)
+        if result.effect_type == "relative":
+            rel: float | None = mde
+        else:
+            rel = math.expm1(mde) if log_outcome else None
         return DesignAssessment(
             mde=mde,
-            mde_relative=mde if result.effect_type == "relative" else None,
+            mde_relative=rel,
             effect=float(effect),
             power_at_effect=result.power_at(float(effect), n),
             power=float(power),
@@ -263,7 +364,8 @@ def assess(
             n_treated=n,
             n_control=int(result.n_control),
             method=f"simulation ({result.engine}, {int(result.table['n_sims'].max())} draws)",
-            verdict=result.verdict(float(effect), n_treated=n, power=power, noun=noun),
+            verdict=verdict,
+            log_outcome=log_outcome,
         )
     for attr in ("estimate", "se", "n_treated", "n_control"):
         if not hasattr(result, attr):
@@ -294,9 +396,15 @@ def assess(
                 n_control=n_c,
                 method="placebo p-value floor 1/(J0+1)",
                 verdict=text,
+                log_outcome=log_outcome,
             )
         proxy = _simulated_proxy(
-            result, power=float(power), alpha=a, noun=noun, effect=effect
+            result,
+            power=float(power),
+            alpha=a,
+            noun=noun,
+            effect=effect,
+            log_outcome=log_outcome,
         )
         if proxy is not None:
             return proxy
@@ -309,8 +417,18 @@ def assess(
     target = estimate if effect is None else float(effect)
     shift = abs(target) / se
     pw = float(stats.norm.sf(z_a - shift) + stats.norm.cdf(-z_a - shift))
-    base = _baseline(result)
-    if base is not None:
+    base = None if log_outcome else _baseline(result)
+    if log_outcome:
+        rel_mde: float | None = math.expm1(mde)
+        verdict = _log_verdict(
+            n_treated=n_t,
+            mde=mde,
+            effect=target,
+            power=power,
+            noun=noun,
+            power_at_effect=pw,
+        )
+    elif base is not None:
         rel_mde = mde / base
         verdict = verdict_text(
             n_treated=n_t,
@@ -341,6 +459,8 @@ def assess(
         alpha=a,
         n_treated=n_t,
         n_control=n_c,
-        method="analytic: (z_{1-alpha/2} + z_power) x standard error",
+        method="analytic: (z_{1-alpha/2} + z_power) x standard error"
+        + (" (log points)" if log_outcome else ""),
         verdict=verdict,
+        log_outcome=log_outcome,
     )

@@ -4,7 +4,9 @@ Placebo treatment assignments are drawn among untreated units, an effect is inje
 into the outcome of the placebo-treated units after their treatment time, and the
 estimator is re-run. Over ``n_sims`` draws this gives, for every number of treated
 units and effect size: the rejection rate (power), bias, RMSE and confidence-interval
-coverage.
+coverage. The placebo critical values come from random assignments whatever the
+assignment rule of the estimates, so that selection on the outcome shows as size
+above ``alpha`` and under-coverage, as it would for an analyst's permutation test.
 
 Estimators that are linear in the outcome (2x2, TWFE, Callaway-Sant'Anna without
 covariates) are computed for all draws at once by array operations
@@ -16,6 +18,7 @@ results do not depend on ``n_jobs`` or the backend.
 
 from __future__ import annotations
 
+import copy
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -32,6 +35,7 @@ from impact.errors import DataError, ImpactError, SpecError
 from impact.panel import Panel, as_panel
 from impact.parallel import run_tasks, spawn_generators
 from impact.power._linear import linear_block, phase_matrix, role_design, role_matrix
+from impact.power._selection import draw_order, eligible_units, selection_warning
 from impact.power.results import PowerResult
 
 __all__ = ["simulate"]
@@ -87,43 +91,6 @@ def _cohort_layout(times: list[int], n: int) -> tuple[FloatArray, NDArray[np.int
     return np.asarray(times, dtype=float)[keep], sizes[keep]
 
 
-def _eligible(
-    Y: FloatArray, periods: NDArray[np.int64], first_time: int, assignment: str
-) -> NDArray[np.bool_]:
-    """Units that a selection rule favours: the top third by level or by growth."""
-    n = Y.shape[0]
-    if assignment == "random":
-        return np.ones(n, dtype=bool)
-    pre = Y[:, periods < first_time]
-    window = pre[:, -3:]
-    if assignment == "high_rate":
-        score = window.mean(axis=1)
-    else:  # rising_rate: growth over the last (up to) three pre-periods
-        if pre.shape[1] < 2:
-            raise SpecError(
-                "assignment='rising_rate' needs at least two periods before "
-                f"treatment_time={first_time}."
-            )
-        first = pre[:, max(0, pre.shape[1] - 4)]
-        last = pre[:, -1]
-        positive = bool((first > 0).all() and (last > 0).all())
-        score = np.log(last / first) if positive else last - first
-    k = max(1, math.ceil(n / 3))
-    top = np.argsort(-score, kind="stable")[:k]
-    mask = np.zeros(n, dtype=bool)
-    mask[top] = True
-    return mask
-
-
-def _draw_order(
-    gens: Sequence[np.random.Generator], eligible: NDArray[np.bool_]
-) -> NDArray[np.int64]:
-    """Priority order of units per draw: eligible units first, random within."""
-    keys = np.stack([g.random(len(eligible)) for g in gens])
-    keys = keys + eligible[None, :]
-    return np.argsort(-keys, axis=1, kind="stable")
-
-
 def _subgroup_outcome(
     Y: FloatArray,
     pop: FloatArray,
@@ -162,10 +129,31 @@ def _resolve_inference(inference: Any, n_treated: int, n_units: int) -> str:
 
 
 # ------------------------------------------------------------ linear (fast)
+def _linear_stats(
+    ctx: _Context,
+    Yb_all: FloatArray,
+    order: NDArray[np.int64],
+    sizes: NDArray[np.int64],
+    design: Any,
+    phase: FloatArray,
+    n_sims: int,
+) -> dict[str, FloatArray]:
+    """Per-draw sufficient statistics of the linear estimator, in blocks of draws."""
+    roles = role_matrix(order, sizes, ctx.Y.shape[0])
+    parts = []
+    for start in range(0, n_sims, _CHUNK):
+        stop = min(start + _CHUNK, n_sims)
+        Yb = Yb_all if Yb_all.shape[0] == 1 else Yb_all[start:stop]
+        parts.append(
+            linear_block(ctx.effect_type, Yb, roles[start:stop], design, phase)
+        )
+    return {key: np.concatenate([p[key] for p in parts]) for key in parts[0]}
+
+
 def _simulate_linear(
     ctx: _Context, gens: Sequence[np.random.Generator], n_sims: int
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
-    order = _draw_order(gens, ctx.eligible)
+    order = draw_order(gens, ctx.eligible)
     n_units = ctx.Y.shape[0]
     if ctx.subgroup_share is not None:
         assert ctx.pop is not None
@@ -189,26 +177,33 @@ def _simulate_linear(
     draws: dict[str, Any] = {}
     method = ctx.method or "cs"
     inference_opt = ctx.kwargs.get("inference")
+    # The placebo test an analyst runs re-assigns treatment at RANDOM (the
+    # randomisation distribution), whatever rule selected the real adopters. So the
+    # critical values come from random-assignment no-effect draws (same n_treated,
+    # same pool); only the estimates follow the selection rule. Calibrating on the
+    # selected draws would absorb the selection bias and hide it (size = alpha).
+    calib_order = (
+        None
+        if ctx.assignment == "random"
+        else draw_order(gens, np.ones(n_units, dtype=bool))
+    )
     for n in ctx.n_list:
         cohorts, sizes = _cohort_layout(ctx.times, n)
         design = role_design(method, ctx.periods, cohorts, sizes, n_units - n)
         phase = phase_matrix(ctx.periods, cohorts, ctx.phase_in)
-        roles = role_matrix(order, sizes, n_units)
-        parts = []
-        for start in range(0, n_sims, _CHUNK):
-            stop = min(start + _CHUNK, n_sims)
-            Yb = Yb_all if Yb_all.shape[0] == 1 else Yb_all[start:stop]
-            parts.append(
-                linear_block(ctx.effect_type, Yb, roles[start:stop], design, phase)
-            )
-        s = {key: np.concatenate([p[key] for p in parts]) for key in parts[0]}
+        s = _linear_stats(ctx, Yb_all, order, sizes, design, phase, n_sims)
         inference = _resolve_inference(inference_opt, n, n_units)
         d = ctx.effects[None, :]
         est = s["est0"][:, None] + s["slope"][:, None] * d
         tau = s["tau"][:, None] / s["cells"][:, None] * d  # mean injected effect
         level = s["level"] / s["cells"]  # mean counterfactual outcome, treated cells
         if inference == "placebo":
-            crit = float(np.quantile(np.abs(s["est0"]), 1 - ctx.alpha))
+            null = s["est0"]
+            if calib_order is not None:
+                null = _linear_stats(
+                    ctx, Yb_all, calib_order, sizes, design, phase, n_sims
+                )["est0"]
+            crit = float(np.quantile(np.abs(null), 1 - ctx.alpha))
             reject = np.abs(est) > crit
             cover = np.abs(est - tau) <= crit
         else:
@@ -251,7 +246,7 @@ def _simulate_sc(
 
     t0 = int(np.searchsorted(ctx.periods, ctx.times[0]))
     fits = synth_placebo(ctx.Y, t0)
-    treated = _draw_order(gens, ctx.eligible)[:, 0]  # (B,)
+    treated = draw_order(gens, ctx.eligible)[:, 0]  # (B,)
     phase = phase_matrix(ctx.periods, np.asarray(ctx.times, dtype=float), ctx.phase_in)
     post_phase = phase[0, t0:]
     Ypost = ctx.Y[:, t0:]
@@ -427,7 +422,7 @@ def _fit_result(
 def _generic_task(ctx: _Context, task: tuple[int, np.random.Generator]) -> list[Any]:
     """One draw: every n_treated x effect combination; returns result rows."""
     _, gen = task
-    order = _draw_order([gen], ctx.eligible)[0]
+    order = draw_order([gen], ctx.eligible)[0]
     n_units = ctx.Y.shape[0]
     Y0 = ctx.Y
     if ctx.subgroup_share is not None:
@@ -480,6 +475,52 @@ def _generic_task(ctx: _Context, task: tuple[int, np.random.Generator]) -> list[
     return out
 
 
+_PROBES = 3  # draws tried up front before a non-SpecError counts as systematic
+
+
+def _probe_fit(ctx: _Context, gens: Sequence[np.random.Generator]) -> None:
+    """Fit the estimator once, before the simulation loop, to fail fast.
+
+    The first draw's assignment (reproduced from a copy of its Generator, so the
+    simulation itself is unchanged) is fitted with no effect injected. A
+    :class:`~impact.errors.SpecError` (an unknown option, a bad value) propagates at
+    once, as does a ``TypeError`` from a callable estimator's signature (as a
+    SpecError). Other package errors may belong to one unlucky draw (too few
+    comparison units for a matched design, say): they propagate only if the first
+    ``_PROBES`` draws all fail, otherwise failures are counted draw by draw.
+    """
+    n = ctx.n_list[0]
+    n_units = ctx.Y.shape[0]
+    cohorts, sizes = _cohort_layout(ctx.times, n)
+    first: ImpactError | None = None
+    for gen in list(gens)[:_PROBES]:
+        order = draw_order([copy.deepcopy(gen)], ctx.eligible)[0]
+        treated = order[:n]
+        cohort = np.full(n_units, np.inf)
+        cohort[treated] = np.repeat(cohorts, sizes)
+        try:
+            res = _fit_result(ctx, ctx.Y, cohort, treated, 0)
+        except SpecError:
+            raise
+        except ImpactError as exc:
+            first = first or exc
+            continue
+        except TypeError as exc:
+            raise SpecError(
+                f"impact.power.simulate: the estimator call failed before any "
+                f"simulation ({exc}); check the estimator's keyword arguments."
+            ) from exc
+        if not all(hasattr(res, a) for a in ("estimate", "pvalue")):
+            raise SpecError(
+                "impact.power.simulate: the estimator returned "
+                f"{type(res).__name__}, not a result with .estimate and .pvalue "
+                "(an impact Result)."
+            )
+        return
+    if first is not None:  # every probe failed: the error is not one draw's bad luck
+        raise first
+
+
 def _simulate_generic(
     ctx: _Context,
     gens: Sequence[np.random.Generator],
@@ -488,6 +529,7 @@ def _simulate_generic(
     n_jobs: int,
     progress: bool | None,
 ) -> tuple[pd.DataFrame, dict[str, Any], list[str]]:
+    _probe_fit(ctx, gens)
     tasks = list(enumerate(gens))
     results = run_tasks(
         partial(_generic_task, ctx),
@@ -635,7 +677,12 @@ def simulate(
     seed : int, Generator or None
         Seed; one child Generator is spawned per draw.
     assignment : {"random", "high_rate", "rising_rate"}, default "random"
-        Placebo assignment rule.
+        Placebo assignment rule. The estimates follow the rule, but the placebo
+        test's critical value (vectorised engine) always comes from random
+        re-assignments of the same number of units in the same pool, as the
+        permutation test an analyst runs on real data. Any bias that selection on
+        the outcome causes therefore shows as a rejection rate above ``alpha`` at
+        effect 0 and coverage below ``1 - alpha`` (reported in ``.warnings``).
     effect_type : {"relative", "absolute"}, default "relative"
         How ``effect`` modifies the outcome.
     phase_in : int, default 0
@@ -666,8 +713,9 @@ def simulate(
         Passed to the estimator (``method``, ``inference``, ``covariates``...).
         For the vectorised estimators ``inference`` may be ``"auto"`` (default: as
         ``impact.did``), ``"permutation"``/``"placebo"`` (reject when the estimate
-        exceeds the ``1 - alpha`` quantile of the absolute no-effect placebo
-        estimates: the exact-size placebo test of the design) or ``"analytic"``
+        exceeds the ``1 - alpha`` quantile of the absolute no-effect estimates of
+        random placebo assignments: the exact-size randomisation test of the
+        design) or ``"analytic"``
         (the analytic SEs of ``impact.did``, computed for every draw at once:
         Welch for 2x2, CRV1 by unit for TWFE, the influence function with estimated
         cohort shares for CS; normal critical values).
@@ -683,6 +731,11 @@ def simulate(
     Bias and RMSE are in the units of ``effect``: relative estimates are divided by
     the mean counterfactual outcome of the placebo-treated cells. The target of each
     draw is the mean injected effect over treated cells (the ATT).
+
+    Re-fitted estimators are first fitted once on the first draw's assignment: an
+    invalid option (:class:`~impact.errors.SpecError`) is raised before the
+    simulation starts, and so is any other package error that the first three
+    draws all hit.
     """
     caller = "impact.power.simulate"
     check_option(
@@ -842,7 +895,7 @@ def simulate(
         effect_type=effect_type,
         phase_in=int(phase_in),
         assignment=assignment,
-        eligible=_eligible(Y, periods, times[0], assignment),
+        eligible=eligible_units(Y, periods, times[0], assignment),
         subgroup_share=None if subgroup_share is None else float(subgroup_share),
         rate_scale=float(getattr(panel, "rate_scale", 10_000.0)),
         count_model=count_model,
@@ -885,6 +938,10 @@ def simulate(
         warnings.extend(extra)
         engine = "re-fitted"
     warnings.extend(ctx.notes)
+    if assignment != "random":
+        note = selection_warning(table, assignment, alpha, effect_type)
+        if note:
+            warnings.append(note)
     name = (
         estimator
         if isinstance(estimator, str)

@@ -19,7 +19,8 @@ aggregations: simple, group, dynamic, calendar):
 Peers (csdid, differences, diff-diff, pyfixest) are not dependencies of impact: they are
 timed in a separate interpreter given by ``--peers-python`` (a venv where they are
 installed); peers that are missing there are skipped. Each timing is the median of
-``--reps`` runs after one warm-up. Ratios peer / impact are printed (> 1: impact faster).
+``--reps`` runs after one warm-up. Ratios peer / impact are printed (> 1: impact
+faster).
 
 Note: on a machine whose cores are oversubscribed, multi-threaded BLAS can be much
 slower than single-threaded; ``--threads 1`` sets ``OPENBLAS_NUM_THREADS`` /

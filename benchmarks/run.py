@@ -7,11 +7,11 @@ Usage (from the repository root)::
                              [--only cs,twfe,synth,sdid,matching,power]
 
 Every row is the same task on the same data for impact and one peer: the median of
-``--repeats`` wall-clock runs after one warm-up call (a call longer than 5 s is not
-repeated: its single run is the timing). The ratio is peer seconds / impact seconds
-(> 1: impact is faster). BLAS/OpenMP are single-threaded on both sides unless
-``--threads`` says otherwise; impact's placebo runs use its two joblib workers where
-the row says ``n_jobs=2``.
+``--repeats`` wall-clock runs after one warm-up call (a warm-up longer than 5 s leaves
+a single timed run; peers that take minutes get one run, no warm-up). The ratio is
+peer seconds / impact seconds (> 1: impact is faster). BLAS/OpenMP are
+single-threaded on both sides unless ``--threads`` says otherwise; impact's placebo
+runs use its two joblib workers where the row says ``n_jobs=2``.
 
 Peers (csdid, differences, diff-diff, pyfixest, pysyncon, synthdid, causalml, psmpy)
 are not dependencies of impact. They live in a separate virtual environment that this
@@ -20,9 +20,12 @@ root; ``pip install`` of ``benchmarks/requirements-peers.txt``, one package at a
 and are timed there through a subprocess that runs this same file with
 ``--peer-task``. A peer that cannot install or run shows as "n/a (reason)".
 
-``--quick``: smoke mode (one repeat, small matching problem, few looped power draws,
-no pysyncon). ``--full``: also pysyncon's Powell fit (about 5 minutes), causalml
-without replacement and psmpy at 10k x 100k. This is a script, never a timed test.
+``--quick``: smoke mode (one repeat, 2k x 20k matching, 5 looped power draws, 50
+synthdid placebo replications scaled x4, no pysyncon, no Abadie placebo run).
+``--full``: also pysyncon's Powell fit and causalml without replacement at 10k x 100k
+(each a minute or more). psmpy always runs at 2k x 20k: it builds dense n1 x n0 arrays.
+The first run installs the peers (several minutes). See benchmarks/README.md.
+This is a script, never a timed test.
 """
 
 from __future__ import annotations
@@ -262,15 +265,23 @@ def peer_sdid(data_dir: Path, repeats: int, opts: dict[str, Any]) -> dict[str, A
         return {"seconds": sec, "value": val, "version": _version("synthdid")}
 
     def placebo() -> dict[str, Any]:
+        import numpy as np
+        from synthdid.vcov import placebo_se
+
+        # Synthdid.vcov() ignores its n_reps (hard-coded 50): call the function it
+        # wraps, with impact's 200 replications (50 in --quick, scaled x4)
+        reps = 50 if opts.get("quick") else 200
+
         def run() -> float:
-            model = make().fit().vcov(method="placebo", n_reps=200)
-            return float(model.se)
+            np.random.seed(12345)
+            model = make().fit()
+            return float(placebo_se(model.data_ref, n_reps=reps))
 
         sec, val = tm.median_time(run, 1, warmup=0)
         return {
-            "seconds": sec,
+            "seconds": sec * 200 / reps,
             "value": val,
-            "note": f"SE {val:.2f}",
+            "note": f"SE {val:.2f}" + ("" if reps == 200 else " (50 reps, time x4)"),
             "version": _version("synthdid"),
         }
 
@@ -482,7 +493,7 @@ class Bench:
         timeout: float,
         venv: str = "",
     ) -> dict[str, Any]:
-        opts = {**opts, "full": self.args.full}
+        opts = {**opts, "full": self.args.full, "quick": self.args.quick}
         print(f"[run] peers: {task} ...", file=sys.stderr, flush=True)
         return tm.run_peer(
             self.pys.get(venv),
@@ -634,8 +645,8 @@ def run_all(args: argparse.Namespace) -> Bench:
         est: dict[str, Any] = {"na": "needs the pysyncon fit timing"}
         if "seconds" in nm:
             est = {
-                "seconds": 38 * float(nm["seconds"]),
-                "note": "extrapolated: 38 x its fit (a real run took > 40 min)",
+                "seconds": 38 * float(nm["seconds"]) / 2,
+                "note": "extrapolated: 38 x its fit / 2 workers",
             }
         label = "Abadie placebo run, 38 donors, n_jobs=2"
         if args.quick:
@@ -682,7 +693,7 @@ def run_all(args: argparse.Namespace) -> Bench:
             ours_se,
             peers,
             ["synthdid (placebo SE)"],
-            lambda p: f"SE {p.get('value', float('nan')):.2f} vs ours {res_se.se:.2f}",
+            lambda p: f"{p.get('note', '')} vs ours {res_se.se:.2f}",
         )
 
     def matching() -> None:
@@ -801,7 +812,7 @@ def main(argv: list[str] | None = None) -> int:
     mode = "quick" if args.quick else ("full" if args.full else "default")
     print(
         f"mode {mode}; median of {args.repeats} run(s) after a warm-up "
-        "(runs over 5 s: single run); ratio = peer / impact (> 1: impact faster)"
+        "(warm-up over 5 s: one timed run); ratio = peer / impact (> 1: impact faster)"
     )
     peers = ", ".join(sorted(k for k in b.versions if k[0] != "_"))
     print(f"peers: {peers or 'none'}\n")

@@ -296,8 +296,14 @@ class Result:
             _, ax = plt.subplots(figsize=(7, 4.5))
         return self._plot(ax, kind, **kwargs)
 
-    def design(self) -> Any:
+    def design(self, **kwargs: Any) -> Any:
         """Return the power assessment of this result's design.
+
+        Parameters
+        ----------
+        **kwargs
+            Passed to :func:`impact.power.assess` (``effect=``, ``power=``,
+            ``log_outcome=``, ``noun=``).
 
         Returns
         -------
@@ -307,7 +313,7 @@ class Result:
         """
         import impact.power
 
-        return impact.power.assess(self)  # type: ignore[attr-defined]
+        return impact.power.assess(self, **kwargs)  # type: ignore[attr-defined]
 
     def _design_verdict(self) -> str | None:
         """The power verdict for the summary, when it is cheap (analytic) to compute."""

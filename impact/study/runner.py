@@ -204,6 +204,7 @@ class Task:
     kwargs: dict[str, Any]
     plot: bool = True
     design: bool = False
+    log_outcome: bool = False
 
 
 def _png(result: Any) -> tuple[bytes | None, str | None]:
@@ -276,6 +277,9 @@ def execute_task(task: Task) -> dict[str, Any]:
         warnings.simplefilter("always")
         try:
             result = task.func(_canonical(task.frame), **task.kwargs)
+            if task.log_outcome:
+                # the power verdict reads the MDE in log points, not as a level
+                result.log_outcome = True
             as_dict = jsonable(result.to_dict())
             json.dumps(as_dict, allow_nan=False)
         except ImpactError as exc:
@@ -643,6 +647,7 @@ def run_study(
                 call,
                 plot=is_main,
                 design=is_main and spec.study.design,
+                log_outcome=spec.data.log_outcome,
             )
         )
     outputs = run_tasks(

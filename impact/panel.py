@@ -57,6 +57,19 @@ def _numeric_column(
     return converted.astype(float)
 
 
+def _duplicated_pairs(units: pd.Series, times: pd.Series) -> NDArray[np.bool_]:
+    """Mask of rows whose (unit, time) pair occurs more than once (all copies)."""
+    u_codes, _ = pd.factorize(units)
+    t_codes, t_levels = pd.factorize(times)
+    key = u_codes.astype(np.int64) * max(len(t_levels), 1) + t_codes
+    order = np.argsort(key, kind="stable")
+    repeated = np.flatnonzero(key[order][1:] == key[order][:-1])
+    mask = np.zeros(len(key), dtype=bool)
+    mask[order[repeated]] = True
+    mask[order[repeated + 1]] = True
+    return mask
+
+
 class Panel:
     """A long unit-by-period panel, validated once and exposed as balanced arrays.
 
@@ -229,7 +242,7 @@ class Panel:
                 f"{_r(first[time])} for {unit}={_r(first[unit])}."
             )
         df[time] = as_float.astype(np.int64)
-        dup = df.duplicated([unit, time], keep=False)
+        dup = _duplicated_pairs(df[unit], df[time])
         if dup.any():
             first = df.loc[dup].iloc[0]
             raise DataError(
@@ -415,7 +428,8 @@ class Panel:
                 f"The panel has a single period ({time}={_r(periods[0])}); at least two "
                 "periods are needed."
             )
-        counts = df.groupby(unit, sort=False)[time].nunique()
+        # (unit, time) pairs are unique here, so rows per unit = periods observed
+        counts = df[unit].value_counts(sort=False)
         gappy = counts[counts < len(periods)]
         if len(gappy) > 0:
             present = set(zip(df[unit], df[time], strict=True))

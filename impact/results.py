@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy import special
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -82,7 +82,7 @@ def normal_ci(estimate: float, se: float, alpha: float = 0.05) -> tuple[float, f
     tuple of float
         (low, high).
     """
-    z = float(stats.norm.ppf(1 - alpha / 2))
+    z = float(special.ndtri(1 - alpha / 2))
     return (estimate - z * se, estimate + z * se)
 
 
@@ -149,7 +149,7 @@ class Result:
         self.ci = (float(ci[0]), float(ci[1]))
         if pvalue is None:
             if self.se > 0 and math.isfinite(self.se):
-                pvalue = float(2 * stats.norm.sf(abs(self.estimate / self.se)))
+                pvalue = float(2 * special.ndtr(-abs(self.estimate / self.se)))
             else:
                 pvalue = float("nan")
         self.pvalue = float(pvalue)

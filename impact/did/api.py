@@ -357,7 +357,7 @@ def _fit_cs(
     seed: Any,
     placebo_k: int | None,
 ) -> DiDResult:
-    from scipy import stats
+    from scipy import special
 
     from impact.did.aggregate import bootstrap_se_crit
     from impact.did.cs import _cluster_sum, compute_att_gt
@@ -392,7 +392,7 @@ def _fit_cs(
     summed = _cluster_sum(fit.inf, codes) if codes is not None else fit.inf
     se = np.sqrt((summed**2).sum(axis=0)) / n
     se = np.where(se <= np.sqrt(np.finfo(float).eps) * 10, np.nan, se)
-    z = stats.norm.ppf(1 - alpha / 2)
+    z = special.ndtri(1 - alpha / 2)
     att_gt = pd.DataFrame(
         {
             "group": fit.group.astype(int),
@@ -475,7 +475,8 @@ def _fit_regression(
     ref_period: Any,
     bins: Any,
 ) -> DiDResult:
-    from scipy import stats
+
+    from scipy import special
 
     from impact.did._fe import fe_ols
     from impact.did.regression import event_design, fit_2x2
@@ -483,7 +484,7 @@ def _fit_regression(
     n_treated = panel.n_treated
     n_control = panel.n_units - n_treated
     W = panel.W
-    z = stats.norm.ppf(1 - alpha / 2)
+    z = special.ndtri(1 - alpha / 2)
     if method == "2x2":
         w = panel.unit_weights
         est, se, cells, changes = fit_2x2(

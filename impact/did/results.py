@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
-from scipy import stats
+from scipy import special, stats
 
 from impact._validation import check_alpha, check_option
 from impact.errors import ImpactWarning, SpecError
@@ -90,14 +90,14 @@ class _Linear:
 
 
 def _row_stats(est: FloatArray, se: FloatArray, alpha: float) -> dict[str, FloatArray]:
-    z = stats.norm.ppf(1 - alpha / 2)
+    z = special.ndtri(1 - alpha / 2)
     with np.errstate(divide="ignore", invalid="ignore"):
         stat = np.where(se > 0, est / se, np.nan)
     return {
         "estimate": est,
         "std_error": se,
         "statistic": stat,
-        "p_value": 2 * stats.norm.sf(np.abs(stat)),
+        "p_value": 2 * special.ndtr(-np.abs(stat)),
         "conf_low": est - z * se,
         "conf_high": est + z * se,
     }
@@ -264,7 +264,7 @@ class DiDResult(Result):
         rows = _row_stats(agg.est, se_rows, self.alpha)
         extra: dict[str, Any] = {}
         mult = st.get("multipliers")
-        z = stats.norm.ppf(1 - self.alpha / 2)
+        z = special.ndtri(1 - self.alpha / 2)
         ci_all = None
         if mult is not None:
             draws = mult @ np.column_stack([summed, overall_summed]) / n

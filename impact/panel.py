@@ -359,7 +359,8 @@ class Panel:
                     "never-treated units as NaN."
                 )
             cohort = raw.fillna(np.inf).replace(0, np.inf).astype(float)
-            varying = cohort.groupby(df[unit], sort=False).nunique() > 1
+            by_unit = cohort.groupby(df[unit], sort=False)
+            varying = by_unit.min() != by_unit.max()
             if varying.any():
                 u = varying.index[varying][0]
                 vals = sorted(set(cohort[df[unit] == u].tolist()))

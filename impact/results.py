@@ -18,6 +18,8 @@ import numpy as np
 import pandas as pd
 from scipy import special
 
+from impact.plots import axes_or_new
+
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
@@ -290,10 +292,7 @@ class Result:
         matplotlib.axes.Axes
             The Axes drawn on.
         """
-        if ax is None:
-            import matplotlib.pyplot as plt
-
-            _, ax = plt.subplots(figsize=(7, 4.5))
+        ax = axes_or_new(ax)
         return self._plot(ax, kind, **kwargs)
 
     def design(self, **kwargs: Any) -> Any:

@@ -33,6 +33,7 @@ from scipy import stats
 from impact._validation import check_alpha, check_option, check_positive_int
 from impact.errors import DataError, SpecError
 from impact.parallel import as_generator
+from impact.plots import axes_or_new
 from impact.results import jsonable
 
 if TYPE_CHECKING:
@@ -366,10 +367,7 @@ class SensitivityResult:
         matplotlib.axes.Axes
             The Axes drawn on.
         """
-        if ax is None:
-            import matplotlib.pyplot as plt
-
-            _, ax = plt.subplots(figsize=(7, 4.5))
+        ax = axes_or_new(ax)
         rows = self.table.iloc[1:]
         x = rows[self.parameter].to_numpy(dtype=float)
         gaps = np.diff(np.unique(x))

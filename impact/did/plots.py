@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from impact.plots import axes_or_new, finish_axes
+
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
@@ -110,33 +112,6 @@ def _title(heading: str, estimator: str | None) -> str:
     return f"{heading}\n{estimator}" if estimator else heading
 
 
-def _finish(
-    ax: Axes,
-    *,
-    title: str,
-    xlabel: str,
-    ylabel: str,
-    legend: bool = True,
-    **legend_kw: Any,
-) -> Axes:
-    ax.set_title(title)
-    ax.set_xlabel(xlabel)
-    ax.set_ylabel(ylabel)
-    if legend:
-        opts: dict[str, Any] = {"frameon": False, "fontsize": "small"}
-        opts.update(legend_kw)
-        ax.legend(**opts)
-    return ax
-
-
-def _axes(ax: Axes | None) -> Axes:
-    if ax is None:
-        import matplotlib.pyplot as plt
-
-        _, ax = plt.subplots(figsize=(7, 4.5))
-    return ax
-
-
 def plot_event_study(
     table: pd.DataFrame,
     *,
@@ -174,7 +149,7 @@ def plot_event_study(
     matplotlib.axes.Axes
         The Axes.
     """
-    ax = _axes(ax)
+    ax = axes_or_new(ax)
     lab = axis_labels(outcome=outcome, time=time, units=units)
     e = table["event_time"].to_numpy(dtype=float)
     est = table["estimate"].to_numpy(dtype=float)
@@ -220,7 +195,7 @@ def plot_event_study(
 
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     name = outcome or "the outcome"
-    return _finish(
+    return finish_axes(
         ax,
         title=title or _title(f"Event study: effect on {name}", estimator),
         xlabel=xlabel or lab["event"],
@@ -265,7 +240,7 @@ def plot_att_gt(
     matplotlib.axes.Axes
         The Axes; cells before a cohort's adoption are drawn hollow.
     """
-    ax = _axes(ax)
+    ax = axes_or_new(ax)
     lab = axis_labels(outcome=outcome, time=time, units=units)
     groups = sorted(att_gt["group"].unique())
     width = 0.6 / max(len(groups), 1)
@@ -298,7 +273,7 @@ def plot_att_gt(
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     name = outcome or "the outcome"
     ax.legend(frameon=False, fontsize="small", ncols=2, loc="best")
-    return _finish(
+    return finish_axes(
         ax,
         title=title or _title(f"Group-time effects ATT(g,t) on {name}", estimator),
         xlabel=xlabel or lab["calendar"],
@@ -343,7 +318,7 @@ def plot_cells(
     matplotlib.axes.Axes
         The Axes, with the counterfactual (parallel-trends) path dashed.
     """
-    ax = _axes(ax)
+    ax = axes_or_new(ax)
     m = cells.set_index(["group", "period"])["mean"]
     x = [0, 1]
     ax.plot(
@@ -391,7 +366,7 @@ def plot_cells(
     else:
         default_x = "Period (before vs after adoption)"
     name = outcome or "the outcome"
-    return _finish(
+    return finish_axes(
         ax,
         title=title or _title(f"Mean {name} before and after adoption", estimator),
         xlabel=xlabel or default_x,
@@ -440,7 +415,7 @@ def plot_bacon(
     matplotlib.axes.Axes
         The Axes.
     """
-    ax = _axes(ax)
+    ax = axes_or_new(ax)
     # time and estimator are accepted for a uniform signature: the x axis is a
     # weight and the title already names the decomposition.
     del time, estimator
@@ -468,7 +443,7 @@ def plot_bacon(
     ax.set_xlim(left=-0.02 * wmax)
     name = outcome or "the outcome"
     unit_text = units or f"units of {name}"
-    return _finish(
+    return finish_axes(
         ax,
         title=title or f"Goodman-Bacon decomposition of the TWFE effect on {name}",
         xlabel=xlabel or "Weight of the 2x2 comparison in TWFE (share, sums to 1)",
@@ -519,7 +494,7 @@ def plot_estimate(
     matplotlib.axes.Axes
         The Axes.
     """
-    ax = _axes(ax)
+    ax = axes_or_new(ax)
     del time
     lab = axis_labels(outcome=outcome, units=units)
     lo, hi = float(ci[0]), float(ci[1])
@@ -537,7 +512,7 @@ def plot_estimate(
     ax.set_xlim(-1, 1)
     ax.set_xticks([0], [label])
     name = outcome or "the outcome"
-    return _finish(
+    return finish_axes(
         ax,
         title=title or _title(f"Average effect on {name}", estimator),
         xlabel=xlabel or "Estimand",

@@ -23,6 +23,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from impact.plots import axes_or_new
+
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
@@ -201,10 +203,7 @@ def love_plot(
     matplotlib.axes.Axes
         The Axes drawn on.
     """
-    if ax is None:
-        import matplotlib.pyplot as plt
-
-        _, ax = plt.subplots(figsize=(7, 0.35 * len(table) + 2.0))
+    ax = axes_or_new(ax, figsize=(7, 0.35 * len(table) + 2.0))
     pos = np.arange(len(table))[::-1]
     ax.scatter(
         np.abs(table["smd_before"]),
@@ -263,10 +262,7 @@ def overlap_plot(
     matplotlib.axes.Axes
         The Axes drawn on.
     """
-    if ax is None:
-        import matplotlib.pyplot as plt
-
-        _, ax = plt.subplots(figsize=(7, 4.5))
+    ax = axes_or_new(ax)
     bins = np.histogram_bin_edges(score, bins=30).tolist()
     ax.hist(score[d], bins=bins, density=True, alpha=0.4, color="C0", label="Treated")
     ax.hist(

@@ -9,6 +9,7 @@ import pandas as pd
 
 from impact._validation import check_option
 from impact.matching.balance import balance_table, ess, love_plot, overlap_plot
+from impact.plots import axes_or_new
 from impact.results import Result, _fmt
 
 if TYPE_CHECKING:
@@ -185,10 +186,7 @@ class MatchResult(Result):
         matplotlib.axes.Axes
             The Axes drawn on.
         """
-        if ax is None:
-            import matplotlib.pyplot as plt
-
-            _, ax = plt.subplots(figsize=(7, 0.35 * len(self._balance) + 2.0))
+        ax = axes_or_new(ax, figsize=(7, 0.35 * len(self._balance) + 2.0))
         return self._plot(ax, kind, **kwargs)
 
     def _plot(self, ax: Axes, kind: str | None, **kwargs: Any) -> Axes:
@@ -302,10 +300,7 @@ class MatchedDiDResult(Result):
         matplotlib.axes.Axes
             The Axes drawn on.
         """
-        if ax is None:
-            import matplotlib.pyplot as plt
-
-            _, ax = plt.subplots(figsize=(7, 0.35 * len(self._balance) + 2.0))
+        ax = axes_or_new(ax, figsize=(7, 0.35 * len(self._balance) + 2.0))
         return self._plot(ax, kind, **kwargs)
 
     def _plot(self, ax: Axes, kind: str | None, **kwargs: Any) -> Axes:

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from impact.errors import SpecError
+from impact.plots import axes_or_new
 from impact.results import Result, _fmt
 
 if TYPE_CHECKING:
@@ -352,10 +353,7 @@ class PowerResult(Result):
         matplotlib.axes.Axes
             The Axes drawn on.
         """
-        if ax is None:
-            import matplotlib.pyplot as plt
-
-            _, ax = plt.subplots(figsize=(7, 4.5))
+        ax = axes_or_new(ax)
         return self._plot(ax, kind, **kwargs)
 
     def _plot(self, ax: Axes, kind: str | None, **kwargs: Any) -> Axes:

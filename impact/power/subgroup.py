@@ -12,6 +12,7 @@ import pandas as pd
 from impact.errors import SpecError
 from impact.panel import Panel
 from impact.parallel import as_generator
+from impact.plots import axes_or_new
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -112,10 +113,7 @@ def plot_subgroup_mde(
     matplotlib.axes.Axes
         The Axes.
     """
-    if ax is None:
-        import matplotlib.pyplot as plt
-
-        _, ax = plt.subplots(figsize=(7, 4.5))
+    ax = axes_or_new(ax)
     scale = 100.0 if relative else 1.0
     for n, g in table.groupby("n_treated", sort=True):
         g = g.sort_values("share")

@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from impact.plots import axes_or_new, finish_axes
+
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
@@ -20,14 +22,6 @@ __all__ = ["gap_plot", "loo_plot", "placebo_plot", "trajectory_plot", "weights_p
 _TREATED = "#1b4f72"
 _SYNTH = "#c0392b"
 _GREY = "#b3b3b3"
-
-
-def _axes(ax: Axes | None) -> Axes:
-    if ax is None:
-        import matplotlib.pyplot as plt
-
-        _, ax = plt.subplots(figsize=(7, 4.5))
-    return ax
 
 
 _CALENDAR = {
@@ -65,22 +59,6 @@ def _unit_name(result: SynthResult) -> str:
     if len(units) == 1:
         return units[0]
     return f"{len(units)} treated units"
-
-
-def _finish(
-    ax: Axes,
-    title: str,
-    xlabel: str,
-    ylabel: str,
-    *,
-    legend: bool = True,
-) -> Axes:
-    ax.set_title(title)
-    ax.set_xlabel(xlabel)
-    ax.set_ylabel(ylabel)
-    if legend:
-        ax.legend(frameon=False, fontsize=8, loc="best")
-    return ax
 
 
 def _mark_treatment(ax: Axes, t0: Any) -> None:
@@ -123,7 +101,7 @@ def trajectory_plot(
     matplotlib.axes.Axes
         The Axes drawn on.
     """
-    ax = _axes(ax)
+    ax = axes_or_new(ax)
     d = result._design
     single = len(result.fits) == 1
     for k, f in enumerate(result.fits[:8]):
@@ -149,7 +127,7 @@ def trajectory_plot(
             fontsize=8,
         )
     name = _unit_name(result)
-    return _finish(
+    return finish_axes(
         ax,
         title or f"{d.outcome}: {name} and its synthetic control",
         xlabel or _time_label(_time_name(result)),
@@ -184,7 +162,7 @@ def gap_plot(
     matplotlib.axes.Axes
         The Axes drawn on.
     """
-    ax = _axes(ax)
+    ax = axes_or_new(ax)
     d = result._design
     for col in result.gaps.columns:
         ax.plot(
@@ -196,7 +174,7 @@ def gap_plot(
         )
     ax.axhline(0, color="black", lw=0.8)
     _mark_treatment(ax, result.fits[0].treatment_time)
-    return _finish(
+    return finish_axes(
         ax,
         title
         or f"Gap in {d.outcome}, {_unit_name(result)} minus synthetic "
@@ -237,7 +215,7 @@ def placebo_plot(
     matplotlib.axes.Axes
         The Axes drawn on.
     """
-    ax = _axes(ax)
+    ax = axes_or_new(ax)
     gaps = test.gaps
     treated = set(gaps.attrs.get("treated", []))
     kept = set(gaps.attrs.get("kept", gaps.columns))
@@ -268,7 +246,7 @@ def placebo_plot(
         if test.mspe_threshold
         else ""
     )
-    ax = _finish(
+    ax = finish_axes(
         ax,
         title
         or f"Placebo gaps{' in ' + str(name) if name else ''}: every donor as if "
@@ -311,7 +289,7 @@ def loo_plot(
     matplotlib.axes.Axes
         The Axes drawn on.
     """
-    ax = _axes(ax)
+    ax = axes_or_new(ax)
     d = result._design
     f = result._fit_of(unit)
     loo = result.leave_one_out(f.unit)
@@ -332,7 +310,7 @@ def loo_plot(
     ax.plot(x, f.y1, color=_TREATED, lw=2, label=f"{f.unit} (actual)")
     ax.plot(x, f.synthetic, color=_SYNTH, ls="--", lw=2, label=f"synthetic {f.unit}")
     _mark_treatment(ax, f.treatment_time)
-    return _finish(
+    return finish_axes(
         ax,
         title or f"{d.outcome}: synthetic {f.unit} refitted leaving out each donor",
         xlabel or _time_label(_time_name(result)),
@@ -364,7 +342,7 @@ def weights_plot(
     matplotlib.axes.Axes
         The Axes drawn on.
     """
-    ax = _axes(ax)
+    ax = axes_or_new(ax)
     w = result.weights
     s: pd.Series = w if isinstance(w, pd.Series) else w.mean(axis=1)
     s = s[np.abs(s) > 1e-3].sort_values()
@@ -378,7 +356,7 @@ def weights_plot(
         if isinstance(w, pd.Series)
         else "Mean donor weight over the treated units (share)"
     )
-    return _finish(
+    return finish_axes(
         ax,
         title or f"Donors making up synthetic {_unit_name(result)} (weight > 0.001)",
         xlabel or default_x,

@@ -48,7 +48,8 @@ def interpolate_mde(
     """Smallest effect magnitude whose power reaches ``target`` (linear interpolation).
 
     The power at effect 0 is taken as ``alpha`` when the grid has no zero effect.
-    Returns NaN when no grid point reaches the target.
+    Returns NaN when no grid point reaches the target, and when the rejection rate at
+    effect 0 already reaches it (the test is then invalid, not powerful).
 
     Parameters
     ----------
@@ -79,7 +80,9 @@ def interpolate_mde(
         return math.nan
     j = int(above[0])
     if j == 0:
-        return float(m[0])
+        # Rejecting "often enough" with no effect at all means the test is not valid
+        # (e.g. adopters selected on rising rates): no effect size is "detectable".
+        return math.nan if m[0] == 0.0 else float(m[0])
     lo_m, hi_m, lo_p, hi_p = m[j - 1], m[j], p[j - 1], p[j]
     if hi_p == lo_p:
         return float(hi_m)

@@ -236,3 +236,15 @@ def test_assess_power_result_on_log_outcome() -> None:
     )
     with pytest.raises(SpecError, match="effect_type='absolute'"):
         assess(rel, log_outcome=True)
+
+
+def test_mde_is_undefined_when_the_test_rejects_without_any_effect() -> None:
+    # Power already at the target with no effect means an invalid test, not a
+    # detectable effect of size 0.
+    from impact.power.results import interpolate_mde
+
+    mags = np.array([0.0, 0.05, 0.1])
+    assert np.isnan(interpolate_mde(mags, np.array([0.85, 0.9, 0.95]), 0.8, 0.05))
+    assert interpolate_mde(
+        mags, np.array([0.05, 0.5, 0.95]), 0.8, 0.05
+    ) == pytest.approx(0.05 + 0.3 / 0.45 * 0.05)

@@ -70,6 +70,21 @@ def _duplicated_pairs(units: pd.Series, times: pd.Series) -> NDArray[np.bool_]:
     return mask
 
 
+def _per_unit_range(
+    units: pd.Series, values: NDArray[Any]
+) -> tuple[NDArray[Any], NDArray[Any], pd.Index]:
+    """Per-unit minimum and maximum of ``values`` (units in order of appearance)."""
+    codes, labels = pd.factorize(units)
+    order = np.argsort(codes, kind="stable")
+    starts = np.flatnonzero(np.r_[True, np.diff(codes[order]) != 0])
+    ordered = values[order]
+    return (
+        np.minimum.reduceat(ordered, starts),
+        np.maximum.reduceat(ordered, starts),
+        pd.Index(labels),
+    )
+
+
 class Panel:
     """A long unit-by-period panel, validated once and exposed as balanced arrays.
 
@@ -359,8 +374,10 @@ class Panel:
                     "never-treated units as NaN."
                 )
             cohort = raw.fillna(np.inf).replace(0, np.inf).astype(float)
-            by_unit = cohort.groupby(df[unit], sort=False)
-            varying = by_unit.min() != by_unit.max()
+            low, high, labels = _per_unit_range(
+                df[unit], cohort.to_numpy(dtype=np.float64)
+            )
+            varying = pd.Series(low != high, index=labels)
             if varying.any():
                 u = varying.index[varying][0]
                 vals = sorted(set(cohort[df[unit] == u].tolist()))
@@ -376,7 +393,7 @@ class Panel:
                     f"Column {_r(col)} (cohort=) must hold integer periods; found "
                     f"{_r(finite[non_integer].iloc[0])}."
                 )
-            unit_cohort = cohort.groupby(df[unit], sort=False).first()
+            unit_cohort = pd.Series(low, index=labels)
         else:
             col = str(self.treated_col)
             d = pd.to_numeric(df[col], errors="coerce")

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
+from matplotlib.ticker import MaxNLocator
 
 from impact.plots import axes_or_new, finish_axes
 
@@ -103,7 +104,11 @@ def trajectory_plot(
     """
     ax = axes_or_new(ax)
     d = result._design
-    single = len(result.fits) == 1
+    if len(result.fits) > 1:
+        return _mean_trajectory_plot(
+            result, ax, units=units, title=title, xlabel=xlabel, ylabel=ylabel
+        )
+    single = True
     for k, f in enumerate(result.fits[:8]):
         c_t = _TREATED if single else f"C{k % 10}"
         c_s = _SYNTH if single else f"C{k % 10}"
@@ -131,6 +136,56 @@ def trajectory_plot(
         ax,
         title or f"{d.outcome}: {name} and its synthetic control",
         xlabel or _time_label(_time_name(result)),
+        ylabel or _level_label(d.outcome, units),
+    )
+
+
+def _mean_trajectory_plot(
+    result: SynthResult,
+    ax: Axes,
+    *,
+    units: str | None,
+    title: str | None,
+    xlabel: str | None,
+    ylabel: str | None,
+) -> Axes:
+    """Several treated units: mean actual and mean synthetic outcome by event time."""
+    d = result._design
+    periods = np.asarray(d.periods, dtype=float)
+    event = np.concatenate([periods - float(f.treatment_time) for f in result.fits])
+    actual = np.concatenate([np.asarray(f.y1, dtype=float) for f in result.fits])
+    synthetic = np.concatenate(
+        [np.asarray(f.synthetic, dtype=float) for f in result.fits]
+    )
+    times, where = np.unique(event, return_inverse=True)
+    count = np.bincount(where)
+    mean_actual = np.bincount(where, actual) / count
+    mean_synthetic = np.bincount(where, synthetic) / count
+    n = len(result.fits)
+    common = count == n  # every unit observed: no change of composition along the line
+    if common.sum() >= 2:
+        times, mean_actual, mean_synthetic = (
+            times[common],
+            mean_actual[common],
+            mean_synthetic[common],
+        )
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.plot(
+        times, mean_actual, color=_TREATED, lw=2, label=f"mean of {n} treated units"
+    )
+    ax.plot(
+        times,
+        mean_synthetic,
+        color=_SYNTH,
+        ls="--",
+        lw=2,
+        label="mean of their synthetic controls",
+    )
+    ax.axvline(-0.5, color="grey", ls=":", lw=1)
+    return finish_axes(
+        ax,
+        title or f"{d.outcome}: {n} treated units and their synthetic controls",
+        xlabel or "Years since adoption (event time)",
         ylabel or _level_label(d.outcome, units),
     )
 

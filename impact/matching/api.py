@@ -10,6 +10,7 @@ import pandas as pd
 
 from impact._validation import as_list, check_alpha, check_option, check_positive_int
 from impact.errors import DataError, EstimationError, SpecError
+from impact.inference import FEW_TREATED_THRESHOLD
 from impact.matching._prep import build_design, treatment_vector
 from impact.matching.did import matched_did
 from impact.matching.engine import (
@@ -489,6 +490,9 @@ def match(
             "returned; the estimate is NaN."
         )
 
+    if y is not None:
+        warnings.extend(_few_units_warning(d, w, se_label))
+
     # diagnostics
     n_focal_total = int(focal.sum())
     n_matched = int((focal & (w > 0)).sum())
@@ -591,3 +595,21 @@ def match(
             f"consider adjust=True, a caliper or exact matching."
         )
     return result
+
+
+def _few_units_warning(d: np.ndarray, w: np.ndarray, se_label: str) -> list[str]:
+    """Plain warning when an arm has too few weighted units for the SE to be trusted."""
+    out = []
+    for arm, name in ((d, "treated"), (~d, "comparison")):
+        k = int((arm & (w > 0)).sum())
+        if 0 < k < FEW_TREATED_THRESHOLD:
+            out.append(
+                f"Only {k} {name} units carry weight: the {se_label} standard error "
+                f"and its normal interval are too narrow with fewer than "
+                f"{FEW_TREATED_THRESHOLD} {name} units (a nominal 5% test rejects a "
+                f"true null far more often; see docs/statistical_validity.md), so "
+                f"read the p-value and interval as optimistic. For treated areas "
+                f"observed over time use impact.matched_did() or impact.did(), whose "
+                f"inference holds with few treated units."
+            )
+    return out

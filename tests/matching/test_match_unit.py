@@ -417,3 +417,19 @@ def test_ai_heteroskedastic_option() -> None:
     assert res.se > 0 and "heteroskedastic" in res.se_method
     with pytest.raises(SpecError, match="'ai_var_calc' parameter"):
         match(df, **KW, replace=True, se="ai", ai_var_calc=-1)
+
+
+# ------------------------------------------------------------ few treated units
+@pytest.mark.parametrize("se", ["cluster", "hc3", "robust"])
+def test_few_treated_units_warn(se: str) -> None:
+    # 4 treated areas: CR1/HC standard errors over-reject; the result says so
+    res = match(_toy(n1=4, n0=60, seed=1), **KW, se=se)
+    msg = [w for w in res.warnings if "Only 4 treated units carry weight" in w]
+    assert len(msg) == 1
+    assert "fewer than 20 treated units" in msg[0]
+    assert "impact.matched_did()" in msg[0]
+
+
+def test_many_treated_units_no_few_warning() -> None:
+    res = match(_toy(n1=40, n0=160), **KW)
+    assert not any("carry weight" in w for w in res.warnings)

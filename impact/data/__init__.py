@@ -5,12 +5,14 @@
 - :func:`read_cla`, :func:`cla_panel`: the DfE children-looked-after tables, harmonised.
 - :func:`treatment_cohorts`: a treatment table joined to a panel as a cohort column.
 - :func:`load_synthetic`: the committed panels in ``data/synthetic/``.
+- :func:`programmes`: real programme participation (who adopted which model when).
 """
 
 from __future__ import annotations
 
 from impact.data.dfe import cla_panel, harmonised_id, read_cla
 from impact.data.paths import load_synthetic, reference_data_dir, synthetic_path
+from impact.data.programmes import programmes
 from impact.data.synthetic import (
     ar1_panel,
     calibration_statistics,
@@ -31,6 +33,7 @@ __all__ = [
     "harmonised_id",
     "load_synthetic",
     "main_synthetic",
+    "programmes",
     "read_cla",
     "read_treatment_table",
     "reference_data_dir",

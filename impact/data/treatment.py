@@ -12,7 +12,7 @@ la_code    DfE three-digit authority code (as in the panel), e.g. ``"919"``
 programme  funding programme, e.g. ``"Innovation Programme round 1"``, ``"SFPC"``
 model      practice model, e.g. ``"Family Safeguarding"``
 start_date first day the model operated (ISO date ``YYYY-MM-DD``; ``YYYY-MM`` = 1st)
-scope      ``whole_system``, ``service`` or ``cohort`` (how much of the service changed)
+scope      ``whole_system``, ``service``, ``cohort`` or ``unknown`` (how much changed)
 source     where the date comes from (report, page, FOI), free text
 ========== =============================================================================
 
@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 
 from impact.data.dfe import harmonised_id
+from impact.data.programmes import latest_start
 from impact.errors import DataError, ImpactWarning, SpecError
 
 __all__ = [
@@ -40,7 +41,7 @@ __all__ = [
 ]
 
 TREATMENT_COLUMNS = ["la_code", "programme", "model", "start_date", "scope", "source"]
-SCOPES = ("whole_system", "service", "cohort")
+SCOPES = ("whole_system", "service", "cohort", "unknown")
 
 
 def _where(name: str, i: int) -> str:
@@ -55,8 +56,9 @@ def validate_treatment_table(
     Parameters
     ----------
     table : pandas.DataFrame
-        Columns ``la_code``, ``programme``, ``model``, ``start_date``, ``scope``,
-        ``source`` (other columns are kept).
+        Columns ``la_code``, ``programme``, ``model``, ``start_date`` (or ``start``,
+        as in :func:`impact.data.programmes`), ``scope``, ``source`` (other columns
+        are kept).
     name : str
         Name used in error messages (e.g. the file name).
 
@@ -73,6 +75,8 @@ def validate_treatment_table(
         authority, programme and model listed twice (row numbers count the header as
         line 1).
     """
+    if "start_date" not in table.columns and "start" in table.columns:
+        table = table.rename(columns={"start": "start_date"})
     missing = [c for c in TREATMENT_COLUMNS if c not in table.columns]
     if missing:
         raise DataError(
@@ -91,10 +95,13 @@ def validate_treatment_table(
                 "authority code, a programme and a model."
             )
     text = out["start_date"].astype("string").str.strip()
-    parsed = pd.to_datetime(text, format="%Y-%m-%d", errors="coerce")
-    month_only = parsed.isna() & text.str.fullmatch(r"\d{4}-\d{2}").fillna(False)
-    padded = pd.to_datetime(text + "-01", format="%Y-%m-%d", errors="coerce")
-    parsed = parsed.where(~month_only, padded)
+    if pd.api.types.is_datetime64_any_dtype(out["start_date"]):
+        parsed = out["start_date"]
+    else:
+        parsed = pd.to_datetime(text, format="%Y-%m-%d", errors="coerce")
+        month_only = parsed.isna() & text.str.fullmatch(r"\d{4}-\d{2}").fillna(False)
+        padded = pd.to_datetime(text + "-01", format="%Y-%m-%d", errors="coerce")
+        parsed = parsed.where(~month_only, padded)
     bad = parsed.isna().to_numpy()
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
@@ -168,6 +175,8 @@ def treatment_cohorts(
     A unit's cohort is the first reporting year (ending in ``year_end_month``; 3 =
     year ending 31 March, as in the DfE CLA tables) whose end falls at least
     ``min_exposure_months`` after its earliest start date among the selected rows.
+    With a ``start_precision`` column (``day``, ``month``, ``year``, as in
+    :func:`impact.data.programmes`), a start counts from its latest possible date.
 
     Parameters
     ----------
@@ -270,7 +279,11 @@ def treatment_cohorts(
             stacklevel=2,
         )
         table = table[~missing]
-    effective = table["start_date"] + pd.DateOffset(months=int(min_exposure_months))
+    start = table["start_date"]
+    if "start_precision" in table.columns:
+        # a start known to the month or year counts from its latest possible date
+        start = latest_start(start, table["start_precision"])
+    effective = start + pd.DateOffset(months=int(min_exposure_months))
     table = table.assign(_cohort=_reporting_year(effective, int(year_end_month)))
     earliest = table.sort_values(["_unit", "_cohort", "start_date"], kind="stable")
     earliest = earliest.drop_duplicates("_unit", keep="first")

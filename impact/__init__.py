@@ -3,25 +3,40 @@
 Difference-in-differences (2x2, TWFE, event study, Callaway-Sant'Anna, Sun-Abraham,
 Goodman-Bacon), synthetic control (Abadie, augmented, synthetic DiD), propensity
 matching, inference that stays valid with few treated areas, and power.
+
+The distribution is called ``impact-evaluation`` on the package index (the name
+``impact`` belongs to another project); the import name is ``impact``.
 """
 
-from __future__ import annotations
+import importlib.metadata as _metadata
 
-from importlib import import_module
-from typing import Any
-
-from impact import errors
+from impact import data, errors
+from impact.did.api import bacon, did
+from impact.matching.api import match, matched_did
 from impact.panel import Panel, as_panel
 from impact.results import Result
+from impact.synth.api import synth
 
-__version__ = "0.1.0"
+from impact import power  # isort: skip  (power sits above the estimators)
+
+#: Name of the distribution on the package index (``pip install impact-evaluation``).
+DISTRIBUTION = "impact-evaluation"
+
+try:
+    __version__: str = _metadata.version(DISTRIBUTION)
+except (
+    _metadata.PackageNotFoundError
+):  # pragma: no cover - running from a bare source tree
+    __version__ = "0+unknown"
 
 __all__ = [
+    "DISTRIBUTION",
     "Panel",
     "Result",
     "__version__",
     "as_panel",
     "bacon",
+    "data",
     "did",
     "errors",
     "match",
@@ -32,27 +47,6 @@ __all__ = [
 ]
 
 
-def _optional(module: str, name: str) -> Any:
-    # Estimator families are imported eagerly so that the functions `impact.did` and
-    # `impact.synth` shadow their subpackages of the same name.
-    try:
-        return getattr(import_module(module), name)
-    except ImportError:  # pragma: no cover - only while a family is being written
-        return None
-
-
-did = _optional("impact.did.api", "did")
-bacon = _optional("impact.did.api", "bacon")
-synth = _optional("impact.synth.api", "synth")
-match = _optional("impact.matching.api", "match")
-matched_did = _optional("impact.matching.api", "matched_did")
-power: Any
-try:
-    power = import_module("impact.power")
-except ImportError:  # pragma: no cover
-    power = None
-
-
 def show_versions() -> dict[str, str]:
     """Return the versions of impact and its main dependencies.
 
@@ -61,8 +55,6 @@ def show_versions() -> dict[str, str]:
     dict of str to str
         Package name to version.
     """
-    from importlib.metadata import PackageNotFoundError, version
-
     names = [
         "numpy",
         "scipy",
@@ -75,7 +67,11 @@ def show_versions() -> dict[str, str]:
     out = {"impact": __version__}
     for name in names:
         try:
-            out[name] = version(name)
-        except PackageNotFoundError:  # pragma: no cover
+            out[name] = _metadata.version(name)
+        except _metadata.PackageNotFoundError:  # pragma: no cover
             out[name] = "not installed"
     return out
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

@@ -15,15 +15,29 @@ from collections.abc import Sequence
 __all__ = ["main"]
 
 
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("impact-evaluation")
+    except PackageNotFoundError:  # pragma: no cover - a bare source tree
+        return "0+unknown"
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="impact",
         description="Evaluate area-level programmes: run study files, check published "
         "values, write reports.",
     )
+    parser.add_argument("--version", action="version", version=f"impact {_version()}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     run = sub.add_parser("run", help="run a study file and write results and reports")
-    run.add_argument("spec", help="study file (TOML)")
+    run.add_argument(
+        "spec",
+        help="study file (TOML), or the name of a shipped example study "
+        "(innovation_synthetic)",
+    )
     run.add_argument("--out", help="output folder (default results/<study name>)")
     run.add_argument(
         "--backend",
@@ -65,13 +79,14 @@ def _fail(message: str) -> int:
 
 def _cmd_run(ns: argparse.Namespace) -> int:
     from impact.study.runner import run_study
+    from impact.study.spec import resolve_spec_path
 
     if ns.jobs == 0 or ns.jobs < -1:
         return _fail(f"--jobs must be a positive integer or -1; got {ns.jobs}")
     if ns.scheduler and ns.backend != "dask":
         return _fail("--scheduler needs --backend dask")
     run = run_study(
-        ns.spec,
+        resolve_spec_path(ns.spec),
         out=ns.out,
         backend=ns.backend,
         n_jobs=ns.jobs,

@@ -1,4 +1,4 @@
-"""Where the package's data live: committed synthetic panels and the reference data."""
+"""Where the package's data live: shipped synthetic panels and the reference data."""
 
 from __future__ import annotations
 
@@ -23,8 +23,21 @@ def repo_root() -> Path:
     return Path(__file__).resolve().parents[2]
 
 
+def _synthetic_dirs() -> list[Path]:
+    # An installed wheel carries the panels inside the package (impact/data/synthetic_panels,
+    # see [tool.hatch.build.targets.wheel.force-include]); a source checkout keeps the
+    # single committed copy in data/synthetic/ at the repository root.
+    return [
+        Path(__file__).resolve().parent / "synthetic_panels",
+        repo_root() / "data" / "synthetic",
+    ]
+
+
 def synthetic_path(name: str = "innovation_panel.csv") -> Path:
-    """Return the path of a committed synthetic panel in ``data/synthetic/``.
+    """Return the path of a synthetic panel shipped with the package.
+
+    Works from an installed wheel (package data) and from a source checkout
+    (``data/synthetic/``).
 
     Parameters
     ----------
@@ -39,18 +52,23 @@ def synthetic_path(name: str = "innovation_panel.csv") -> Path:
     Raises
     ------
     DataError
-        If the file is not there (e.g. an installed wheel without the data folder):
-        regenerate it with ``impact data synthetic``.
+        If no shipped panel has that name: regenerate it with ``impact data synthetic``.
     """
-    path = repo_root() / "data" / "synthetic" / name
-    if not path.is_file():
-        available = sorted(p.name for p in path.parent.glob("*.csv"))
+    if Path(name).name != name or not name:
         raise DataError(
-            f"Synthetic panel {name!r} not found in {path.parent} (available: "
-            f"{available}); regenerate it with `impact data synthetic --seed N --out "
-            "PATH` (commands in data/synthetic/README.md)."
+            f"Synthetic panel name {name!r} must be a plain file name such as "
+            "'innovation_panel.csv', not a path."
         )
-    return path
+    folders = _synthetic_dirs()
+    for folder in folders:
+        if (folder / name).is_file():
+            return folder / name
+    available = sorted({p.name for folder in folders for p in folder.glob("*.csv")})
+    raise DataError(
+        f"Synthetic panel {name!r} not found (available: {available}); regenerate it "
+        "with `impact data synthetic --seed N --out PATH` (commands in "
+        "data/synthetic/README.md)."
+    )
 
 
 def load_synthetic(name: str = "innovation_panel.csv") -> pd.DataFrame:

@@ -362,8 +362,15 @@ def expand_vars(text: str, *, source: str = "<study>") -> str:
     return _VAR_RE.sub(repl, text)
 
 
+#: ``[data] path`` prefix naming a synthetic panel shipped with the package.
+SYNTHETIC_PREFIX = "synthetic:"
+
+
 def resolve_data_path(spec: StudySpec, spec_path: str | os.PathLike[str]) -> Path:
     """Return the data file's path: ``${VAR}`` expanded, relative to the study file.
+
+    ``path = "synthetic:NAME.csv"`` names a synthetic panel shipped with the package
+    (:func:`impact.data.synthetic_path`), so a study on it runs from an installed wheel.
 
     Parameters
     ----------
@@ -375,9 +382,61 @@ def resolve_data_path(spec: StudySpec, spec_path: str | os.PathLike[str]) -> Pat
     Returns
     -------
     pathlib.Path
-        The data file (not checked for existence).
+        The data file (not checked for existence, except for ``synthetic:`` names).
     """
+    if spec.data.path.startswith(SYNTHETIC_PREFIX):
+        from impact.data.paths import synthetic_path
+
+        return synthetic_path(spec.data.path[len(SYNTHETIC_PREFIX) :])
     expanded = Path(expand_vars(spec.data.path, source=str(spec_path))).expanduser()
     if not expanded.is_absolute():
         expanded = Path(spec_path).resolve().parent / expanded
     return expanded
+
+
+def example_studies() -> dict[str, Path]:
+    """Return the example studies shipped with the package, by name.
+
+    Returns
+    -------
+    dict of str to pathlib.Path
+        ``{"innovation_synthetic": path}``: from the wheel's ``impact/examples/``, or in a
+        source checkout from ``studies/``.
+    """
+    package = Path(__file__).resolve().parents[1]
+    found: dict[str, Path] = {}
+    for folder in (package / "examples", package.parent / "studies"):
+        for path in sorted(folder.glob("*.toml")):
+            found.setdefault(path.stem, path)
+    return found
+
+
+def resolve_spec_path(spec: str | os.PathLike[str]) -> Path:
+    """Return the study file to run: an existing path, or the name of a shipped example.
+
+    Parameters
+    ----------
+    spec : str or path-like
+        A study file (TOML), or the name of an example study such as
+        ``"innovation_synthetic"`` (see :func:`example_studies`).
+
+    Returns
+    -------
+    pathlib.Path
+        The study file.
+
+    Raises
+    ------
+    SpecError
+        Neither a file nor the name of a shipped example.
+    """
+    path = Path(spec)
+    if path.exists() or path.suffix:
+        return path
+    examples = example_studies()
+    if str(spec) in examples:
+        return examples[str(spec)]
+    raise SpecError(
+        f"study file {str(spec)!r} not found, and it is not the name of a shipped "
+        f"example study (examples: {sorted(examples)}); give the path of a .toml file."
+    )

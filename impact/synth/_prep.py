@@ -324,15 +324,33 @@ def build_design(
 
 
 def check_outcome(design: Design, rows: NDArray[np.intp], t0: Any) -> None:
-    """Raise DataError if the outcome is missing for a used unit and period."""
+    """Raise DataError if the outcome is missing for a used unit, or never varies.
+
+    Every unit with gaps is named with its missing periods, so that one message says
+    everything that has to be fixed.
+    """
     block = design.Y[rows]
     bad = ~np.isfinite(block)
     if bad.any():
-        i, t = np.argwhere(bad)[0]
+        holes = []
+        for i in np.flatnonzero(bad.any(axis=1)):
+            missing = [_py(p) for p in design.periods[bad[i]]]
+            holes.append(f"{design.units[rows[i]]!r} ({_label_periods(missing)})")
+        more = f" and {len(holes) - 5} more units" if len(holes) > 5 else ""
         raise DataError(
-            f"Outcome {design.outcome!r} is missing for unit "
-            f"{design.units[rows[i]]!r} in period {_py(design.periods[t])!r}; the synthetic "
-            "control needs a complete outcome: drop that unit or restrict the periods."
+            f"Outcome {design.outcome!r} is missing for unit(s) "
+            f"{', '.join(holes[:5])}{more}; the synthetic control needs a complete "
+            "outcome series for the treated unit and every donor: drop those units "
+            "(donors=) or restrict the data to periods they all cover."
+        )
+    pre = design.pre_mask(t0)
+    pre_block = block[:, pre]
+    if pre_block.size and np.ptp(pre_block) <= 1e-12 * (1.0 + np.abs(pre_block).max()):
+        span = _label_periods([_py(p) for p in design.periods[pre]])
+        raise DataError(
+            f"Outcome {design.outcome!r} is constant ({_py(pre_block.flat[0])!r}) for "
+            f"the treated unit and every donor over the pre-period {span}; there is "
+            "nothing to fit a synthetic control to. Check the outcome column."
         )
 
 

@@ -174,6 +174,12 @@ def synth(
             "The donor pool is empty after excluding the treated units; give more "
             "untreated units (donors=)."
         )
+    if donor_rows.size == 1:
+        raise DataError(
+            f"Only one donor ({design.units[donor_rows[0]]!r}): a synthetic control "
+            "built from one donor is that donor, and placebo inference needs other "
+            "donors to compare with. Give at least two untreated units (donors=)."
+        )
     for u, i in zip(treated, rows_t, strict=True):
         check_outcome(design, np.array([i, *donor_rows]), t0s[u])
     seed_base = _DEFAULT_SEED if seed is None else seed

@@ -206,7 +206,7 @@ def test_empty_donor_pool(df):
 def test_missing_outcome(df):
     data = df.copy()
     data.loc[(data["la"] == "d03") & (data["year"] == 2004), "rate"] = np.nan
-    with pytest.raises(DataError, match="missing for unit 'd03' in period 2004"):
+    with pytest.raises(DataError, match=r"missing for unit\(s\) 'd03' \(2004\)"):
         impact.synth(data, treated_units="A", treatment_time=2008, **BASE)
 
 

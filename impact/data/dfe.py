@@ -30,6 +30,7 @@ Pitfalls made explicit:
 from __future__ import annotations
 
 import re
+import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -39,7 +40,7 @@ import pandas as pd
 
 from impact._validation import check_option
 from impact.data._la_codes import LA_CODES
-from impact.errors import DataError
+from impact.errors import DataError, ImpactWarning
 
 __all__ = [
     "EES_MARKERS",
@@ -551,11 +552,56 @@ def _release_rank(label: str) -> tuple[int, int]:
     return (year, 1 if label.upper().startswith("EES") else 0)
 
 
+def _folder_files(folder: Path) -> list[Path]:
+    """The CLA files in a folder of downloaded releases (others skipped, counted)."""
+    files = sorted(p for p in folder.rglob("*.csv") if p.is_file())
+    if not files:
+        raise DataError(
+            f"cla_panel: folder {folder} holds no .csv files; download the EES file "
+            "cla_number_and_rate_per_10k_children.csv (or SFR underlying data) into it."
+        )
+    keep: list[Path] = []
+    skipped: list[Path] = []
+    for path in files:
+        header = pd.read_csv(
+            path, nrows=0, encoding="utf-8-sig", encoding_errors="replace"
+        )
+        cols = {str(c).strip().lstrip("\ufeff") for c in header.columns}
+        ees = any(
+            set(_EES_COMMON) | {spec["measure"], spec["count"]} <= cols
+            for spec in _EES_LAYOUTS.values()
+        )
+        sfr = {"geog_l", "geog_c", "geog_n"} <= cols
+        sfr_total = any(pattern.match(c) for c in cols for pattern, _ in _SFR_TOTALS)
+        (keep if ees or (sfr and sfr_total) else skipped).append(path)
+    if not keep:
+        raise DataError(
+            f"cla_panel: none of the {len(files)} .csv files in {folder} is a DfE CLA "
+            "table (EES cla_number_and_rate_per_10k_children.csv or SFR underlying "
+            "data)."
+        )
+    if skipped:
+        shown = ", ".join(p.name for p in skipped[:5])
+        warnings.warn(
+            f"cla_panel: {len(skipped)} of {len(files)} .csv file(s) in {folder} are not "
+            f"CLA tables and were skipped ({shown}); {len(keep)} read.",
+            ImpactWarning,
+            stacklevel=3,
+        )
+    return keep
+
+
 def _as_frames(sources: Any) -> list[pd.DataFrame]:
     if isinstance(sources, (str, Path, pd.DataFrame)):
         sources = [sources]
-    frames = []
+    expanded: list[Any] = []
     for src in sources:
+        if not isinstance(src, pd.DataFrame) and Path(src).is_dir():
+            expanded.extend(_folder_files(Path(src)))
+        else:
+            expanded.append(src)
+    frames = []
+    for src in expanded:
         if isinstance(src, pd.DataFrame):
             missing = [c for c in _COLUMNS if c not in src.columns]
             if missing:
@@ -614,7 +660,10 @@ def cla_panel(
     Parameters
     ----------
     sources : path, DataFrame or sequence of them
-        Files (read with :func:`read_cla`) or frames returned by :func:`read_cla`.
+        Files (read with :func:`read_cla`), folders of downloaded releases (every
+        CLA table in the folder and its subfolders is read; other ``.csv`` files are
+        skipped with a warning that counts them) or frames returned by
+        :func:`read_cla`.
     measure : {"at_31_march", "started", "ceased"}, default "at_31_march"
         Which count to build the panel of.
     harmonise : bool, default True
@@ -633,7 +682,9 @@ def cla_panel(
     -------
     pandas.DataFrame
         Sorted by ``la_code`` and ``year``, with columns ``la_code`` (DfE code, or the
-        harmonised id), ``la_name``, ``region_name``, ``year``, ``count``,
+        harmonised id), ``la_name`` (with the code appended where one name covers two
+        codes, e.g. ``"Dorset (DfE 835)"`` and ``"Dorset (DfE 838)"`` when
+        ``harmonise=False``, so a panel keyed by name never merges them), ``region_name``, ``year``, ``count``,
         ``count_marker``, ``count_reason``, ``child_pop``, ``rate`` (per 10,000),
         ``rate_basis`` (``published``, ``derived`` = count / child_pop, or
         ``harmonised`` = summed then derived), ``release`` and ``members`` (the DfE
@@ -701,6 +752,7 @@ def cla_panel(
     )
     if harmonise:
         panel = _harmonise(panel)
+    panel["la_name"] = _unambiguous_names(panel)
     panel = panel.sort_values(["la_code", "year"], kind="stable").reset_index(drop=True)
     vintage: dict[int, list[str]] = {}
     for y, rel in zip(panel["year"], panel["release"], strict=True):
@@ -712,6 +764,23 @@ def cla_panel(
     panel.attrs["excluded"] = excluded
     panel.attrs["measure"] = measure
     return panel
+
+
+def _unambiguous_names(panel: pd.DataFrame) -> pd.Series:
+    """Names with the DfE code appended where one name covers several codes.
+
+    ``"Dorset"`` is both the old county (835, to 2019) and the council created in 2019
+    (838): without the code, a panel keyed by name would silently join two different
+    authorities into one series.
+    """
+    codes_per_name = panel.groupby("la_name")["la_code"].nunique()
+    shared = codes_per_name.index[codes_per_name > 1]
+    if len(shared) == 0:
+        return panel["la_name"]
+    clash = panel["la_name"].isin(shared)
+    return panel["la_name"].where(
+        ~clash, panel["la_name"] + " (DfE " + panel["la_code"] + ")"
+    )
 
 
 def _fill_population(best: pd.DataFrame, population: pd.DataFrame) -> pd.DataFrame:

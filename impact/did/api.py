@@ -14,6 +14,7 @@ from numpy.typing import NDArray
 from impact._validation import as_list, check_alpha, check_option, check_positive_int
 from impact.did._fe import cluster_codes
 from impact.did.bacon import bacon
+from impact.did.modern import MODERN_METHODS, check_modern_options, fit_modern
 from impact.did.results import DiDResult, _Linear
 from impact.errors import DataError, EstimationError, SpecError
 from impact.panel import Panel, as_panel
@@ -21,9 +22,9 @@ from impact.panel import Panel, as_panel
 __all__ = ["bacon", "did"]
 
 FloatArray = NDArray[np.float64]
-_METHODS = ["2x2", "twfe", "event_study", "cs", "sunab"]
+_METHODS = ["2x2", "twfe", "event_study", "cs", "sunab", *MODERN_METHODS]
 _INFERENCE = ["auto", "analytic", "bootstrap", "wild", "permutation"]
-_EXTRA = {"ref_period", "bins", "balance", "_placebo_k"}
+_EXTRA = {"ref_period", "bins", "balance", "_placebo_k", "family", "window"}
 
 
 def _cohort_index(panel: Panel) -> FloatArray:
@@ -266,7 +267,10 @@ def did(
         warns += _design_warnings(panel, cidx, method, control, anticipation)
     codes = cluster_codes(panel.clusters) if panel.cluster_col is not None else None
     X = _check_covariates(panel, cov_names)
-    if method == "cs":
+    if method in MODERN_METHODS:
+        check_modern_options(method, call, cov_names)
+        result = fit_modern(panel, cidx, X, codes, call, warns)
+    elif method == "cs":
         result = _fit_cs(
             panel,
             cidx,
@@ -301,7 +305,7 @@ def did(
         )
     result.options.update(
         {
-            "control": control if method == "cs" else None,
+            "control": control if method in ("cs", "etwfe", "stacked") else None,
             "est_method": est_method if (method == "cs" and cov_names) else None,
             "anticipation": anticipation if method == "cs" else None,
             "base_period": base_period if method == "cs" else None,
@@ -633,7 +637,7 @@ def _apply_inference(
             pass
     if inference == "auto":
         inference = rule_method
-        if inference == "wild" and not _is_linear(method, X):
+        if inference == "wild" and not _is_linear(method, X, call):
             inference = "permutation"
     if inference in ("analytic", "bootstrap"):
         if inference == "bootstrap" and method != "cs":
@@ -660,7 +664,7 @@ def _apply_inference(
         "bins": call.get("bins"),
     }
     if inference == "wild":
-        if not _is_linear(method, X):
+        if not _is_linear(method, X, call):
             raise SpecError(
                 "inference='wild' needs an estimator that is linear in the outcome; "
                 f"method={method!r} with covariates is not. Use inference='permutation' "
@@ -668,7 +672,12 @@ def _apply_inference(
             )
         from impact.inference import wild_cluster_bootstrap
 
-        A = linear.weight_matrix(method, panel, cidx, X=X, **opts)
+        if method in MODERN_METHODS:
+            from impact.did.modern import modern_weight_matrix
+
+            A = modern_weight_matrix(method, panel, cidx, X, call)
+        else:
+            A = linear.weight_matrix(method, panel, cidx, X=X, **opts)
         out = wild_cluster_bootstrap(
             panel.Y,
             A,
@@ -681,7 +690,12 @@ def _apply_inference(
     else:
         from impact.inference import permutation_inference
 
-        batch = linear.make_estimate_batch(method, panel, X=X, call=call, **opts)
+        if method in MODERN_METHODS:
+            from impact.did.modern import modern_batch
+
+            batch = modern_batch(method, panel, X, call)
+        else:
+            batch = linear.make_estimate_batch(method, panel, X=X, call=call, **opts)
         out = permutation_inference(
             panel.Y,
             panel.cohort,
@@ -691,7 +705,7 @@ def _apply_inference(
             alpha=call["alpha"],
             seed=call["seed"],
             periods=panel.periods,
-            linear=_is_linear(method, X),
+            linear=_is_linear(method, X, call),
         )
     result.se = float(out.se)
     result.ci = (float(out.ci[0]), float(out.ci[1]))
@@ -706,7 +720,13 @@ def _apply_inference(
     return result
 
 
-def _is_linear(method: str, X: FloatArray | None) -> bool:
+def _is_linear(
+    method: str, X: FloatArray | None, call: dict[str, Any] | None = None
+) -> bool:
+    if method in MODERN_METHODS:
+        from impact.did.modern import is_linear_modern
+
+        return is_linear_modern(method, call or {})
     return not (method == "cs" and X is not None)
 
 

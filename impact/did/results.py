@@ -24,6 +24,8 @@ __all__ = ["DiDResult", "PretrendTest"]
 
 FloatArray = NDArray[np.float64]
 _KINDS = ("simple", "group", "dynamic", "calendar")
+#: methods whose linear state holds cohort x period cells (aggregable every way)
+_CELL_METHODS = ("imputation", "did2s", "etwfe", "stacked")
 
 
 @dataclass(frozen=True)
@@ -153,6 +155,11 @@ class DiDResult(Result):
             "event_study": "Event study (two-way fixed effects)",
             "cs": "Callaway-Sant'Anna staggered DiD",
             "sunab": "Sun-Abraham interaction-weighted DiD",
+            "imputation": "Imputation DiD (Borusyak-Jaravel-Spiess)",
+            "did2s": "Two-stage DiD (Gardner)",
+            "etwfe": "Extended TWFE (Wooldridge)",
+            "stacked": "Stacked DiD",
+            "dcdh": "de Chaisemartin-D'Haultfoeuille DiD",
         }
         super().__init__(
             estimator=method,
@@ -372,13 +379,15 @@ class DiDResult(Result):
                 keys.append(float(t))
             L = np.array(rows_l)
             overall_l = L.mean(axis=0)
+        # estimators whose variance depends on the aggregation (two-stage GMM)
+        vcov = lin.vcov_for(kind) if hasattr(lin, "vcov_for") else lin.vcov
         est = float(overall_l @ lin.theta)
-        se = float(np.sqrt(overall_l @ lin.vcov @ overall_l))
+        se = float(np.sqrt(overall_l @ vcov @ overall_l))
         table = None
         if rows_l:
             L = np.array(rows_l)
             rest = L @ lin.theta
-            rse = np.sqrt(np.einsum("jk,kl,jl->j", L, lin.vcov, L))
+            rse = np.sqrt(np.einsum("jk,kl,jl->j", L, vcov, L))
             col = {"dynamic": "event_time", "group": "group", "calendar": "time"}[kind]
             key_arr = np.array(keys).astype(int)
             table = pd.DataFrame(
@@ -677,7 +686,7 @@ class DiDResult(Result):
         lines.append(f"Inference: {self.inference}")
         if self.cells is not None:
             lines += ["", "Cell means:", self.cells.to_string(index=False)]
-        if self.method in ("cs", "sunab"):
+        if self.method in ("cs", "sunab", *_CELL_METHODS):
             for kind in ("group", "dynamic", "calendar"):
                 try:
                     agg = self.aggregate(kind)
@@ -721,7 +730,7 @@ class DiDResult(Result):
             "aggregates": {},
         }
         kinds: tuple[str, ...] = ()
-        if self._cs is not None or self.method == "sunab":
+        if self._cs is not None or self.method in ("sunab", *_CELL_METHODS):
             kinds = _KINDS
         elif self.method == "event_study":
             kinds = ("simple", "dynamic")

@@ -26,7 +26,16 @@ SMOKING: dict[str, Any] = {
 }
 LALONDE_COVS = ["age", "educ", "married", "nodegree", "re74", "re75"]
 
-DID_METHODS = ["2x2", "twfe", "event_study", "cs", "sunab"]
+DID_METHODS = [
+    "2x2",
+    "twfe",
+    "event_study",
+    "cs",
+    "sunab",
+    "imputation",
+    "did2s",
+    "etwfe",
+]
 SYNTH_METHODS = ["abadie", "augmented", "sdid"]
 CASES = [
     *(f"did-{m}" for m in DID_METHODS),

@@ -21,7 +21,9 @@ def _additive(syn: pd.DataFrame) -> pd.DataFrame:
     return syn.assign(cla_rate=unit_effect + 0.5 * (syn["year"] - 2010))
 
 
-@pytest.mark.parametrize("method", ["twfe", "event_study", "cs", "sunab"])
+@pytest.mark.parametrize(
+    "method", ["twfe", "event_study", "cs", "sunab", "imputation", "did2s", "etwfe"]
+)
 def test_did_exactly_fitted_outcome_raises(method: str, syn: pd.DataFrame) -> None:
     with pytest.raises(EstimationError, match="fitted exactly"):
         impact.did(_additive(syn), **SYN, method=method)

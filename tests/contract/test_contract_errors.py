@@ -20,6 +20,7 @@ from impact.errors import DataError, EstimationError, ImpactError, SpecError
 from impact.power import design_effect, panel_did_mde, simulate, two_sample
 
 D = dict[str, pd.DataFrame]
+MODERN_DID = ["imputation", "did2s", "etwfe"]
 Case = tuple[str, Callable[[D], Any], type[ImpactError], str]
 
 SIM: dict[str, Any] = {
@@ -141,7 +142,11 @@ def _did(method: str) -> list[Case]:
 
 
 DID_CASES: list[Case] = (
-    [c for m in ["2x2", "twfe", "event_study", "cs", "sunab"] for c in _did(m)]
+    [
+        c
+        for m in ["2x2", "twfe", "event_study", "cs", "sunab", *MODERN_DID]
+        for c in _did(m)
+    ]
     + [
         (
             "2x2-covariates",

@@ -36,7 +36,10 @@ def _did_pair(method: str) -> tuple[Callable[..., Any], Callable[..., Any]]:
 
 @pytest.mark.parametrize(
     ("name", "from_frame", "from_panel"),
-    [(f"did-{m}", *_did_pair(m)) for m in ["twfe", "event_study", "cs", "sunab"]]
+    [
+        (f"did-{m}", *_did_pair(m))
+        for m in ["twfe", "event_study", "cs", "sunab", "imputation", "did2s", "etwfe"]
+    ]
     + [
         ("bacon", lambda d: impact.bacon(d, **SYN), lambda p: impact.bacon(p)),
         (

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
     from impact.synth._prep import Design, UnitFit
+    from impact.synth.sensitivity import PlaceboSensitivity
 
 __all__ = ["PlaceboTest", "SynthResult"]
 
@@ -223,6 +224,52 @@ class SynthResult(Result):
         if self._placebo is None:
             self._placebo = test
         return test
+
+    def placebo_sensitivity(
+        self, alpha: float | None = None, mspe_threshold: float | None = None
+    ) -> PlaceboSensitivity:
+        """Firpo-Possebom (2018) sensitivity of the placebo p-value.
+
+        Adopting authorities are selected, not drawn at random. With assignment
+        probabilities ``exp(phi v_j) / sum_k exp(phi v_k)`` (``v_j`` in {0, 1}), this
+        finds the smallest ``phi`` at which the placebo test's conclusion at ``alpha``
+        flips: if it rejects, the worst-case p-value over ``v`` reaches ``alpha``; if
+        not, the best-case p-value falls to ``alpha``.
+
+        Parameters
+        ----------
+        alpha : float, optional
+            Significance level (default: the fit's ``alpha``).
+        mspe_threshold : float, optional
+            Pre-MSPE filter of the placebo test (as in :meth:`placebo`).
+
+        Returns
+        -------
+        PlaceboSensitivity
+            ``.phi``, ``.odds`` (``exp(phi)``), ``.pvalue``, ``.table``, ``.plot()``.
+
+        Raises
+        ------
+        SpecError
+            With several treated units (the pooled test has no single ranked unit)
+            or ``method="sdid"`` (no placebo refits).
+        """
+        from impact._validation import check_alpha
+        from impact.synth.sensitivity import placebo_sensitivity
+
+        a = self.alpha if alpha is None else check_alpha(alpha, "placebo_sensitivity")
+        if len(self.fits) != 1:
+            raise SpecError(
+                "placebo_sensitivity needs one treated unit: with several, the pooled "
+                "placebo test compares random placebo sets, not ranked units. Fit each "
+                "treated unit on its own."
+            )
+        test = self.placebo(mspe_threshold)
+        tab = test.table
+        kept = tab[tab["kept"]]
+        stat = kept["ratio"].to_numpy(float)
+        t_stat = float(tab.loc[tab["treated"], "ratio"].iloc[0])
+        return placebo_sensitivity(stat, t_stat, a)
 
     def leave_one_out(self, unit: Any = None) -> pd.DataFrame:
         """Synthetic paths refitted without each donor that has positive weight.

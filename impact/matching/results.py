@@ -99,7 +99,7 @@ class MatchResult(Result):
             ``summary()``) for 0/1 covariates. Defaults to the value given to
             :func:`impact.match`.
         threshold : float, optional
-            |SMD| above which a covariate counts as imbalanced (default 0.1).
+            absolute SMD above which a covariate counts as imbalanced (default 0.1).
 
         Returns
         -------

@@ -86,7 +86,7 @@ def synth(
     inference : {"placebo", "conformal", None}, default "placebo"
         ``"placebo"``: placebo in space (every donor refitted as if treated; the
         p-value is the post/pre MSPE-ratio rank, or with several treated units the
-        rank of |mean ATT| among random placebo sets; the standard error is the SD of the
+        rank of the absolute mean ATT among random placebo sets; the standard error is the SD of the
         placebo ATTs, divided by sqrt(number of treated); for ``method="sdid"`` the
         SDID placebo SE). ``"conformal"``: Chernozhukov, Wuthrich and Zhu (2021)
         interval for a constant effect and per-period intervals (``.conformal``).

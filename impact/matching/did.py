@@ -12,8 +12,11 @@ before the cohort's first treated period, post = from it on).
 
 Inference: ``"cluster"`` treats each matched set as a cluster (SE = sd(tau_i)/sqrt(N),
 t with N-1 df, the pair-clustered SE of the pooled regression); ``"permutation"``
-re-draws which member of every matched set is the treated one (sign flips for pairs),
-exactly when there are few enough arrangements, otherwise by Monte Carlo.
+re-draws which member of every matched set is the treated one (sign flips for pairs)
+and ranks the studentized mean of the set effects, exactly when there are few enough
+arrangements, otherwise by Monte Carlo; its interval inverts the test under a
+constant effect. With few sets the permutation test has a floor on its p-value (5
+pairs: 2/2^5 = 1/16); when the floor exceeds ``alpha`` the result says so.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from scipy import stats
 
 from impact._validation import as_list, check_alpha, check_option, check_positive_int
 from impact.errors import DataError, EstimationError, SpecError
+from impact.inference._core import invert_test
 from impact.matching.balance import balance_table
 from impact.matching.nearest import greedy_mahalanobis
 from impact.matching.results import MatchedDiDResult
@@ -118,7 +122,10 @@ def matched_did(
         Maximum Mahalanobis distance of a match (in SD units of the features).
         Treated areas without a comparison inside it are dropped with a warning.
     inference : {"cluster", "permutation"}
-        Pair-clustered t inference or permutation within matched sets.
+        Pair-clustered t inference, or randomization within matched sets
+        (studentized; exact enumeration when feasible; interval by test inversion).
+        With few sets the smallest attainable permutation p-value can exceed
+        ``alpha``; ``warnings`` then says the test cannot reject.
     n_perm : int, default 9999
         Monte Carlo draws when exact enumeration is too large.
     alpha : float, default 0.05
@@ -294,12 +301,38 @@ def matched_did(
     tcrit = float(stats.t.ppf(1 - alpha / 2, N - 1))
     ci = (att - tcrit * se, att + tcrit * se)
     pvalue = float(2 * stats.t.sf(abs(att / se), N - 1)) if se > 0 else float("nan")
+    perm = _SetRandomization(effects, n_perm, seed)
     if inference == "permutation":
-        pvalue = _permutation_p(effects, att, n_perm, seed)
+        pvalue = perm.pvalue(0.0)
+        ci = perm.interval(att, se, alpha)
+        if perm.min_pvalue > alpha:
+            warnings.append(
+                f"Only {N} matched sets: re-drawing the treated member of each set "
+                f"gives {perm.n_distinct} arrangements, so the smallest p-value this "
+                f"permutation test can give is {perm.min_pvalue:.3g}, above alpha = "
+                f"{alpha:g}: it cannot reject whatever the data, and the interval is "
+                f"unbounded. inference='cluster' (t with {N - 1} df) can reject but "
+                "assumes the matched-set effects are roughly normal."
+            )
+        elif not (np.isfinite(ci[0]) and np.isfinite(ci[1])):
+            warnings.append(
+                "The permutation interval is unbounded on one side: no constant "
+                "effect in that direction is rejected at this alpha."
+            )
     if N < 10 and inference == "cluster":
+        if perm.min_pvalue <= alpha:
+            hint = "consider inference='permutation' (exact under random assignment)."
+        else:
+            hint = (
+                f"a permutation test cannot help here (with {N} matched sets its "
+                f"smallest attainable p-value is {perm.min_pvalue:.3g} > alpha = "
+                f"{alpha:g}, so it could never reject); read the t({N - 1}) interval "
+                "as indicative: it is exact only if the matched-set effects are "
+                "normal with equal variance."
+            )
         warnings.append(
             f"Only {N} matched treated units: pair-clustered t inference is fragile; "
-            f"consider inference='permutation'."
+            + hint
         )
     if replace:
         warnings.append(
@@ -354,32 +387,69 @@ def matched_did(
     )
 
 
-def _permutation_p(effects: pd.DataFrame, att: float, n_perm: int, seed: Any) -> float:
-    """Permutation p-value: re-draw the treated member of each matched set."""
-    sets_dy = [np.asarray(v, dtype=float) for v in effects["_dY"]]
-    # tau of set s if member k were the treated one: dY_k - mean of the others
-    alt: list[np.ndarray] = []
-    # matched sets weight their controls equally (1/k), so a relabelled set's effect
-    # is the new treated member's change minus the mean change of the others
-    for dy in sets_dy:
-        m = len(dy)
-        if m == 2:
-            alt.append(np.array([dy[0] - dy[1], dy[1] - dy[0]]))
-            continue
-        tot = dy.sum()
-        alt.append(dy - (tot - dy) / (m - 1))
-    sizes = [len(a) for a in alt]
-    n_arr = float(np.prod(np.asarray(sizes, dtype=float)))
-    observed = abs(att)
-    if n_arr <= n_perm:
-        stats_all = np.zeros(1)
-        for a in alt:
-            stats_all = (stats_all[:, None] + a[None, :]).ravel()
-        stats_all = np.abs(stats_all / len(alt))
-        return float(np.mean(stats_all >= observed - 1e-12))
-    gen = as_generator(seed)
-    total = np.zeros(n_perm)
-    for a in alt:
-        total += a[gen.integers(0, len(a), size=n_perm)]
-    draws = np.abs(total / len(alt))
-    return float((1 + np.sum(draws >= observed - 1e-12)) / (n_perm + 1))
+class _SetRandomization:
+    """Randomization over matched sets: which member of each set is the treated one.
+
+    The statistic is the studentized mean of the set effects, ``|mean| / (sd /
+    sqrt(N))``: for pairs (sign flips) it orders arrangements exactly as the mean does,
+    and with larger sets it keeps its size when sets differ in noise. Every arrangement
+    is enumerated when there are at most ``n_perm``; otherwise ``n_perm`` arrangements
+    are drawn once (the observed one is added) and reused for every null value.
+    """
+
+    def __init__(self, effects: pd.DataFrame, n_perm: int, seed: Any) -> None:
+        self._dy = [np.asarray(v, dtype=float) for v in effects["_dY"]]
+        sizes = np.array([len(d) for d in self._dy])
+        self.n_sets = len(sizes)
+        total = float(np.prod(sizes.astype(float)))
+        self.exact = total <= n_perm
+        if self.exact:
+            grids = np.meshgrid(*[np.arange(m) for m in sizes], indexing="ij")
+            self._idx = np.column_stack([g.ravel() for g in grids])
+        else:
+            gen = as_generator(seed)
+            draws = gen.integers(0, sizes[None, :], size=(n_perm, len(sizes)))
+            self._idx = np.vstack([np.zeros((1, len(sizes)), dtype=int), draws])
+        self._obs = int(np.flatnonzero((self._idx == 0).all(axis=1))[0])
+        self.n_distinct = int(total) if total < 2**62 else 2**62
+        stat0 = self._stats(0.0)
+        top = float(np.max(stat0))
+        ties = int(np.sum(stat0 >= top - 1e-9 * (1.0 + abs(top))))
+        self.min_pvalue = ties / len(stat0) if self.exact else 1.0 / len(stat0)
+        if not self.exact:
+            self.min_pvalue = max(self.min_pvalue, 1.0 / total)
+
+    def _stats(self, tau0: float) -> np.ndarray:
+        """|studentized mean| of the set effects for every arrangement."""
+        width = max(len(d) for d in self._dy)
+        alt = np.full((self.n_sets, width), np.nan)
+        for s, dy in enumerate(self._dy):
+            dy = dy.copy()
+            dy[0] -= tau0  # remove the hypothesised effect from the treated member
+            m = len(dy)
+            alt[s, :m] = dy - (dy.sum() - dy) / (m - 1)
+        vals = alt[np.arange(self.n_sets)[None, :], self._idx]
+        mean = vals.mean(axis=1)
+        sd = vals.std(axis=1, ddof=1)
+        scale = np.sqrt(np.mean(alt[np.isfinite(alt)] ** 2)) + 1e-300
+        with np.errstate(divide="ignore", invalid="ignore"):
+            t = np.abs(mean) / (sd / np.sqrt(self.n_sets))
+        # sd 0: every set has the same effect; the statistic is infinite unless 0
+        flat = sd <= 1e-12 * scale
+        t[flat] = np.where(np.abs(mean[flat]) <= 1e-12 * scale, 0.0, np.inf)
+        return np.asarray(t)
+
+    def pvalue(self, tau0: float) -> float:
+        """Randomization p-value of a constant effect ``tau0``."""
+        t = self._stats(tau0)
+        obs = t[self._obs]
+        tol = 1e-9 * (1.0 + abs(obs)) if np.isfinite(obs) else 0.0
+        # sampled: the observed arrangement is row 0, so this is (1 + #) / (B + 1)
+        return int(np.sum(t >= obs - tol)) / len(t)
+
+    def interval(self, estimate: float, se: float, alpha: float) -> tuple[float, float]:
+        """Constant effects not rejected at ``alpha`` (test inversion)."""
+        if self.min_pvalue > alpha:
+            return (-np.inf, np.inf)
+        ci, _ = invert_test(self.pvalue, estimate, se if se > 0 else 1.0, alpha)
+        return ci

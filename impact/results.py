@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import html
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -23,7 +23,31 @@ from impact.plots import axes_or_new
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
-__all__ = ["EstimateResult", "Result", "jsonable", "normal_ci"]
+#: The power assessor behind :meth:`Result.design` (``impact.power.assess``). The power
+#: package sits above the estimators and registers itself here when imported, so this
+#: module never imports it (imports point down).
+_DESIGN_ASSESSOR: Callable[..., Any] | None = None
+
+
+def register_design_assessor(assessor: Callable[..., Any]) -> None:
+    """Install the function :meth:`Result.design` calls (``impact.power.assess``).
+
+    Parameters
+    ----------
+    assessor : callable
+        ``assessor(result, **kwargs)`` returning the design assessment.
+    """
+    global _DESIGN_ASSESSOR
+    _DESIGN_ASSESSOR = assessor
+
+
+__all__ = [
+    "EstimateResult",
+    "Result",
+    "jsonable",
+    "normal_ci",
+    "register_design_assessor",
+]
 
 _WIDTH = 78
 
@@ -310,9 +334,12 @@ class Result:
             What :func:`impact.power.assess` returns: the minimum detectable effect
             and a plain verdict.
         """
-        import impact.power
-
-        return impact.power.assess(self, **kwargs)  # type: ignore[attr-defined]
+        if _DESIGN_ASSESSOR is None:
+            raise ImportError(
+                "result.design() needs impact.power; run `import impact` (or "
+                "`import impact.power`) first."
+            )
+        return _DESIGN_ASSESSOR(self, **kwargs)
 
     def _design_verdict(self) -> str | None:
         """The power verdict for the summary, when it is cheap (analytic) to compute."""

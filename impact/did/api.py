@@ -12,6 +12,7 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from impact._validation import as_list, check_alpha, check_option, check_positive_int
+from impact.did._cohorts import cohort_index as _cohort_index
 from impact.did._fe import cluster_codes
 from impact.did.bacon import bacon
 from impact.did.modern import MODERN_METHODS, check_modern_options, fit_modern
@@ -25,26 +26,6 @@ FloatArray = NDArray[np.float64]
 _METHODS = ["2x2", "twfe", "event_study", "cs", "sunab", *MODERN_METHODS]
 _INFERENCE = ["auto", "analytic", "bootstrap", "wild", "permutation"]
 _EXTRA = {"ref_period", "bins", "balance", "_placebo_k", "family", "window"}
-
-
-def _cohort_index(panel: Panel) -> FloatArray:
-    """Index of each unit's first treated period in ``panel.periods`` (inf = never)."""
-    c = panel.cohort
-    finite = np.isfinite(c)
-    idx = np.full(len(c), np.inf)
-    pos = np.searchsorted(panel.periods, c[finite])
-    pos_c = np.clip(pos, 0, len(panel.periods) - 1)
-    bad = panel.periods[pos_c] != c[finite]
-    if bad.any():
-        unit = panel.units[np.flatnonzero(finite)[int(np.flatnonzero(bad)[0])]]
-        value = c[finite][bad][0]
-        raise DataError(
-            f"Unit {unit!r} is first treated in period {value:g}, which is not one of "
-            f"the observed periods ({panel.periods[0]}..{panel.periods[-1]}); code the "
-            "cohort as the first observed period with treatment."
-        )
-    idx[finite] = pos
-    return idx
 
 
 def _check_covariates(panel: Panel, names: list[str]) -> FloatArray | None:
@@ -316,6 +297,7 @@ def did(
     )
     result._call = call
     result._panel = panel
+    result._refit = did
     if result.se == 0.0:
         raise EstimationError(
             f"The standard error of the method={method!r} estimate is {result.se:g}: "
@@ -731,42 +713,7 @@ def _is_linear(
 
 
 def _placebo(result: DiDResult, k: int) -> DiDResult:
-    """Placebo in time: pretend adoption ``k`` periods early, on pre-treatment data."""
-    k = check_positive_int("k", k, "DiDResult.placebo_in_time")
-    panel = result._panel
-    assert panel is not None
-    call = dict(result._call)
-    call["inference"] = "analytic" if call["inference"] != "bootstrap" else "bootstrap"
-    method = call.pop("method")
-    if method == "cs":
-        res = did(panel, method="cs", _placebo_k=k, **call)
-        res.warnings.insert(0, f"Placebo: adoption moved {k} period(s) earlier.")
-        return res
-    cidx = _cohort_index(panel)
-    first = int(np.nanmin(np.where(np.isfinite(cidx), cidx, np.nan)))
-    if first < 2:
-        raise DataError(
-            "Placebo in time needs at least two periods before the first adoption; "
-            f"the first cohort adopts in period {panel.periods[first]}."
-        )
-    keep = panel.periods[:first]
-    fake = cidx - k
-    fake = np.where(fake >= first, np.inf, fake)
-    drop = np.isfinite(fake) & (fake < 1)
-    sub = panel.subset(units=panel.units[~drop], periods=keep)
-    labels = np.where(
-        np.isfinite(fake[~drop]),
-        panel.periods[
-            np.clip(np.nan_to_num(fake[~drop], posinf=0).astype(int), 0, None)
-        ],
-        np.inf,
-    )
-    sub = sub.with_cohort(labels.astype(float))
-    if not np.isfinite(sub.cohort).any():
-        raise DataError(
-            f"Placebo in time with k={k}: no cohort's fake adoption falls inside the "
-            "pre-treatment window; use a smaller k."
-        )
-    res = did(sub, method=method, **call)
-    res.warnings.insert(0, f"Placebo: adoption moved {k} period(s) earlier.")
-    return res
+    """Placebo in time (kept for callers of the old private name)."""
+    from impact.did.placebo import placebo_fit
+
+    return placebo_fit(result, k, did)

@@ -228,8 +228,8 @@ def bacon(
         ``by_type``; ``plot()`` draws the scatter of estimates against weights.
     """
     from impact._validation import check_alpha
+    from impact.did._cohorts import cohort_index as _cohort_index
     from impact.did._fe import cluster_codes
-    from impact.did.api import _cohort_index
     from impact.did.regression import fit_twfe
     from impact.panel import as_panel
 

@@ -344,7 +344,7 @@ def make_estimate_batch(
             co = 1.0 - tr
             return (tr @ delta) / (tr @ w) - (co @ delta) / (co @ w)
 
-        from impact.did.api import _cohort_index
+        from impact.did._cohorts import cohort_index as _cohort_index
 
         panel_cidx = _cohort_index(panel)
         return batch_2x2

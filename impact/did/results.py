@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import warnings as _warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -191,6 +192,9 @@ class DiDResult(Result):
         self._lin = linear_state
         self._panel = panel
         self._call: dict[str, Any] = {}
+        #: the estimator that made this result (``impact.did``), set by it, for
+        #: refits (placebos, permuted pre-tests) without importing the entry point.
+        self._refit: Callable[..., Any] | None = None
         #: 2x2 only: mean change per group and the DiD row.
         self.changes: pd.DataFrame | None = None
         #: regression methods: the fitted fixed-effects regression (coefficients, vcov).
@@ -458,13 +462,12 @@ class DiDResult(Result):
         self, kind: str, observed: PretrendTest, n_perm: int, seed: Any
     ) -> PretrendTest:
         from impact._validation import check_positive_int
-        from impact.did.api import did
         from impact.parallel import spawn_generators
 
         n_perm = check_positive_int("n_perm", n_perm, "pretrend_test")
-        if self._panel is None:
+        if self._panel is None or self._refit is None:
             raise SpecError("This result does not keep its data; refit to permute.")
-        panel = self._panel
+        panel, did = self._panel, self._refit
         call = dict(self._call)
         call["inference"] = "analytic"
         method = call.pop("method")
@@ -671,13 +674,13 @@ class DiDResult(Result):
         DiDResult
             The placebo estimate (should be near zero under parallel trends).
         """
-        from impact.did.api import _placebo
+        from impact.did.placebo import placebo_fit
 
-        if self._panel is None:
+        if self._panel is None or self._refit is None:
             raise SpecError(
                 "This result does not keep its data; refit to run a placebo."
             )
-        return _placebo(self, k)
+        return placebo_fit(self, k, self._refit)
 
     # ---------------------------------------------------------------- protocol
     def _summary_lines(self) -> list[str]:

@@ -23,6 +23,9 @@ from impact.power.assess import DesignAssessment, assess
 from impact.power.results import PowerResult
 from impact.power.simulation import simulate
 from impact.power.subgroup import plot_subgroup_mde, subgroup_mde
+from impact.results import register_design_assessor
+
+register_design_assessor(assess)
 
 __all__ = [
     "DesignAssessment",

@@ -1,0 +1,44 @@
+"""Cohort positions in a panel's periods (shared low-level helper of the DiD family)."""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import NDArray
+
+from impact.errors import DataError
+from impact.panel import Panel
+
+__all__ = ["cohort_index"]
+
+FloatArray = NDArray[np.float64]
+
+
+def cohort_index(panel: Panel) -> FloatArray:
+    """Index of each unit's first treated period in ``panel.periods`` (inf = never).
+
+    Parameters
+    ----------
+    panel : Panel
+        The data.
+
+    Returns
+    -------
+    ndarray (N,)
+        Position of each unit's cohort among the periods; ``inf`` for never treated.
+    """
+    c = panel.cohort
+    finite = np.isfinite(c)
+    idx = np.full(len(c), np.inf)
+    pos = np.searchsorted(panel.periods, c[finite])
+    pos_c = np.clip(pos, 0, len(panel.periods) - 1)
+    bad = panel.periods[pos_c] != c[finite]
+    if bad.any():
+        unit = panel.units[np.flatnonzero(finite)[int(np.flatnonzero(bad)[0])]]
+        value = c[finite][bad][0]
+        raise DataError(
+            f"Unit {unit!r} is first treated in period {value:g}, which is not one of "
+            f"the observed periods ({panel.periods[0]}..{panel.periods[-1]}); code the "
+            "cohort as the first observed period with treatment."
+        )
+    idx[finite] = pos
+    return idx

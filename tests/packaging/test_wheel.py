@@ -18,6 +18,7 @@ import sys
 import tomllib
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
@@ -79,7 +80,7 @@ def _check_installed(python: Path, venv: Path, scratch: Path) -> None:
         "import json, impact, impact.data as d; "
         "print(json.dumps({'file': impact.__file__, 'version': impact.__version__, "
         "'panel': str(d.synthetic_path()), 'rows': len(d.load_synthetic()), "
-        "'names': dir(impact)}))"
+        "'names': dir(impact), 'programmes': len(d.programmes())}))"
     )
     info = json.loads(_run([str(python), "-c", probe], cwd=scratch).stdout)
     assert Path(info["file"]).is_relative_to(venv), "the wheel's copy must be imported"
@@ -87,6 +88,9 @@ def _check_installed(python: Path, venv: Path, scratch: Path) -> None:
     assert Path(info["panel"]).is_relative_to(venv)
     assert info["rows"] == 150 * 16  # 150 synthetic authorities, 2010-2025
     assert not {"Any", "annotations", "import_module"} & set(info["names"])
+    # the programmes table is package data too
+    expected_rows = len(pd.read_csv(REPO / "impact" / "data" / "programmes.csv"))
+    assert info["programmes"] == expected_rows > 0
 
     impact_cmd = str(venv / "bin" / "impact")
     version = _run([impact_cmd, "--version"], cwd=scratch).stdout.strip()

@@ -627,7 +627,12 @@ def _apply_inference(
                 "inference='bootstrap' (multiplier bootstrap) is available for "
                 f"method='cs'; for method={method!r} use 'wild' or 'permutation'."
             )
-        if rule_warning and inference == "analytic":
+        if rule_warning and inference == "bootstrap":
+            rule_warning = rule_warning.replace(
+                "analytic cluster SEs over-reject",
+                "the multiplier bootstrap, like analytic SEs, over-rejects",
+            )
+        if rule_warning:
             result.warnings.append(rule_warning)
         if not np.isfinite(result.se):
             result.warnings.append(

@@ -144,6 +144,8 @@ class BaconResult(Result):
         #: outcome and time column names, for the figure labels (set by bacon())
         self.outcome: str | None = None
         self.time: str | None = None
+        #: how ``se``, ``ci`` and ``pvalue`` of the TWFE coefficient were obtained
+        self.inference = "analytic"
         self.table = table
         grouped = table.assign(wx=table["estimate"] * table["weight"]).groupby(
             "type", sort=False
@@ -163,7 +165,11 @@ class BaconResult(Result):
         )
 
     def _summary_lines(self) -> list[str]:
-        lines = ["", "Decomposition by comparison type:"]
+        lines = [
+            f"Inference: {self.inference}",
+            "",
+            "Decomposition by comparison type:",
+        ]
         lines.append(
             self.by_type.to_string(index=False, float_format=lambda x: f"{x:.5f}")
         )
@@ -180,7 +186,11 @@ class BaconResult(Result):
         return self.table.copy()
 
     def _extra_dict(self) -> dict[str, Any]:
-        return {"table": self.table, "by_type": self.by_type}
+        return {
+            "table": self.table,
+            "by_type": self.by_type,
+            "inference": self.inference,
+        }
 
     def _plot(self, ax: Axes, kind: str | None, **kwargs: Any) -> Axes:
         from impact._validation import check_option
@@ -205,6 +215,9 @@ def bacon(
     alpha: float = 0.05,
     weights: str | None = None,
     covariates: str | Sequence[str] | None = None,
+    inference: str = "auto",
+    n_boot: int = 999,
+    seed: int | np.random.Generator | None = None,
 ) -> BaconResult:
     """Goodman-Bacon decomposition of the TWFE DiD coefficient.
 
@@ -220,6 +233,15 @@ def bacon(
         One minus the confidence level.
     weights, covariates : None
         Not supported (the decomposition is for unweighted TWFE without covariates).
+    inference : {"auto", "analytic", "wild", "permutation"}, default "auto"
+        Inference on the TWFE coefficient, as in :func:`impact.did`: ``auto``
+        follows :func:`impact.inference.few_treated_rule` (randomization inference
+        with fewer than 20 treated clusters, the wild cluster bootstrap with few
+        clusters, else cluster-robust); ``analytic`` warns when it is not valid.
+    n_boot : int, default 999
+        Bootstrap draws or random re-assignments.
+    seed : int, Generator or None
+        Seed of the bootstrap / re-assignments.
 
     Returns
     -------
@@ -227,13 +249,17 @@ def bacon(
         ``estimate`` = TWFE coefficient; ``table`` of 2x2s and weights;
         ``by_type``; ``plot()`` draws the scatter of estimates against weights.
     """
-    from impact._validation import check_alpha
+    from impact._validation import check_alpha, check_option, check_positive_int
     from impact.did._cohorts import cohort_index as _cohort_index
     from impact.did._fe import cluster_codes
     from impact.did.regression import fit_twfe
     from impact.panel import as_panel
 
     alpha = check_alpha(alpha, "bacon")
+    check_option(
+        "inference", inference, ["auto", "analytic", "wild", "permutation"], "bacon"
+    )
+    n_boot = check_positive_int("n_boot", n_boot, "bacon")
     if weights is not None or covariates:
         raise SpecError(
             "bacon() decomposes the unweighted TWFE estimate without covariates; drop "
@@ -279,11 +305,23 @@ def bacon(
             "effects (TWFE standard error 0); there is nothing to decompose. Check "
             "the outcome= column."
         )
+    se, ci, pvalue, how = _twfe_inference(
+        panel,
+        float(fit.beta[0]),
+        float(np.sqrt(fit.vcov[0, 0])),
+        inference,
+        n_boot=n_boot,
+        alpha=alpha,
+        seed=seed,
+        warns=warns,
+    )
     out = BaconResult(
         table=table,
         estimator="bacon",
         estimate=float(fit.beta[0]),
-        se=float(np.sqrt(fit.vcov[0, 0])),
+        se=se,
+        ci=ci,
+        pvalue=pvalue,
         n_treated=panel.n_treated,
         n_control=panel.n_never,
         alpha=alpha,
@@ -292,4 +330,71 @@ def bacon(
         title="Goodman-Bacon decomposition of TWFE",
     )
     out.outcome, out.time = panel.outcome, panel.time  # for the figure labels
+    out.inference = how
     return out
+
+
+def _twfe_inference(
+    panel: Any,
+    estimate: float,
+    crv_se: float,
+    inference: str,
+    *,
+    n_boot: int,
+    alpha: float,
+    seed: Any,
+    warns: list[str],
+) -> tuple[float, tuple[float, float] | None, float | None, str]:
+    """Standard error, interval, p-value and method for the TWFE coefficient.
+
+    ``(se, None, None, "analytic")`` leaves the normal interval to the result.
+    """
+    from impact.inference import (
+        few_treated_rule,
+        make_twfe_batch,
+        permutation_inference,
+        twfe_weights,
+        wild_cluster_bootstrap,
+    )
+
+    clusters = panel.clusters
+    ever = np.isfinite(panel.cohort)
+    n_cl = len(np.unique(clusters))
+    n_tr = len(np.unique(clusters[ever]))
+    rule, rule_warning = ("analytic", None)
+    if 0 < n_tr < n_cl:
+        rule, rule_warning = few_treated_rule(n_tr, n_cl)
+    method = rule if inference == "auto" else inference
+    if method == "analytic":
+        if rule_warning:
+            warns.append(rule_warning)
+        return crv_se, None, None, "analytic"
+    if method == "wild":
+        out = wild_cluster_bootstrap(
+            panel.Y,
+            twfe_weights(panel.D),
+            panel.D,
+            clusters=clusters,
+            n_boot=n_boot,
+            alpha=alpha,
+            seed=seed,
+        )
+    else:
+        out = permutation_inference(
+            panel.Y,
+            panel.cohort,
+            make_twfe_batch(panel.periods),
+            D=panel.D,
+            n_perm=max(n_boot, 19),
+            alpha=alpha,
+            seed=seed,
+            periods=panel.periods,
+            linear=True,
+        )
+    warns.extend(w for w in out.warnings if w not in warns)
+    return (
+        float(out.se),
+        (float(out.ci[0]), float(out.ci[1])),
+        float(out.pvalue),
+        out.method,
+    )

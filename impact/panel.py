@@ -111,8 +111,11 @@ class Panel:
         Counts whose ratio (times ``rate_scale``) is the outcome.
     cluster : str, optional
         Time-invariant cluster label (default: the unit).
-    balance : {"error", "drop"}, default "error"
-        What to do with units that miss some periods.
+    balance : {"error", "drop", "keep"}, default "error"
+        What to do with units that miss some periods: raise, drop those units, or
+        keep them (``"keep"``: estimators that can use the rows that exist do so;
+        rows whose outcome, numerator or denominator is missing are dropped as gaps;
+        both are counted in :attr:`warnings`).
     rate_scale : float, default 10000
         Multiplier for ``numerator / denominator`` (rates per 10,000 children).
 
@@ -132,6 +135,8 @@ class Panel:
         Weights.
     clusters : ndarray (N,)
         Cluster labels.
+    observed : ndarray of bool, shape (N, T)
+        Which unit-period cells have a row (all True unless ``balance="keep"``).
     warnings : list of str
         What was dropped or adjusted, in plain language.
     """
@@ -150,10 +155,10 @@ class Panel:
         numerator: str | None = None,
         denominator: str | None = None,
         cluster: str | None = None,
-        balance: Literal["error", "drop"] = "error",
+        balance: Literal["error", "drop", "keep"] = "error",
         rate_scale: float = 10_000.0,
     ) -> None:
-        check_option("balance", balance, ["error", "drop"], "Panel")
+        check_option("balance", balance, ["error", "drop", "keep"], "Panel")
         if not isinstance(data, pd.DataFrame):
             raise DataError(
                 f"Panel needs a pandas DataFrame in long form; got {type(data).__name__}."
@@ -189,7 +194,9 @@ class Panel:
         self.denominator_col = denominator
         self.cluster_col = cluster
         self.rate_scale = float(rate_scale)
+        self.balance = balance
         self.warnings: list[str] = []
+        self._missing_rows = 0
 
         roles = {unit: "unit=", time: "time="}
         computed_outcome = numerator is not None and outcome not in data.columns
@@ -270,6 +277,8 @@ class Panel:
         self, df: pd.DataFrame, computed_outcome: bool
     ) -> pd.DataFrame:
         unit, time = self.unit, self.time
+        if self.balance == "keep":
+            df = self._drop_missing_rows(df, computed_outcome)
         if self.numerator_col is not None and self.denominator_col is not None:
             num = _numeric_column(df, self.numerator_col, "numerator=", unit, time)
             den = _numeric_column(df, self.denominator_col, "denominator=", unit, time)
@@ -330,6 +339,23 @@ class Panel:
                 )
         return df
 
+    def _drop_missing_rows(
+        self, df: pd.DataFrame, computed_outcome: bool
+    ) -> pd.DataFrame:
+        """``balance="keep"``: rows without an outcome (or its counts) become gaps."""
+        cols = [c for c in (self.numerator_col, self.denominator_col) if c]
+        if not computed_outcome:
+            cols.append(self.outcome)
+        missing = np.zeros(len(df), dtype=bool)
+        for col in cols:
+            missing |= df[col].isna().to_numpy()
+        self._missing_rows = int(missing.sum())
+        if missing.all():
+            raise DataError(
+                f"Every row has a missing value in {cols}; there is nothing to estimate."
+            )
+        return df.loc[~missing] if missing.any() else df
+
     def _check_finite(
         self, df: pd.DataFrame, col: str, values: pd.Series, what: str
     ) -> None:
@@ -337,10 +363,15 @@ class Panel:
         missing = values.isna()
         if missing.any():
             first = df.loc[missing].iloc[0]
+            hint = (
+                " (or pass balance='keep' to treat rows without an outcome as gaps)"
+                if what in ("an outcome", "a count")
+                else ""
+            )
             raise DataError(
                 f"Column {_r(col)} has {int(missing.sum())} missing value(s), the first "
                 f"at {unit}={_r(first[unit])}, {time}={_r(first[time])}. Drop or impute "
-                f"those rows before estimating: {what} cannot be missing."
+                f"those rows before estimating{hint}: {what} cannot be missing."
             )
         infinite = ~np.isfinite(values.to_numpy(dtype=float))
         if infinite.any():
@@ -464,15 +495,34 @@ class Panel:
                     f"(e.g. {shown}). Fill the gaps, or pass balance='drop' to drop "
                     "those units."
                 )
-            self.warnings.append(
-                f"Dropped {len(gappy)} unit(s) with missing periods (balance='drop'), "
-                f"e.g. {shown}."
+            if balance == "keep":
+                n_cells = int(len(gappy) * len(periods) - gappy.sum())
+                message = (
+                    f"Kept {len(gappy)} of {len(counts)} unit(s) with gaps "
+                    f"(balance='keep'): {n_cells} unit-period cell(s) missing, e.g. "
+                    f"{shown}; estimators use the rows that exist."
+                )
+                self.warnings.append(message)
+                warnings.warn(message, ImpactWarning, stacklevel=4)
+            else:
+                self.warnings.append(
+                    f"Dropped {len(gappy)} unit(s) with missing periods "
+                    f"(balance='drop'), e.g. {shown}."
+                )
+                keep = ~df[unit].isin(gappy.index)
+                df = df.loc[keep]
+                unit_cohort = unit_cohort.drop(gappy.index)
+                if len(df) == 0:
+                    raise DataError(
+                        "No unit is observed in every period; nothing is left."
+                    )
+        if self._missing_rows:
+            message = (
+                f"Dropped {self._missing_rows} row(s) with a missing outcome "
+                f"{_r(self.outcome)} (balance='keep'); they count as gaps."
             )
-            keep = ~df[unit].isin(gappy.index)
-            df = df.loc[keep]
-            unit_cohort = unit_cohort.drop(gappy.index)
-            if len(df) == 0:
-                raise DataError("No unit is observed in every period; nothing is left.")
+            self.warnings.append(message)
+            warnings.warn(message, ImpactWarning, stacklevel=4)
         first = periods[0]
         always = np.isfinite(unit_cohort) & (unit_cohort <= first)
         if always.any():
@@ -516,6 +566,8 @@ class Panel:
 
         self.units = units
         self.periods = periods
+        self.observed = np.zeros((n, t), dtype=bool)
+        self.observed[u_pos, t_pos] = True
         self.Y = matrix(df[self.outcome])
         self.cohort = unit_cohort.reindex(units).to_numpy(dtype=float)
         self.X = {c: matrix(df[c]) for c in self.covariates}
@@ -588,7 +640,9 @@ class Panel:
         self.numerator_col = self.denominator_col = None
         self.cluster_col = "_cluster" if clusters is not None else None
         self.rate_scale = 10_000.0
+        self.balance = "error"
         self.warnings = []
+        self.observed = np.ones((n, t), dtype=bool)
         self.units = np.arange(n) if units is None else np.asarray(units)
         self.periods = (
             np.arange(t, dtype=np.int64) if periods is None else np.asarray(periods)
@@ -689,6 +743,7 @@ class Panel:
         new.units = self.units[ui]
         new.periods = self.periods[ti]
         new.Y = self.Y[np.ix_(ui, ti)]
+        new.observed = self.observed[np.ix_(ui, ti)]
         new.cohort = self.cohort[ui]
         new.X = {k: v[np.ix_(ui, ti)] for k, v in self.X.items()}
         new.W = None if self.W is None else self.W[np.ix_(ui, ti)]
@@ -742,12 +797,97 @@ class Panel:
 
     @property
     def unit_weights(self) -> NDArray[np.float64] | None:
-        """Weights in the first period, shape (N,), or None."""
-        return None if self.W is None else self.W[:, 0].copy()
+        """Weights in the first period, shape (N,), or None.
+
+        With gaps (``balance="keep"``): each unit's mean weight over its observed
+        periods (as R ``did`` aggregates an unbalanced panel by unit).
+        """
+        if self.W is None:
+            return None
+        if not self.has_gaps:
+            return self.W[:, 0].copy()
+        obs = self.observed
+        total = np.where(obs, self.W, 0.0).sum(axis=1)
+        return np.asarray(total / np.maximum(obs.sum(axis=1), 1), dtype=float)
+
+    @property
+    def has_gaps(self) -> bool:
+        """Whether some unit misses some period (only with ``balance="keep"``)."""
+        return not bool(self.observed.all())
+
+    def gaps(self) -> dict[Any, list[int]]:
+        """Missing periods of each unit with gaps.
+
+        Returns
+        -------
+        dict
+            ``{unit: [missing periods]}`` for every unit with at least one gap.
+        """
+        out: dict[Any, list[int]] = {}
+        for i in np.flatnonzero(~self.observed.all(axis=1)):
+            unit = self.units[i]
+            key = unit.item() if isinstance(unit, np.generic) else unit
+            out[key] = [int(p) for p in self.periods[~self.observed[i]]]
+        return out
+
+    def require_complete(self, caller: str) -> None:
+        """Raise a DataError naming the units with gaps and their missing periods.
+
+        Parameters
+        ----------
+        caller : str
+            The estimator that needs complete series (named in the message).
+        """
+        holes = self.gaps()
+        if not holes:
+            return
+        shown = "; ".join(
+            f"{u!r} (missing {', '.join(str(p) for p in ps)})"
+            for u, ps in list(holes.items())[:_MAX_LISTED]
+        )
+        more = (
+            f" and {len(holes) - _MAX_LISTED} more unit(s)"
+            if len(holes) > _MAX_LISTED
+            else ""
+        )
+        raise DataError(
+            f"{caller} needs a complete outcome series for every unit, but "
+            f"{len(holes)} unit(s) have gaps: {shown}{more}. Fill the gaps, drop those "
+            "units (build the Panel with balance='drop'), or use an estimator that "
+            "works on the rows that exist (impact.did with method='cs', 'twfe', "
+            "'event_study', '2x2', 'imputation', 'did2s' or 'etwfe')."
+        )
+
+    def rows_view(self) -> Panel:
+        """This panel with gaps as zero-weight cells (for the regression estimators).
+
+        Missing outcomes, covariates and counts are set to 0 and the weights ``W``
+        to 0 in missing cells (1 or the given weight elsewhere), so that weighted
+        least squares on the (N, T) grid uses exactly the rows that exist. Returns
+        ``self`` when there are no gaps.
+
+        Returns
+        -------
+        Panel
+            A shallow copy.
+        """
+        if not self.has_gaps:
+            return self
+        new = copy.copy(self)
+        new.__dict__.pop("frame", None)
+        obs = self.observed
+        new.Y = np.where(obs, self.Y, 0.0)
+        base = np.ones(obs.shape) if self.W is None else self.W
+        new.W = np.where(obs, base, 0.0)
+        new.X = {k: np.where(obs, v, 0.0) for k, v in self.X.items()}
+        for name in ("numerator", "denominator"):
+            arr = getattr(self, name)
+            setattr(new, name, None if arr is None else np.where(obs, arr, 0.0))
+        return new
 
     @cached_property
     def frame(self) -> pd.DataFrame:
-        """The validated long frame, sorted by (unit, time).
+        """The validated long frame, sorted by (unit, time) (rows that exist only).
 
         Holds the unit, time and outcome columns, covariates, weights and cluster when
         given, ``_cohort`` (inf = never treated) and ``_treated`` (0/1).
@@ -766,7 +906,10 @@ class Panel:
             data[self.cluster_col] = np.repeat(self.clusters, t)
         data["_cohort"] = np.repeat(self.cohort, t)
         data["_treated"] = self.D.ravel().astype(np.int64)
-        return pd.DataFrame(data)
+        out = pd.DataFrame(data)
+        if self.has_gaps:  # only the rows that exist
+            out = out.loc[self.observed.ravel()].reset_index(drop=True)
+        return out
 
     def __repr__(self) -> str:
         return (

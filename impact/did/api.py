@@ -38,13 +38,13 @@ def _check_covariates(panel: Panel, names: list[str]) -> FloatArray | None:
             "when building it."
         )
     X = np.stack([panel.X[c] for c in names], axis=2)
-    if not np.isfinite(X).all():
+    if not np.isfinite(X[panel.observed]).all():
         bad = names[int(np.flatnonzero(~np.isfinite(X).all(axis=(0, 1)))[0])]
         raise DataError(
             f"Covariate {bad!r} has missing or infinite values; impute or drop them."
         )
     for j, name in enumerate(names):
-        if np.ptp(X[:, :, j]) == 0:
+        if np.ptp(X[:, :, j][panel.observed]) == 0:
             raise DataError(
                 f"Covariate {name!r} has no variation (it is constant); drop it from "
                 "covariates=."
@@ -147,7 +147,13 @@ def did(
         Unit weights (e.g. child population); ``"cs"`` uses first-period values.
     **options
         ``ref_period`` (int or list, default -1) and ``bins`` ((lo, hi)) for
-        ``"event_study"``/``"sunab"``; ``balance`` passed to :class:`Panel`.
+        ``"event_study"``/``"sunab"``; ``balance`` passed to :class:`Panel`
+        (``"keep"``: units with gaps are kept and every method estimates on the
+        rows that exist: regressions by weighting missing cells out, ``"cs"`` as R
+        ``did``'s ``allow_unbalanced_panel=TRUE`` (cell means of the rows observed
+        in each period, influence functions summed by unit; no covariates);
+        inference ``"wild"`` is then unavailable and ``"auto"`` uses permutation
+        where it would use the wild bootstrap).
 
     Returns
     -------
@@ -212,9 +218,9 @@ def did(
             "No unit is treated in the observed periods; check the cohort=/treated= "
             "column."
         )
-    if not np.ptp(panel.Y) > 0:
+    if not np.nanmax(panel.Y) - np.nanmin(panel.Y) > 0:
         raise DataError(
-            f"Outcome {panel.outcome!r} is constant ({float(panel.Y.flat[0]):g} in "
+            f"Outcome {panel.outcome!r} is constant ({float(np.nanmax(panel.Y)):g} in "
             "every unit and period): there is no variation to estimate an effect "
             "from; check the outcome= column."
         )
@@ -247,7 +253,18 @@ def did(
     if placebo_k is None:
         warns += _design_warnings(panel, cidx, method, control, anticipation)
     codes = cluster_codes(panel.clusters) if panel.cluster_col is not None else None
-    X = _check_covariates(panel, cov_names)
+    gappy = panel.has_gaps
+    if gappy and method == "cs" and cov_names:
+        raise SpecError(
+            "method='cs' with covariates needs a balanced panel; the panel has units "
+            "with gaps (balance='keep'). Drop those units (balance='drop'), drop the "
+            "covariates, or use method='imputation' or 'twfe' with covariates."
+        )
+    original = panel
+    panel = panel.rows_view()  # gaps become zero-weight cells (rows that exist)
+    X = _check_covariates(original, cov_names)
+    if X is not None and gappy:
+        X = np.where(original.observed[:, :, None], X, 0.0)
     if method in MODERN_METHODS:
         check_modern_options(method, call, cov_names)
         result = fit_modern(panel, cidx, X, codes, call, warns)
@@ -296,7 +313,7 @@ def did(
         }
     )
     result._call = call
-    result._panel = panel
+    result._panel = original
     result._refit = did
     if result.se == 0.0:
         raise EstimationError(
@@ -349,7 +366,8 @@ def _fit_cs(
     from impact.did.cs import _cluster_sum, compute_att_gt
 
     w = panel.unit_weights
-    if panel.W is not None and np.ptp(panel.W, axis=1).max() > 0:
+    gappy = panel.has_gaps
+    if not gappy and panel.W is not None and np.ptp(panel.W, axis=1).max() > 0:
         warns.append(
             "Weights vary over time within units; method='cs' uses each unit's "
             "first-period weight."
@@ -372,6 +390,7 @@ def _fit_cs(
             anticipation=anticipation,
             base_period=base_period,
             real_idx=real,
+            cell_weights=panel.W if gappy else None,
         )
     warns += [str(c.message) for c in caught]
     n = panel.n_units
@@ -474,7 +493,13 @@ def _fit_regression(
     if method == "2x2":
         w = panel.unit_weights
         est, se, cells, changes = fit_2x2(
-            panel.Y, cidx, panel.periods, weights=w, clusters=codes
+            panel.Y,
+            cidx,
+            panel.periods,
+            weights=w,
+            clusters=codes,
+            observed=panel.observed if panel.has_gaps else None,
+            warns=warns,
         )
         res = DiDResult(
             method="2x2",
@@ -619,8 +644,14 @@ def _apply_inference(
             pass
     if inference == "auto":
         inference = rule_method
-        if inference == "wild" and not _is_linear(method, X, call):
+        if inference == "wild" and (not _is_linear(method, X, call) or panel.has_gaps):
             inference = "permutation"
+    if inference == "wild" and panel.has_gaps:
+        raise SpecError(
+            "inference='wild' needs a balanced panel (its null model is fitted on the "
+            "full unit-by-period grid); the panel has gaps (balance='keep'). Use "
+            "inference='permutation' or 'analytic', or balance='drop'."
+        )
     if inference in ("analytic", "bootstrap"):
         if inference == "bootstrap" and method != "cs":
             raise SpecError(

@@ -276,6 +276,7 @@ def bacon(
     )
     if panel.W is not None or panel.X:
         raise SpecError("bacon() needs a Panel without weights or covariates.")
+    panel.require_complete("bacon()")
     cidx = _cohort_index(panel)
     if not np.isfinite(cidx).any():
         raise DataError("bacon() needs treated units; none is treated in the data.")

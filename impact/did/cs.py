@@ -218,6 +218,7 @@ def compute_att_gt(
     base_period: str = "varying",
     real_idx: FloatArray | None = None,
     with_inf: bool = True,
+    cell_weights: FloatArray | None = None,
 ) -> CSFit:
     """Estimate every ATT(g,t) with its influence function.
 
@@ -247,6 +248,13 @@ def compute_att_gt(
         comparisons use the true adoption.
     with_inf : bool
         Compute influence functions (False for point estimates only).
+    cell_weights : ndarray (N, T), optional
+        Unbalanced panel: the weight of each unit-period cell, 0 where the row is
+        missing (``Y`` must then be finite everywhere, e.g. 0 in missing cells).
+        Each ATT(g,t) compares the weighted means of the rows that exist in each
+        period (R ``did``'s ``allow_unbalanced_panel=TRUE``: the repeated
+        cross-section estimator with influence functions summed by unit). No
+        covariates.
 
     Returns
     -------
@@ -285,6 +293,27 @@ def compute_att_gt(
             f"(anticipation={anticipation}). Reduce anticipation or check the cohorts."
         )
     k = len(rows)
+    if cell_weights is not None:
+        if X is not None:
+            raise EstimationError(
+                "Callaway-Sant'Anna with covariates on an unbalanced panel is not "
+                "available; drop the units with gaps (balance='drop') or the covariates."
+            )
+        return _finish(
+            *_cells_unbalanced(
+                Y,
+                cohort_idx,
+                true_idx,
+                np.asarray(cell_weights, dtype=float),
+                rows,
+                control,
+                anticipation,
+                with_inf,
+            ),
+            rows,
+            periods,
+            notes,
+        )
     if X is None:
         return _finish(
             *_cells_no_covariates(
@@ -365,6 +394,61 @@ def _cells_no_covariates(
         att[j] = m1 - m0
         if with_inf:
             inf[:, j] = n * (w1 * (delta - m1) / s1 - w0 * (delta - m0) / s0)
+    return att, inf, n_tr, n_co
+
+
+def _cells_unbalanced(
+    Y: FloatArray,
+    cohort_idx: FloatArray,
+    true_idx: FloatArray,
+    Wc: FloatArray,
+    rows: list[tuple[int, int, int, bool, bool]],
+    control: str,
+    anticipation: int,
+    with_inf: bool,
+) -> tuple[FloatArray, FloatArray, NDArray[np.intp], NDArray[np.intp]]:
+    """Differences of the four weighted cell means over the rows that exist.
+
+    The influence function of each mean is ``w_it (y_it - m) / sum(w)`` per row,
+    summed within units; on a balanced panel this is the panel estimator exactly.
+    """
+    n = Y.shape[0]
+    k = len(rows)
+    att = np.full(k, np.nan)
+    inf = np.zeros((n, k)) if with_inf else np.zeros((n, 0))
+    n_tr = np.zeros(k, dtype=np.intp)
+    n_co = np.zeros(k, dtype=np.intp)
+    never = ~np.isfinite(true_idx)
+    for j, (g, t, b, _post, ref) in enumerate(rows):
+        treat = cohort_idx == g
+        if control == "never":
+            ctrl = never
+        else:
+            ctrl = never | ((true_idx > max(t, b) + anticipation) & ~treat)
+        n_tr[j] = int(treat.sum())
+        n_co[j] = int(ctrl.sum())
+        if ref:
+            att[j] = 0.0
+            continue
+        value = 0.0
+        psi = np.zeros(n)
+        for col, group, sign in (
+            (t, treat, 1.0),
+            (b, treat, -1.0),
+            (t, ctrl, -1.0),
+            (b, ctrl, 1.0),
+        ):
+            ww = np.where(group, Wc[:, col], 0.0)
+            total = float(ww.sum())
+            if total <= 0:
+                value = np.nan
+                break
+            m = float(ww @ Y[:, col]) / total
+            value += sign * m
+            psi += sign * ww * (Y[:, col] - m) / total
+        att[j] = value
+        if with_inf and np.isfinite(value):
+            inf[:, j] = n * psi
     return att, inf, n_tr, n_co
 
 

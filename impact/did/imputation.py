@@ -422,14 +422,23 @@ def fit_imputation_result(
     fit_mask = first_stage_mask(cidx, n_t, control)
     fit = impute(Y, fit_mask, W, X, names=list(panel.covariates))
     treated = np.arange(n_t)[None, :] >= cidx[:, None]
-    lost = treated & ~fit.identified
+    lost = treated & ~fit.identified & (w > 0)
     if lost.any():
+        no_unit = lost & (fit.identified.any(axis=0)[None, :])
         periods = sorted({int(panel.periods[t]) for t in np.flatnonzero(lost.any(0))})
-        warns.append(
-            f"{int(lost.sum())} treated cells (periods {periods}) have no untreated "
-            "cell in the same period to impute from (every unit is treated by then); "
-            "they are left out of every average."
-        )
+        if no_unit.any():
+            units = [panel.units[i] for i in np.flatnonzero(no_unit.any(axis=1))]
+            warns.append(
+                f"{int(no_unit.sum())} treated cells of {len(units)} unit(s) (e.g. "
+                f"{units[:3]}) have no untreated row of their own unit to impute from "
+                "(gaps before adoption); they are left out of every average."
+            )
+        if (lost & ~no_unit).any():
+            warns.append(
+                f"{int((lost & ~no_unit).sum())} treated cells (periods {periods}) "
+                "have no untreated cell in the same period to impute from (every unit "
+                "is treated by then); they are left out of every average."
+            )
     cells = _cells(cidx, fit, w, leads=control == "notyet")
     if not cells.post.any():
         raise EstimationError(

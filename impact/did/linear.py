@@ -49,6 +49,7 @@ def _cs_simple_A(
     w: FloatArray,
     control: str,
     anticipation: int,
+    cell_weights: FloatArray | None = None,
 ) -> FloatArray:
     n = len(cidx)
     A = np.zeros((n, n_t))
@@ -70,10 +71,17 @@ def _cs_simple_A(
             if control == "never"
             else (never | ((cidx > max(t, b) + anticipation) & ~treat))
         )
+        omega = sizes[g] / total
+        if cell_weights is not None:  # unbalanced: the rows that exist per period
+            for col, sign in ((t, 1.0), (b, -1.0)):
+                wt = np.where(treat, cell_weights[:, col], 0.0)
+                wc = np.where(ctrl, cell_weights[:, col], 0.0)
+                a = wt / max(wt.sum(), 1e-300) - wc / max(wc.sum(), 1e-300)
+                A[:, col] += sign * omega * a
+            continue
         a = np.where(treat, w / sizes[g], 0.0)
         if ctrl.any():
             a = a - np.where(ctrl, w / w[ctrl].sum(), 0.0)
-        omega = sizes[g] / total
         A[:, t] += omega * a
         A[:, b] -= omega * a
     return A
@@ -122,13 +130,30 @@ def weight_matrix(
     if method == "cs":
         if X is not None:
             raise SpecError("method='cs' with covariates is not linear in the outcome.")
-        return _cs_simple_A(cohort_idx, n_t, uw, control, anticipation)
+        cw = panel.W if panel.has_gaps else None
+        return _cs_simple_A(cohort_idx, n_t, uw, control, anticipation, cw)
     if method == "2x2":
         treated = np.isfinite(cohort_idx)
         g = int(np.unique(cohort_idx[treated])[0])
+        if panel.has_gaps:
+            obs = panel.observed.astype(float)
+            n_pre = obs[:, :g].sum(axis=1)
+            n_post = obs[:, g:].sum(axis=1)
+            usable = (n_pre > 0) & (n_post > 0)
+            uw = np.where(usable, uw, 0.0)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                time_w = np.where(
+                    np.arange(n_t)[None, :] >= g,
+                    obs / n_post[:, None],
+                    -obs / n_pre[:, None],
+                )
+            time_w = np.where(usable[:, None], time_w, 0.0)
+        else:
+            time_w = np.broadcast_to(
+                np.where(np.arange(n_t) >= g, 1.0 / (n_t - g), -1.0 / g), (n, n_t)
+            )
         a = np.where(treated, uw / uw[treated].sum(), -uw / uw[~treated].sum())
-        time_w = np.where(np.arange(n_t) >= g, 1.0 / (n_t - g), -1.0 / g)
-        return a[:, None] * time_w[None, :]
+        return np.asarray(a[:, None] * time_w, dtype=float)
     extra = X if X is not None else np.zeros((n, n_t, 0))
     W = panel.W
     if method == "twfe":
@@ -201,6 +226,7 @@ def cs_simple_batch(
     weights: FloatArray | None = None,
     control: str = "never",
     anticipation: int = 0,
+    cell_weights: FloatArray | None = None,
 ) -> FloatArray:
     """Callaway-Sant'Anna simple ATT (no covariates) for B assignments (vectorised).
 
@@ -216,6 +242,8 @@ def cs_simple_batch(
         Comparison group.
     anticipation : int
         Periods of anticipation.
+    cell_weights : ndarray (N, T), optional
+        Unbalanced panel: weight of each cell, 0 where the row is missing.
 
     Returns
     -------
@@ -224,6 +252,10 @@ def cs_simple_batch(
     """
     n, n_t = Y.shape
     w = np.ones(n) if weights is None else np.asarray(weights, dtype=float)
+    if cell_weights is not None:
+        return _cs_simple_batch_rows(
+            Y, cidx, w, np.asarray(cell_weights, float), control, anticipation
+        )
     Yw = Y * w[:, None]
     never = (~np.isfinite(cidx)).astype(float)
     s_never = never @ Yw  # (B, T)
@@ -258,6 +290,52 @@ def cs_simple_batch(
                 att = np.where(cg > 0, att, 0.0)
                 num += cg * att
                 den += cg
+        return num / den
+
+
+def _cs_simple_batch_rows(
+    Y: FloatArray,
+    cidx: FloatArray,
+    w: FloatArray,
+    Wc: FloatArray,
+    control: str,
+    anticipation: int,
+) -> FloatArray:
+    """:func:`cs_simple_batch` on the rows that exist (cell weights, 0 = missing)."""
+    n_t = Y.shape[1]
+    Yw = Y * Wc
+    never = (~np.isfinite(cidx)).astype(float)
+    s_never, c_never = never @ Yw, never @ Wc  # (B, T)
+    gvals = np.unique(cidx[np.isfinite(cidx)]).astype(int)
+    sums, counts, sizes = {}, {}, {}
+    for g in gvals:
+        m = (cidx == g).astype(float)
+        sums[g], counts[g], sizes[g] = m @ Yw, m @ Wc, m @ w
+    num = np.zeros(cidx.shape[0])
+    den = np.zeros(cidx.shape[0])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        for g in gvals:
+            b = g - 1 - anticipation
+            if b < 0:
+                continue
+            for t in range(g, n_t):
+                s_c, c_c = s_never, c_never
+                if control == "notyet":
+                    later = [
+                        h for h in gvals if h > max(t, b) + anticipation and h != g
+                    ]
+                    if later:
+                        s_c = s_c + sum(sums[h] for h in later)
+                        c_c = c_c + sum(counts[h] for h in later)
+                att = (
+                    sums[g][:, t] / counts[g][:, t]
+                    - sums[g][:, b] / counts[g][:, b]
+                    - s_c[:, t] / c_c[:, t]
+                    + s_c[:, b] / c_c[:, b]
+                )
+                ok = np.isfinite(att) & (sizes[g] > 0)
+                num += np.where(ok, sizes[g] * att, 0.0)
+                den += np.where(ok, sizes[g], 0.0)
         return num / den
 
 
@@ -304,6 +382,7 @@ def make_estimate_batch(
 
     uw = panel.unit_weights
     if method == "cs" and X is None:
+        cw = panel.W if panel.has_gaps else None
 
         def batch_cs(Y: FloatArray, cohorts: FloatArray) -> FloatArray:
             return cs_simple_batch(
@@ -312,11 +391,13 @@ def make_estimate_batch(
                 weights=uw,
                 control=control,
                 anticipation=anticipation,
+                cell_weights=cw,
             )
 
         return batch_cs
     if (
         method == "sunab"
+        and not panel.has_gaps
         and X is None
         and ref_period in (-1, [-1])
         and (~np.isfinite(panel.cohort)).any()
@@ -333,7 +414,7 @@ def make_estimate_batch(
             return twfe_batch(Y, to_idx(cohorts))
 
         return batch_twfe
-    if method == "2x2":
+    if method == "2x2" and not panel.has_gaps:
 
         def batch_2x2(Y: FloatArray, cohorts: FloatArray) -> FloatArray:
             c = to_idx(cohorts)

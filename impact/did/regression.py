@@ -221,6 +221,8 @@ def fit_2x2(
     *,
     weights: FloatArray | None = None,
     clusters: NDArray[np.intp] | None = None,
+    observed: NDArray[np.bool_] | None = None,
+    warns: list[str] | None = None,
 ) -> tuple[float, float, pd.DataFrame, pd.DataFrame]:
     """Two groups, before/after: difference of mean changes and the 4 cell means.
 
@@ -239,6 +241,12 @@ def fit_2x2(
         Unit weights.
     clusters : ndarray of int (N,), optional
         Cluster codes (default: units).
+    observed : ndarray of bool (N, T), optional
+        Unbalanced panel: which cells have a row. Each unit's pre and post means
+        are over its observed periods; units observed only before or only after
+        adoption carry no change and are left out (counted in ``warns``).
+    warns : list of str, optional
+        Receives the count of units left out.
 
     Returns
     -------
@@ -261,8 +269,22 @@ def fit_2x2(
         )
     g = int(gvals[0])
     w = np.ones(len(Y)) if weights is None else np.asarray(weights, dtype=float)
-    pre = Y[:, :g].mean(axis=1)
-    post = Y[:, g:].mean(axis=1)
+    if observed is None:
+        pre = Y[:, :g].mean(axis=1)
+        post = Y[:, g:].mean(axis=1)
+    else:
+        pre, post, usable = _observed_means(Y, observed, g)
+        if not usable.all():
+            if warns is not None:
+                warns.append(
+                    f"method='2x2': {int((~usable).sum())} unit(s) observed only before "
+                    "or only after adoption have no change to compare and are left out."
+                )
+            keep = np.flatnonzero(usable)
+            Y, cohort_idx, w = Y[keep], cohort_idx[keep], w[keep]
+            pre, post, treated = pre[keep], post[keep], treated[keep]
+            if clusters is not None:
+                _, clusters = np.unique(clusters[keep], return_inverse=True)
     delta = post - pre
     groups = {"treated": treated, "control": ~treated}
     if (~treated).sum() == 0:
@@ -318,6 +340,21 @@ def fit_2x2(
         }
     )
     return est, se, cells, changes
+
+
+def _observed_means(
+    Y: FloatArray, observed: NDArray[np.bool_], g: int
+) -> tuple[FloatArray, FloatArray, NDArray[np.bool_]]:
+    """Per-unit means of the observed pre (< g) and post (>= g) periods."""
+    obs = observed.astype(float)
+    y = np.where(observed, Y, 0.0)
+    n_pre = obs[:, :g].sum(axis=1)
+    n_post = obs[:, g:].sum(axis=1)
+    usable = (n_pre > 0) & (n_post > 0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        pre = y[:, :g].sum(axis=1) / n_pre
+        post = y[:, g:].sum(axis=1) / n_post
+    return pre, post, usable
 
 
 def cell_means(

@@ -165,6 +165,7 @@ def matched_did(
         treated=treated,
         covariates=cov_l or None,
     )
+    panel.require_complete(_CALLER)
     outcome, unit, time = panel.outcome, panel.unit, panel.time
     if not np.ptp(panel.Y) > 0:
         raise DataError(

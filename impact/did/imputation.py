@@ -424,7 +424,8 @@ def fit_imputation_result(
     treated = np.arange(n_t)[None, :] >= cidx[:, None]
     lost = treated & ~fit.identified & (w > 0)
     if lost.any():
-        no_unit = lost & (fit.identified.any(axis=0)[None, :])
+        period_ok = np.asarray(fit.identified, dtype=bool).any(axis=0)
+        no_unit = lost & period_ok[None, :]
         periods = sorted({int(panel.periods[t]) for t in np.flatnonzero(lost.any(0))})
         if no_unit.any():
             units = [panel.units[i] for i in np.flatnonzero(no_unit.any(axis=1))]

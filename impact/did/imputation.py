@@ -424,8 +424,8 @@ def fit_imputation_result(
     treated = np.arange(n_t)[None, :] >= cidx[:, None]
     lost = treated & ~fit.identified & (w > 0)
     if lost.any():
-        period_ok = np.asarray(fit.identified, dtype=bool).any(axis=0)
-        no_unit = lost & period_ok[None, :]
+        period_ok = np.asarray(np.asarray(fit.identified).sum(axis=0) > 0)
+        no_unit = lost & period_ok.reshape(1, -1)
         periods = sorted({int(panel.periods[t]) for t in np.flatnonzero(lost.any(0))})
         if no_unit.any():
             units = [panel.units[i] for i in np.flatnonzero(no_unit.any(axis=1))]

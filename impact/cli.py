@@ -176,12 +176,18 @@ def _cmd_report(ns: argparse.Namespace) -> int:
         return _fail(f"cannot read {source}: {exc}")
     if not isinstance(results, dict) or "analyses" not in results:
         return _fail(f"{source} is not the results.json of `impact run`")
-    if ns.format in {"md", "both"}:
-        (folder / "report.md").write_text(render_markdown(results), encoding="utf-8")
-    if ns.format in {"html", "both"}:
-        (folder / "report.html").write_text(
-            render_html(results, folder), encoding="utf-8"
-        )
+    from impact.errors import SpecError
+    from impact.study.output import atomic_write_text
+
+    try:
+        if ns.format in {"md", "both"}:
+            atomic_write_text(folder / "report.md", render_markdown(results))
+        if ns.format in {"html", "both"}:
+            atomic_write_text(folder / "report.html", render_html(results, folder))
+    except SpecError as exc:
+        return _fail(str(exc))
+    except OSError as exc:
+        return _fail(f"cannot write the report in {folder}: {exc.strerror or exc}")
     print(f"report written to {folder}")
     return 0
 

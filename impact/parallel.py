@@ -100,6 +100,7 @@ def run_tasks(
     progress: bool | None = None,
     desc: str = "",
     scheduler: str | None = None,
+    scratch: str | os.PathLike[str] | None = None,
 ) -> list[T]:
     """Run ``func`` on every task, serially or in parallel; order is preserved.
 
@@ -121,6 +122,10 @@ def run_tasks(
         Progress-bar label.
     scheduler : str, optional
         Address of a dask.distributed scheduler.
+    scratch : path-like, optional
+        Folder for the parallel backends' temporary files (joblib's memory maps, a
+        local dask cluster's spill and lock files); default the system's temporary
+        folder. ``impact run`` points it inside ``--out``.
 
     Returns
     -------
@@ -148,9 +153,12 @@ def run_tasks(
             return tqdm(items, desc=desc)
         return items
 
+    temp_folder = None if scratch is None else str(scratch)
     if backend == "joblib":
         return list(
-            joblib.Parallel(n_jobs=n_jobs)(joblib.delayed(func)(t) for t in _iterate())
+            joblib.Parallel(n_jobs=n_jobs, temp_folder=temp_folder)(
+                joblib.delayed(func)(t) for t in _iterate()
+            )
         )
     try:
         from dask.distributed import Client, LocalCluster
@@ -158,27 +166,38 @@ def run_tasks(
         raise SpecError(
             "backend='dask' needs dask.distributed: pip install 'impact[dask]'."
         ) from exc
-    if scheduler is not None:
-        client = Client(scheduler)
-        cluster = None
-    else:
-        workers = max(1, n_jobs if n_jobs > 0 else os.cpu_count() or 1)
-        cluster = LocalCluster(
-            n_workers=workers,
-            threads_per_worker=1,
-            processes=True,
-            dashboard_address=None,
-        )
-        client = Client(cluster)
-    try:
-        with joblib.parallel_config(backend="dask"):
-            out = list(
-                joblib.Parallel(n_jobs=n_jobs)(
-                    joblib.delayed(func)(t) for t in _iterate()
-                )
+    import contextlib
+
+    import dask
+
+    settings = (
+        dask.config.set({"temporary-directory": temp_folder})
+        if temp_folder is not None
+        else contextlib.nullcontext()
+    )
+    with settings:
+        if scheduler is not None:
+            client = Client(scheduler)
+            cluster = None
+        else:
+            workers = max(1, n_jobs if n_jobs > 0 else os.cpu_count() or 1)
+            cluster = LocalCluster(
+                n_workers=workers,
+                threads_per_worker=1,
+                processes=True,
+                dashboard_address=None,
+                local_directory=temp_folder,
             )
-    finally:
-        client.close()
-        if cluster is not None:
-            cluster.close()
+            client = Client(cluster)
+        try:
+            with joblib.parallel_config(backend="dask"):
+                out = list(
+                    joblib.Parallel(n_jobs=n_jobs, temp_folder=temp_folder)(
+                        joblib.delayed(func)(t) for t in _iterate()
+                    )
+                )
+        finally:
+            client.close()
+            if cluster is not None:
+                cluster.close()
     return out

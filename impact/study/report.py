@@ -316,9 +316,14 @@ def _html_table(
 def _img(out_dir: Path, rel: str | None, alt: str) -> str:
     if not rel:
         return ""
-    path = out_dir / rel
+    from impact.errors import SpecError
+    from impact.study.output import read_inside
+
     try:
-        data = base64.b64encode(path.read_bytes()).decode("ascii")
+        # only files inside the run folder: results.json is input, not trusted
+        data = base64.b64encode(read_inside(out_dir, str(rel))).decode("ascii")
+    except SpecError:
+        return f"<p class='warn'>Figure {_e(rel)} is outside the run folder; not shown.</p>"
     except OSError:
         return f"<p class='warn'>Figure {_e(rel)} is missing.</p>"
     return f'<figure><img src="data:image/png;base64,{data}" alt="{_e(alt)}"></figure>'

@@ -599,13 +599,18 @@ def run_study(
     SpecError, DataError
         A bad study file, bad data, or an analysis that could not run.
     """
-    from impact.study.report import write_reports
-    from impact.study.robustness import expand_grid, spec_curve_png, summarise_grid
+    from impact.study.output import OutputFolder, check_output_folder, scratch_inside
+    from impact.study.robustness import expand_grid, summarise_grid
 
     spec_path = Path(spec_path)
     spec, raw_bytes = load_spec(spec_path)
     source = str(spec_path)
     planned = validate_study(spec, source)
+    out_dir = check_output_folder(
+        Path(out)
+        if out is not None
+        else Path("results") / safe_filename(spec_path.stem, set())
+    )
     data_path = resolve_data_path(spec, spec_path)
     prepared = load_data(spec.data, data_path)
     check_columns(spec, prepared, source)
@@ -650,15 +655,17 @@ def run_study(
                 log_outcome=spec.data.log_outcome,
             )
         )
-    outputs = run_tasks(
-        execute_task,
-        tasks,
-        backend=backend,
-        n_jobs=n_jobs,
-        progress=progress,
-        desc=spec.study.title[:30],
-        scheduler=scheduler,
-    )
+    with scratch_inside(out_dir) as scratch:
+        outputs = run_tasks(
+            execute_task,
+            tasks,
+            backend=backend,
+            n_jobs=n_jobs,
+            progress=progress,
+            desc=spec.study.title[:30],
+            scheduler=scheduler,
+            scratch=scratch,
+        )
     by_key = {o["key"]: o for o in outputs}
 
     analyses: dict[str, Any] = {}
@@ -677,15 +684,45 @@ def run_study(
         )
     checks = [evaluate_check(c, analyses) for c in spec.check]
 
-    out_dir = (
-        Path(out)
-        if out is not None
-        else Path("results") / safe_filename(spec_path.stem, set())
-    )
-    out_dir.mkdir(parents=True, exist_ok=True)
-    fig_dir = _safe_join(out_dir, "figures")
-    fig_dir.mkdir(exist_ok=True)
-    written: list[Path] = []
+    with OutputFolder(out_dir) as folder:
+        results, written = _write_outputs(
+            folder,
+            spec,
+            spec_path,
+            raw_bytes,
+            study_seed,
+            data_path,
+            prepared,
+            planned,
+            by_key,
+            by_name,
+            analyses,
+            robustness,
+            checks,
+        )
+    exit_code = 0 if all(c["passed"] for c in checks) else 1
+    return StudyRun(results, exit_code, out_dir, written)
+
+
+def _write_outputs(
+    folder: Any,
+    spec: StudySpec,
+    spec_path: Path,
+    raw_bytes: bytes,
+    study_seed: int,
+    data_path: Path,
+    prepared: Any,
+    planned: list[Planned],
+    by_key: dict[str, Any],
+    by_name: dict[str, AnalysisSpec],
+    analyses: dict[str, Any],
+    robustness: list[dict[str, Any]],
+    checks: list[dict[str, Any]],
+) -> tuple[dict[str, Any], list[Path]]:
+    """Stage figures, results.json and the reports in ``folder``, then publish them."""
+    from impact.study.report import write_reports
+    from impact.study.robustness import spec_curve_png
+
     taken: set[str] = set()
     figures: dict[str, str] = {}
     notes: dict[str, dict[str, Any]] = {}
@@ -694,9 +731,7 @@ def run_study(
         stem = safe_filename(p.key, taken)
         if o.get("png"):
             rel = f"figures/{stem}.png"
-            target = _safe_join(out_dir, rel)
-            target.write_bytes(o["png"])
-            written.append(target)
+            folder.write_bytes(rel, o["png"])
             figures[p.key] = rel
         notes[p.key] = {
             "estimator": p.estimator,
@@ -711,9 +746,7 @@ def run_study(
         if png is not None:
             stem = safe_filename(f"spec_curve_{rob_rec['name']}", taken)
             rel = f"figures/{stem}.png"
-            target = _safe_join(out_dir, rel)
-            target.write_bytes(png)
-            written.append(target)
+            folder.write_bytes(rel, png)
             rob_rec["figure"] = rel
         else:
             rob_rec["figure"] = None
@@ -747,12 +780,10 @@ def run_study(
     }
     results = jsonable(results)
     text = json.dumps(results, indent=2, allow_nan=False, ensure_ascii=False) + "\n"
-    target = _safe_join(out_dir, "results.json")
-    target.write_text(text, encoding="utf-8")
-    written.append(target)
-    written.extend(write_reports(results, out_dir, _safe_join))
-    exit_code = 0 if all(c["passed"] for c in checks) else 1
-    return StudyRun(results, exit_code, out_dir, written)
+    # the reports embed the staged figures; results.json is published last
+    write_reports(results, folder.staging, folder.join)
+    folder.write_text("results.json", text)
+    return results, folder.publish()
 
 
 def _nunique(frame: pd.DataFrame, col: str | None) -> int | None:

@@ -446,7 +446,8 @@ class Panel:
                     f"Column {_r(col)} (treated=) switches off for {unit}={_r(first['u'])} "
                     f"in {time}={_r(first['t'])}: treatment must be absorbing (once 1, "
                     "always 1). Use the first treated period as cohort= if the "
-                    "programme ended."
+                    "programme ended, or impact.did(method='dcdh'), which allows a "
+                    "treatment that switches off."
                 )
             first_on = (
                 ordered.loc[ordered["d"] == 1].groupby("u", sort=False)["t"].min()

@@ -25,7 +25,16 @@ __all__ = ["bacon", "did"]
 FloatArray = NDArray[np.float64]
 _METHODS = ["2x2", "twfe", "event_study", "cs", "sunab", *MODERN_METHODS]
 _INFERENCE = ["auto", "analytic", "bootstrap", "wild", "permutation"]
-_EXTRA = {"ref_period", "bins", "balance", "_placebo_k", "family", "window"}
+_EXTRA = {
+    "ref_period",
+    "bins",
+    "balance",
+    "_placebo_k",
+    "family",
+    "window",
+    "_treatment_matrix",
+}
+_PRIVATE = {"_placebo_k", "_treatment_matrix"}
 
 
 def _check_covariates(panel: Panel, names: list[str]) -> FloatArray | None:
@@ -191,23 +200,36 @@ def did(
     if unknown:
         raise SpecError(
             f"did got unexpected keyword argument(s) {sorted(unknown)}; method options "
-            f"are {sorted(_EXTRA - {'_placebo_k'})}."
+            f"are {sorted(_EXTRA - _PRIVATE)}."
         )
     placebo_k = options.pop("_placebo_k", None)
     balance = options.pop("balance", "error")
     cov_names = as_list(covariates)
-    panel = as_panel(
-        data,
-        unit=unit,
-        time=time,
-        outcome=outcome,
-        cohort=cohort,
-        treated=treated,
-        weights=weights,
-        covariates=cov_names or None,
-        cluster=cluster,
-        balance=balance,
-    )
+    columns = {
+        "unit": unit,
+        "time": time,
+        "outcome": outcome,
+        "cohort": cohort,
+        "treated": treated,
+        "weights": weights,
+        "covariates": cov_names or None,
+        "cluster": cluster,
+        "balance": balance,
+    }
+    dcdh_notes: list[str] = []
+    if method == "dcdh":
+        from impact.did.dcdh import prepare_dcdh
+
+        panel, dcdh_D = prepare_dcdh(
+            data,
+            treatment=options.pop("_treatment_matrix", None),
+            warns=dcdh_notes,
+            **columns,
+        )
+        options["_treatment_matrix"] = dcdh_D
+    else:
+        options.pop("_treatment_matrix", None)
+        panel = as_panel(data, **columns)
     if isinstance(data, Panel) and cluster is not None and panel.cluster_col != cluster:
         raise SpecError(
             "cluster= must be set when building the Panel (Panel(..., cluster=...)) "
@@ -239,7 +261,7 @@ def did(
         "seed": seed,
         **options,
     }
-    warns = list(panel.warnings)
+    warns = list(panel.warnings) + dcdh_notes
     if panel.n_never == 0 and method in ("cs", "sunab", "event_study"):
         if method == "cs" and control == "never":
             raise DataError(
@@ -250,7 +272,7 @@ def did(
             panel, note = _last_cohort_as_control(panel, anticipation)
             warns.append(note)
     cidx = _cohort_index(panel)
-    if placebo_k is None:
+    if placebo_k is None and method != "dcdh":
         warns += _design_warnings(panel, cidx, method, control, anticipation)
     codes = cluster_codes(panel.clusters) if panel.cluster_col is not None else None
     gappy = panel.has_gaps
@@ -630,7 +652,12 @@ def _apply_inference(
     inference = call["inference"]
     method = call["method"]
     clusters = panel.clusters
-    treated_clusters = np.unique(clusters[np.isfinite(cidx)])
+    treated_units = np.isfinite(cidx)
+    D_obs: NDArray[Any] = panel.D
+    if method == "dcdh":  # switching treatment: the switchers are the treated
+        D_obs = call["_treatment_matrix"]
+        treated_units = (np.diff(D_obs, axis=1) != 0).any(axis=1)
+    treated_clusters = np.unique(clusters[treated_units])
     n_clusters = len(np.unique(clusters))
     rule_method, rule_warning = "analytic", None
     if 0 < len(treated_clusters) < n_clusters:
@@ -699,7 +726,7 @@ def _apply_inference(
         out = wild_cluster_bootstrap(
             panel.Y,
             A,
-            panel.D,
+            D_obs,
             clusters=clusters,
             n_boot=call["n_boot"],
             alpha=call["alpha"],
@@ -708,7 +735,13 @@ def _apply_inference(
     else:
         from impact.inference import permutation_inference
 
-        if method in MODERN_METHODS:
+        labels = panel.cohort
+        if method == "dcdh":  # re-assign whole treatment paths across units
+            from impact.did.dcdh import dcdh_batch, path_labels
+
+            batch = dcdh_batch(np.asarray(D_obs, dtype=float))
+            labels = path_labels(np.asarray(D_obs, dtype=float))
+        elif method in MODERN_METHODS:
             from impact.did.modern import modern_batch
 
             batch = modern_batch(method, panel, X, call)
@@ -716,9 +749,9 @@ def _apply_inference(
             batch = linear.make_estimate_batch(method, panel, X=X, call=call, **opts)
         out = permutation_inference(
             panel.Y,
-            panel.cohort,
+            labels,
             batch,
-            D=panel.D,
+            D=D_obs,
             n_perm=max(call["n_boot"], 19),
             alpha=call["alpha"],
             seed=call["seed"],

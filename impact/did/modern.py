@@ -30,7 +30,7 @@ __all__ = [
 ]
 
 FloatArray = NDArray[np.float64]
-MODERN_METHODS = ("imputation", "did2s", "etwfe")
+MODERN_METHODS = ("imputation", "did2s", "etwfe", "stacked", "dcdh")
 
 
 def check_modern_options(method: str, call: dict[str, Any], covariates: Any) -> None:
@@ -42,9 +42,10 @@ def check_modern_options(method: str, call: dict[str, Any], covariates: Any) -> 
             raise SpecError(
                 f"family= is an option of method='etwfe'; got method={method!r}."
             )
-    if call.get("window") is not None and method != "stacked":
+    if call.get("window") is not None and method not in ("stacked", "dcdh"):
         raise SpecError(
-            f"window= is an option of method='stacked'; got method={method!r}."
+            "window= is an option of method='stacked' and 'dcdh'; got "
+            f"method={method!r}."
         )
     if method in ("stacked", "dcdh") and covariates:
         raise SpecError(
@@ -110,7 +111,7 @@ def fit_modern(
     if method == "stacked":
         from impact.did.stacked import fit_stacked
 
-        return fit_stacked(
+        result = fit_stacked(
             panel,
             cidx,
             codes,
@@ -119,9 +120,18 @@ def fit_modern(
             alpha=alpha,
             warns=warns,
         )
+        call["window"] = result.options["window"]  # inference re-uses this window
+        return result
     from impact.did.dcdh import fit_dcdh
 
-    return fit_dcdh(panel, codes, alpha=alpha, warns=warns)
+    return fit_dcdh(
+        panel,
+        call["_treatment_matrix"],
+        codes,
+        window=call.get("window"),
+        alpha=alpha,
+        warns=warns,
+    )
 
 
 def is_linear_modern(method: str, call: dict[str, Any]) -> bool:
@@ -155,7 +165,7 @@ def modern_weight_matrix(
         return stacked_weight_matrix(panel, cidx, call["control"], call.get("window"))
     from impact.did.dcdh import dcdh_weight_matrix
 
-    return dcdh_weight_matrix(panel)
+    return dcdh_weight_matrix(call["_treatment_matrix"])
 
 
 def modern_batch(
@@ -178,6 +188,20 @@ def modern_batch(
 
         control = "notyet" if method != "etwfe" else call["control"]
         return make_imputation_batch(panel, X, control)
+
+    if method == "stacked":
+        from impact.did.stacked import resolve_window, stacked_batch
+
+        W = panel.W
+        w = np.ones(panel.Y.shape) if W is None else np.asarray(W, dtype=float)
+        control = call["control"]
+
+        def batch_stacked(Y: FloatArray, cohorts: FloatArray) -> FloatArray:
+            c = to_idx(cohorts)
+            pre, post = resolve_window(call.get("window"), c[0], Y.shape[1], control, w)
+            return stacked_batch(Y, c, w, control, pre, post)
+
+        return batch_stacked
 
     def batch_refit(Y: FloatArray, cohorts: FloatArray) -> FloatArray:
         c = to_idx(cohorts)

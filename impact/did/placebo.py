@@ -13,7 +13,7 @@ import numpy as np
 
 from impact._validation import check_positive_int
 from impact.did._cohorts import cohort_index
-from impact.errors import DataError
+from impact.errors import DataError, SpecError
 
 if TYPE_CHECKING:
     from impact.did.results import DiDResult
@@ -47,6 +47,12 @@ def placebo_fit(result: DiDResult, k: int, refit: Refit) -> DiDResult:
     call = dict(result._call)
     call["inference"] = "analytic" if call["inference"] != "bootstrap" else "bootstrap"
     method = call.pop("method")
+    if method == "dcdh":
+        raise SpecError(
+            "placebo_in_time() moves adoption dates, which a switching treatment does "
+            "not have; method='dcdh' reports placebo effects (event times < -1) in "
+            "its event study instead."
+        )
     if method == "cs":
         res = refit(panel, method="cs", _placebo_k=k, **call)
         res.warnings.insert(0, f"Placebo: adoption moved {k} period(s) earlier.")

@@ -90,6 +90,8 @@ class _Linear:
     e: FloatArray  # (K,) event time
     size: FloatArray  # (K,) cohort size used as weight
     refs: list[int] = field(default_factory=list)
+    #: (estimate, se) of a headline that is not an average of the cells (dcdh's DID_M)
+    overall: tuple[float, float] | None = field(default=None, kw_only=True)
 
 
 def _row_stats(est: FloatArray, se: FloatArray, alpha: float) -> dict[str, FloatArray]:
@@ -328,13 +330,19 @@ class DiDResult(Result):
         post = (e >= 0) & (e <= max_e)
         rows_l: list[FloatArray] = []
         keys: list[float] = []
-        if self.method == "event_study":
-            if kind not in ("simple", "dynamic"):
-                raise SpecError(
-                    f"aggregate(kind={kind!r}) is not defined for a TWFE event study "
-                    "(one coefficient per event time); use 'dynamic' or 'simple', or "
-                    "method='cs'/'sunab' for cohort-level effects."
-                )
+        if self.method in ("event_study", "dcdh") and kind not in (
+            "simple",
+            "dynamic",
+        ):
+            what = {
+                "event_study": "a TWFE event study",
+                "dcdh": "method='dcdh' (a switching treatment has no cohorts)",
+            }[self.method]
+            raise SpecError(
+                f"aggregate(kind={kind!r}) is not defined for {what} (one "
+                "coefficient per event time); use 'dynamic' or 'simple', or "
+                "method='cs'/'sunab' for cohort-level effects."
+            )
         include = np.ones(k, dtype=bool)
         if balance_e is not None:
             last = float(np.nanmax(lin.time)) if np.isfinite(lin.time).any() else np.inf
@@ -387,6 +395,8 @@ class DiDResult(Result):
         vcov = lin.vcov_for(kind) if hasattr(lin, "vcov_for") else lin.vcov
         est = float(overall_l @ lin.theta)
         se = float(np.sqrt(overall_l @ vcov @ overall_l))
+        if kind == "simple" and lin.overall is not None:
+            est, se = lin.overall
         table = None
         if rows_l:
             L = np.array(rows_l)
@@ -465,6 +475,11 @@ class DiDResult(Result):
         from impact.parallel import spawn_generators
 
         n_perm = check_positive_int("n_perm", n_perm, "pretrend_test")
+        if self.method == "dcdh":
+            raise SpecError(
+                "pretrend_test(inference='permutation') re-assigns adoption dates; "
+                "for method='dcdh' use the analytic test of the placebo effects."
+            )
         if self._panel is None or self._refit is None:
             raise SpecError("This result does not keep its data; refit to permute.")
         panel, did = self._panel, self._refit
@@ -698,7 +713,11 @@ class DiDResult(Result):
                 lines.append(
                     f"{kind:>9} overall: {agg.estimate: .4f} (se {agg.se:.4f})"
                 )
-        if self.event_study is not None and self.method == "event_study":
+        if self.event_study is not None and self.method in (
+            "event_study",
+            "stacked",
+            "dcdh",
+        ):
             cols = ["event_time", "estimate", "std_error", "conf_low", "conf_high"]
             lines += ["", self.event_study[cols].to_string(index=False)]
         return lines
@@ -735,7 +754,7 @@ class DiDResult(Result):
         kinds: tuple[str, ...] = ()
         if self._cs is not None or self.method in ("sunab", *_CELL_METHODS):
             kinds = _KINDS
-        elif self.method == "event_study":
+        elif self.method in ("event_study", "dcdh"):
             kinds = ("simple", "dynamic")
         for kind in kinds:
             agg = self.aggregate(kind)

@@ -184,6 +184,11 @@ class Result:
         self.warnings: list[str] = list(dict.fromkeys(warnings or []))
         self.label = label
         self.title = title or f"{estimator} estimate"
+        #: scale of the outcome: True = natural log (effects in log points), False =
+        #: level, None = not stated (see :mod:`impact._scale`); read by ``design()``.
+        self.log_outcome: bool | None = None
+        #: named diagnostics (e.g. ``"selection"``), shown in ``to_dict()["diagnostics"]``.
+        self.diagnostics: dict[str, Any] = {}
 
     # ----------------------------------------------------------- extension hooks
     def _summary_lines(self) -> list[str]:
@@ -278,7 +283,7 @@ class Result:
         -------
         dict
             Always holds ``estimator, estimate, se, ci, pvalue, n_treated, n_control,
-            warnings``.
+            warnings, log_outcome, diagnostics``.
         """
         base: dict[str, Any] = {
             "estimator": self.estimator,
@@ -290,8 +295,12 @@ class Result:
             "n_control": self.n_control,
             "alpha": self.alpha,
             "warnings": list(self.warnings),
+            "log_outcome": self.log_outcome,
         }
-        base.update(self._extra_dict())
+        extra = self._extra_dict()
+        diagnostics = {**dict(extra.pop("diagnostics", None) or {}), **self.diagnostics}
+        base.update(extra)
+        base["diagnostics"] = diagnostics
         out = jsonable(base)
         assert isinstance(out, dict)
         return out

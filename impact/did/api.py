@@ -11,7 +11,9 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
+from impact._scale import resolve_log_outcome
 from impact._validation import as_list, check_alpha, check_option, check_positive_int
+from impact.diagnostics.selection import attach_selection
 from impact.did._cohorts import cohort_index as _cohort_index
 from impact.did._fe import cluster_codes
 from impact.did.bacon import bacon
@@ -30,11 +32,12 @@ _EXTRA = {
     "bins",
     "balance",
     "_placebo_k",
+    "_diagnostics",
     "family",
     "window",
     "_treatment_matrix",
 }
-_PRIVATE = {"_placebo_k", "_treatment_matrix"}
+_PRIVATE = {"_placebo_k", "_treatment_matrix", "_diagnostics"}
 
 
 def _check_covariates(panel: Panel, names: list[str]) -> FloatArray | None:
@@ -109,6 +112,7 @@ def did(
     alpha: float = 0.05,
     seed: int | np.random.Generator | None = None,
     weights: str | None = None,
+    log_outcome: bool | None = None,
     **options: Any,
 ) -> DiDResult:
     """Difference-in-differences: 2x2, TWFE, event study, Callaway-Sant'Anna, Sun-Abraham.
@@ -154,6 +158,12 @@ def did(
         Random seed for bootstrap/permutation.
     weights : str, optional
         Unit weights (e.g. child population); ``"cs"`` uses first-period values.
+    log_outcome : bool or None, default None
+        Whether the outcome is a natural log (effects in log points). Stored on the
+        result; ``design()`` and the summary's "Design:" line then state the MDE in
+        log points and as a fall of ``1 - exp(-mde)``. None: read as a log when the
+        column name says so, with a warning; a warning also when the values look
+        like a log.
     **options
         ``ref_period`` (int or list, default -1) and ``bins`` ((lo, hi)) for
         ``"event_study"``/``"sunab"``; ``balance`` passed to :class:`Panel`
@@ -203,6 +213,7 @@ def did(
             f"are {sorted(_EXTRA - _PRIVATE)}."
         )
     placebo_k = options.pop("_placebo_k", None)
+    diagnose = bool(options.pop("_diagnostics", True)) and placebo_k is None
     balance = options.pop("balance", "error")
     cov_names = as_list(covariates)
     columns = {
@@ -259,9 +270,13 @@ def did(
         "n_boot": n_boot,
         "alpha": alpha,
         "seed": seed,
+        "log_outcome": log_outcome,
         **options,
     }
-    warns = list(panel.warnings) + dcdh_notes
+    scale, scale_warns = resolve_log_outcome(
+        log_outcome, panel.outcome, panel.Y, caller
+    )
+    warns = list(panel.warnings) + dcdh_notes + scale_warns
     if panel.n_never == 0 and method in ("cs", "sunab", "event_study"):
         if method == "cs" and control == "never":
             raise DataError(
@@ -344,7 +359,11 @@ def did(
             "so there is no residual variation to measure uncertainty; check the "
             "outcome= column."
         )
-    return _apply_inference(result, panel, cidx, codes, X, call)
+    result.log_outcome = scale
+    result = _apply_inference(result, panel, cidx, codes, X, call)
+    if diagnose:
+        attach_selection(result, panel.Y, cidx, outcome=str(panel.outcome), alpha=alpha)
+    return result
 
 
 def _last_cohort_as_control(panel: Panel, anticipation: int) -> tuple[Panel, str]:
@@ -786,3 +805,43 @@ def _placebo(result: DiDResult, k: int) -> DiDResult:
     from impact.did.placebo import placebo_fit
 
     return placebo_fit(result, k, did)
+    """Placebo in time: pretend adoption ``k`` periods early, on pre-treatment data."""
+    k = check_positive_int("k", k, "DiDResult.placebo_in_time")
+    panel = result._panel
+    assert panel is not None
+    call = dict(result._call)
+    call["_diagnostics"] = False
+    call["inference"] = "analytic" if call["inference"] != "bootstrap" else "bootstrap"
+    method = call.pop("method")
+    if method == "cs":
+        res = did(panel, method="cs", _placebo_k=k, **call)
+        res.warnings.insert(0, f"Placebo: adoption moved {k} period(s) earlier.")
+        return res
+    cidx = _cohort_index(panel)
+    first = int(np.nanmin(np.where(np.isfinite(cidx), cidx, np.nan)))
+    if first < 2:
+        raise DataError(
+            "Placebo in time needs at least two periods before the first adoption; "
+            f"the first cohort adopts in period {panel.periods[first]}."
+        )
+    keep = panel.periods[:first]
+    fake = cidx - k
+    fake = np.where(fake >= first, np.inf, fake)
+    drop = np.isfinite(fake) & (fake < 1)
+    sub = panel.subset(units=panel.units[~drop], periods=keep)
+    labels = np.where(
+        np.isfinite(fake[~drop]),
+        panel.periods[
+            np.clip(np.nan_to_num(fake[~drop], posinf=0).astype(int), 0, None)
+        ],
+        np.inf,
+    )
+    sub = sub.with_cohort(labels.astype(float))
+    if not np.isfinite(sub.cohort).any():
+        raise DataError(
+            f"Placebo in time with k={k}: no cohort's fake adoption falls inside the "
+            "pre-treatment window; use a smaller k."
+        )
+    res = did(sub, method=method, **call)
+    res.warnings.insert(0, f"Placebo: adoption moved {k} period(s) earlier.")
+    return res

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
+from impact._scale import resolve_log_outcome
 from impact.errors import DataError, EstimationError, SpecError
 from impact.results import Result
 
@@ -218,6 +219,7 @@ def bacon(
     inference: str = "auto",
     n_boot: int = 999,
     seed: int | np.random.Generator | None = None,
+    log_outcome: bool | None = None,
 ) -> BaconResult:
     """Goodman-Bacon decomposition of the TWFE DiD coefficient.
 
@@ -242,6 +244,9 @@ def bacon(
         Bootstrap draws or random re-assignments.
     seed : int, Generator or None
         Seed of the bootstrap / re-assignments.
+    log_outcome : bool or None, default None
+        Whether the outcome is a natural log (see :func:`impact.did`); stored on
+        the result for its design verdict.
 
     Returns
     -------
@@ -332,6 +337,10 @@ def bacon(
     )
     out.outcome, out.time = panel.outcome, panel.time  # for the figure labels
     out.inference = how
+    out.log_outcome, scale_warns = resolve_log_outcome(
+        log_outcome, panel.outcome, panel.Y, "bacon"
+    )
+    out.warnings.extend(scale_warns)
     return out
 
 

@@ -45,6 +45,7 @@ def placebo_fit(result: DiDResult, k: int, refit: Refit) -> DiDResult:
     panel = result._panel
     assert panel is not None
     call = dict(result._call)
+    call["_diagnostics"] = False
     call["inference"] = "analytic" if call["inference"] != "bootstrap" else "bootstrap"
     method = call.pop("method")
     if method == "dcdh":

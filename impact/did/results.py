@@ -485,6 +485,7 @@ class DiDResult(Result):
         panel, did = self._panel, self._refit
         call = dict(self._call)
         call["inference"] = "analytic"
+        call["_diagnostics"] = False
         method = call.pop("method")
         draws = np.empty(n_perm)
         with _warnings.catch_warnings():

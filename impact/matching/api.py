@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from impact._scale import resolve_log_outcome
 from impact._validation import as_list, check_alpha, check_option, check_positive_int
 from impact.errors import DataError, EstimationError, SpecError
 from impact.inference import FEW_TREATED_THRESHOLD
@@ -62,6 +63,7 @@ def match(
     seed: Any = None,
     n_jobs: int = 1,
     backend: str | None = None,
+    log_outcome: bool | None = None,
 ) -> MatchResult:
     """Match (or weight) treated and comparison units and estimate the effect.
 
@@ -154,6 +156,9 @@ def match(
         Parallel bootstrap workers (results do not depend on it).
     backend : {None, "serial", "joblib", "dask"}
         Parallel backend for the bootstrap.
+    log_outcome : bool or None, default None
+        Whether ``outcome`` is a natural log (see :func:`impact.did`); stored on the
+        result for its design verdict.
 
     Returns
     -------
@@ -585,6 +590,13 @@ def match(
         binary=binary,
     )
     result.estimand = estimand
+    if outcome is not None:
+        result.log_outcome, scale_warns = resolve_log_outcome(
+            log_outcome, outcome, data[outcome].to_numpy(dtype=float), _CALLER
+        )
+        result.warnings.extend(scale_warns)
+    elif log_outcome is not None:
+        result.log_outcome = bool(log_outcome)
     tab = result._balance
     bad = tab[(tab["covariate"] != "distance") & (tab["smd_after"].abs() > 0.1)]
     if len(bad):

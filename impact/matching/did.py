@@ -28,7 +28,9 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from impact._scale import resolve_log_outcome
 from impact._validation import as_list, check_alpha, check_option, check_positive_int
+from impact.diagnostics.selection import attach_selection_panel
 from impact.errors import DataError, EstimationError, SpecError
 from impact.inference._core import invert_test
 from impact.matching.balance import balance_table
@@ -94,6 +96,7 @@ def matched_did(
     n_perm: int = 9999,
     alpha: float = 0.05,
     seed: Any = None,
+    log_outcome: bool | None = None,
 ) -> MatchedDiDResult:
     """Match treated areas to comparison areas on pre-period outcomes, then DiD.
 
@@ -132,6 +135,9 @@ def matched_did(
         One minus the confidence level.
     seed : int, Generator or None
         For Monte Carlo permutations.
+    log_outcome : bool or None, default None
+        Whether the outcome is a natural log (see :func:`impact.did`); stored on
+        the result for its design verdict.
 
     Returns
     -------
@@ -172,7 +178,8 @@ def matched_did(
             f"{_CALLER}: outcome {outcome!r} is constant in every unit and period; "
             f"there is no variation to estimate an effect from."
         )
-    warnings: list[str] = list(panel.warnings)
+    scale, scale_warns = resolve_log_outcome(log_outcome, outcome, panel.Y, _CALLER)
+    warnings: list[str] = list(panel.warnings) + scale_warns
     never = np.flatnonzero(panel.never_treated)
     if len(never) == 0:
         raise DataError(
@@ -368,7 +375,7 @@ def matched_did(
         }
     )
     n_ctrl = len(np.unique(np.asarray(mc, dtype=int)))
-    return MatchedDiDResult(
+    result = MatchedDiDResult(
         estimator="matched_did",
         estimate=att,
         se=se,
@@ -386,6 +393,9 @@ def matched_did(
         n_matched=N,
         inference=inference,
     )
+    result.log_outcome = scale
+    attach_selection_panel(result, panel, alpha=alpha, matched=True)
+    return result
 
 
 class _SetRandomization:

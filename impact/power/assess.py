@@ -9,8 +9,14 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
+from impact._scale import log_like_values, mde_fall_fraction
 from impact.errors import EstimationError, ImpactError, SpecError
-from impact.power.results import PowerResult, verdict_text
+from impact.power.results import (
+    PowerResult,
+    effect_phrase,
+    mde_phrase,
+    verdict_text,
+)
 
 __all__ = ["DesignAssessment", "assess"]
 
@@ -25,8 +31,10 @@ class DesignAssessment:
         Minimum detectable effect at ``power`` in outcome units (for a
         :class:`PowerResult`: in the units of its effects).
     mde_relative : float or None
-        The MDE as a proportion of the treated units' baseline outcome, when known
-        (for a log outcome: ``exp(mde) - 1``, the relative change of the level).
+        The MDE as the relative size of a detectable fall of the outcome's level
+        (:func:`impact._scale.mde_fall_fraction`): ``1 - exp(-mde)`` for a log
+        outcome, ``mde / baseline`` for a level with a known positive baseline (the
+        treated units' pre-period mean), else None.
     effect : float
         The effect judged by the verdict (default: the result's own estimate).
     power_at_effect : float
@@ -39,6 +47,8 @@ class DesignAssessment:
         How the MDE was obtained.
     log_outcome : bool
         Whether the outcome was read as a natural log (``mde`` in log points).
+    baseline : float or None
+        The level the percentage of a level outcome's MDE refers to.
     verdict : str
         The plain-language line.
     """
@@ -54,6 +64,7 @@ class DesignAssessment:
     method: str
     verdict: str
     log_outcome: bool = False
+    baseline: float | None = None
 
     def __str__(self) -> str:
         return self.verdict
@@ -83,33 +94,35 @@ def _log_verdict(
     power_at_effect: float,
     grid_max: float = math.nan,
 ) -> str:
-    """Verdict for a log outcome: MDE and effect in log points, shown as % changes.
+    """Verdict for a log outcome: MDE and effect in log points and as % changes.
 
-    A difference of ``m`` log points is a relative change of ``exp(m) - 1`` in the
-    level of the outcome (``exp(-m) - 1`` for a fall), so both are stated.
+    A fall of ``m`` log points is a fall of ``1 - exp(-m)`` in the level of the
+    outcome (:func:`impact._scale.mde_fall_fraction`); an effect ``e`` is a change
+    of ``exp(e) - 1``.
     """
-    text = verdict_text(
+    return verdict_text(
         n_treated=n_treated,
-        mde=math.expm1(mde) if math.isfinite(mde) else mde,
-        effect=math.expm1(effect),
+        mde=mde,
+        effect=effect,
         power=power,
-        effect_type="relative",
+        effect_type="absolute",
         noun=noun,
         power_at_effect=power_at_effect,
-        grid_max=math.expm1(grid_max) if math.isfinite(grid_max) else grid_max,
-    )
-    if not math.isfinite(mde):
-        return text + " (The outcome is a log: effects are in log points.)"
-    return (
-        f"{text} (The outcome is a log: the MDE is {mde:.3g} log points, a rise of "
-        f"exp({mde:.3g}) - 1 = {math.expm1(mde):.1%} or a fall of "
-        f"{-math.expm1(-mde):.1%} in the level; the effect judged is {effect:+.3g} "
-        f"log points = {math.expm1(effect):+.1%}.)"
+        grid_max=grid_max,
+        mde_text=mde_phrase(mde, log_outcome=True),
+        effect_text=effect_phrase(effect, log_outcome=True),
+        grid_text=mde_phrase(grid_max, log_outcome=True),
     )
 
 
-def _baseline(result: Any) -> float | None:
-    """Mean pre-treatment outcome of the treated units, if the result carries it."""
+def _baseline(result: Any, log_outcome: bool | None = None) -> float | None:
+    """Mean pre-treatment outcome of the treated units, if the result carries it.
+
+    None for a log outcome, and for an outcome of unstated scale whose values look
+    like a log (a log-point MDE divided by a mean of logs is meaningless).
+    """
+    if log_outcome:
+        return None
     value = getattr(result, "baseline", None)
     if isinstance(value, (int, float, np.floating)) and math.isfinite(float(value)):
         return float(value)
@@ -117,6 +130,8 @@ def _baseline(result: Any) -> float | None:
     if panel is None:
         return None
     Y = np.asarray(panel.Y, dtype=float)
+    if log_outcome is None and log_like_values(Y):
+        return None
     cohort = np.asarray(panel.cohort, dtype=float)
     treated = np.isfinite(cohort)
     if not treated.any():
@@ -172,7 +187,7 @@ def _simulated_proxy(
     alpha: float,
     noun: str,
     effect: float | None,
-    log_outcome: bool = False,
+    log_outcome: bool | None = False,
 ) -> DesignAssessment | None:
     """MDE by placebo simulation of a DiD on the result's comparison units.
 
@@ -193,7 +208,11 @@ def _simulated_proxy(
     times = sorted({int(c) for c in cohort[treated]})
     pool = panel.subset(units=panel.units[~treated])
     # a log outcome takes absolute effects in log points (already on a relative scale)
-    relative = bool((pool.Y > 0).all()) and not log_outcome
+    relative = (
+        bool((pool.Y > 0).all())
+        and log_outcome is not True
+        and _baseline(result, log_outcome) is not None
+    )
     grid = np.concatenate([[0.0], np.geomspace(0.005, 2.0, 40)])
     if not relative and not log_outcome:
         grid = grid * float(np.std(pool.Y))
@@ -234,11 +253,26 @@ def _simulated_proxy(
             power_at_effect=sim.power_at(target, n),
             grid_max=float(grid.max()),
         )
+    elif relative and base:
+        verdict = verdict_text(
+            n_treated=n,
+            mde=mde,
+            effect=target,
+            power=power,
+            effect_type="relative",
+            noun=noun,
+            power_at_effect=sim.power_at(target, n),
+            grid_max=float(grid.max()),
+            mde_text=mde_phrase(mde * base, baseline=base),
+            effect_text=effect_phrase(target * base, baseline=base),
+        )
     else:
         verdict = sim.verdict(target, n_treated=n, power=power, noun=noun)
     return DesignAssessment(
         mde=mde * base if (relative and base) else mde,
-        mde_relative=mde if relative else (math.expm1(mde) if log_outcome else None),
+        mde_relative=mde
+        if relative
+        else mde_fall_fraction(mde, log_outcome=bool(log_outcome)),
         effect=target,
         power_at_effect=sim.power_at(target, n),
         power=power,
@@ -255,7 +289,8 @@ def _simulated_proxy(
             + " on the comparison units (1,000 draws)"
         ),
         verdict=verdict,
-        log_outcome=log_outcome,
+        log_outcome=bool(log_outcome),
+        baseline=base if relative else None,
     )
 
 
@@ -266,7 +301,7 @@ def assess(
     power: float = 0.8,
     alpha: float | None = None,
     noun: str = "units",
-    log_outcome: bool = False,
+    log_outcome: bool | None = None,
 ) -> DesignAssessment:
     """The minimum detectable effect of the design a fitted result used, and a verdict.
 
@@ -281,8 +316,10 @@ def assess(
     reported when it exceeds ``alpha``.
 
     With ``log_outcome=True`` the outcome is read as a natural log: the MDE is in log
-    points and its relative size is ``exp(mde) - 1`` (not the MDE divided by the mean
-    of the log outcome, which is what reading a log as a level would give).
+    points and its relative size is the fall ``1 - exp(-mde)`` (not the MDE divided
+    by the mean of the log outcome, which is what reading a log as a level would
+    give). Every verdict states the MDE in outcome units and as that percentage
+    (:func:`impact.power.results.mde_phrase`).
 
     Parameters
     ----------
@@ -298,13 +335,14 @@ def assess(
         Test size; default: the result's ``alpha``.
     noun : str, default "units"
         Name of the units in the verdict (e.g. ``"authorities"``).
-    log_outcome : bool, default False
+    log_outcome : bool or None, default None
         The outcome is ``log(y)`` (for a :class:`PowerResult`: simulated with absolute
         effects on a log outcome). ``mde`` and ``effect`` are then in log points,
-        ``mde_relative = exp(mde) - 1`` and the verdict states both. Use
-        ``effect=math.log1p(-0.05)`` to judge a 5% cut. A result with an attribute
-        ``log_outcome`` set to True is read as a log outcome whatever this says (so
-        that ``result.design()`` and its summary verdict are right too).
+        ``mde_relative = 1 - exp(-mde)`` and the verdict states both. Use
+        ``effect=math.log1p(-0.05)`` to judge a 5% cut. None (default): the
+        result's own ``log_outcome`` (set by the estimator's ``log_outcome=``); when
+        that is None too and the outcome's values look like a log, no percentage is
+        given.
 
     Returns
     -------
@@ -316,14 +354,21 @@ def assess(
             f"The 'power' parameter of impact.power.assess must be strictly between 0 "
             f"and 1. Got {power!r} instead."
         )
-    if not isinstance(log_outcome, (bool, np.bool_)):
+    if log_outcome is not None and not isinstance(log_outcome, (bool, np.bool_)):
         raise SpecError(
-            "The 'log_outcome' parameter of impact.power.assess must be True or "
-            f"False. Got {log_outcome!r} instead."
+            "The 'log_outcome' parameter of impact.power.assess must be True, False "
+            f"or None. Got {log_outcome!r} instead."
         )
-    # a result flagged as fitted on a log outcome (attribute set by its producer, e.g.
-    # the study runner) is read as one even through result.design() / summary()
-    log_outcome = bool(log_outcome) or getattr(result, "log_outcome", False) is True
+    # the result's own scale (its estimator's log_outcome=, or the study runner)
+    # is used when not given here, so result.design() and summary() are right too
+    scale: bool | None = (
+        bool(log_outcome)
+        if log_outcome is not None
+        else getattr(result, "log_outcome", None)
+    )
+    if scale is not None:
+        scale = bool(scale)
+    log_outcome = scale is True
     a = float(alpha if alpha is not None else getattr(result, "alpha", 0.05))
     if isinstance(result, PowerResult):
         n = int(result.n_treated)
@@ -353,7 +398,7 @@ def assess(
         if result.effect_type == "relative":
             rel: float | None = mde
         else:
-            rel = math.expm1(mde) if log_outcome else None
+            rel = mde_fall_fraction(mde, log_outcome=log_outcome)
         return DesignAssessment(
             mde=mde,
             mde_relative=rel,
@@ -404,7 +449,7 @@ def assess(
             alpha=a,
             noun=noun,
             effect=effect,
-            log_outcome=log_outcome,
+            log_outcome=scale,
         )
         if proxy is not None:
             return proxy
@@ -417,9 +462,9 @@ def assess(
     target = estimate if effect is None else float(effect)
     shift = abs(target) / se
     pw = float(stats.norm.sf(z_a - shift) + stats.norm.cdf(-z_a - shift))
-    base = None if log_outcome else _baseline(result)
+    base = _baseline(result, scale)
     if log_outcome:
-        rel_mde: float | None = math.expm1(mde)
+        rel_mde: float | None = mde_fall_fraction(mde, log_outcome=True)
         verdict = _log_verdict(
             n_treated=n_t,
             mde=mde,
@@ -428,19 +473,8 @@ def assess(
             noun=noun,
             power_at_effect=pw,
         )
-    elif base is not None:
-        rel_mde = mde / base
-        verdict = verdict_text(
-            n_treated=n_t,
-            mde=rel_mde,
-            effect=target / base,
-            power=power,
-            effect_type="relative",
-            noun=noun,
-            power_at_effect=pw,
-        )
     else:
-        rel_mde = None
+        rel_mde = mde_fall_fraction(mde, log_outcome=False, baseline=base)
         verdict = verdict_text(
             n_treated=n_t,
             mde=mde,
@@ -449,6 +483,8 @@ def assess(
             effect_type="absolute",
             noun=noun,
             power_at_effect=pw,
+            mde_text=mde_phrase(mde, baseline=base),
+            effect_text=effect_phrase(target, baseline=base),
         )
     return DesignAssessment(
         mde=float(mde),
@@ -463,4 +499,5 @@ def assess(
         + (" (log points)" if log_outcome else ""),
         verdict=verdict,
         log_outcome=log_outcome,
+        baseline=base,
     )

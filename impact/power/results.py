@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from impact._scale import mde_fall_fraction
 from impact.errors import SpecError
 from impact.plots import axes_or_new
 from impact.results import Result, _fmt
@@ -15,7 +16,13 @@ from impact.results import Result, _fmt
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
-__all__ = ["PowerResult", "format_effect", "interpolate_mde"]
+__all__ = [
+    "PowerResult",
+    "effect_phrase",
+    "format_effect",
+    "interpolate_mde",
+    "mde_phrase",
+]
 
 
 def format_effect(value: float, effect_type: str) -> str:
@@ -40,6 +47,91 @@ def format_effect(value: float, effect_type: str) -> str:
         text = f"{pct:.0f}" if pct >= 10 else f"{pct:.1f}".rstrip("0").rstrip(".")
         return f"{text}%"
     return f"{abs(value):.3g}"
+
+
+def mde_phrase(
+    mde: float,
+    *,
+    effect_type: str = "absolute",
+    log_outcome: bool | None = None,
+    baseline: float | None = None,
+) -> str:
+    """Write a minimum detectable effect in outcome units and as a percentage.
+
+    The one convention of every verdict and summary (:mod:`impact._scale`): a log
+    outcome's MDE ``m`` is ``m`` log points and a fall of ``1 - exp(-m)`` in the level;
+    a level outcome's MDE is in outcome units and, when the baseline (treated units'
+    pre-period mean) is known, a percentage of it.
+
+    Parameters
+    ----------
+    mde : float
+        The MDE (a proportion when ``effect_type="relative"``).
+    effect_type : {"absolute", "relative"}, default "absolute"
+        Units of ``mde``.
+    log_outcome : bool or None
+        Whether the outcome is a natural log (absolute effects only).
+    baseline : float, optional
+        Positive baseline of a level outcome.
+
+    Returns
+    -------
+    str
+        E.g. ``"0.205 log points (a fall of 19%)"`` or ``"6.5 (10% of the baseline
+        65)"``.
+    """
+    if not math.isfinite(mde):
+        return "n/a"
+    if effect_type == "relative":
+        return format_effect(mde, "relative")
+    fall = mde_fall_fraction(mde, log_outcome=log_outcome, baseline=baseline)
+    if log_outcome:
+        assert fall is not None
+        return (
+            f"{abs(mde):.3g} log points (a fall of {format_effect(fall, 'relative')})"
+        )
+    if fall is not None and baseline is not None:
+        return (
+            f"{abs(mde):.3g} ({format_effect(fall, 'relative')} of the baseline "
+            f"{baseline:.3g})"
+        )
+    return f"{abs(mde):.3g}"
+
+
+def effect_phrase(
+    effect: float,
+    *,
+    effect_type: str = "absolute",
+    log_outcome: bool | None = None,
+    baseline: float | None = None,
+) -> str:
+    """Write an effect in outcome units and as a signed percentage change.
+
+    Parameters
+    ----------
+    effect : float
+        The effect (log points for a log outcome).
+    effect_type, log_outcome, baseline
+        As for :func:`mde_phrase`.
+
+    Returns
+    -------
+    str
+        E.g. ``"-0.05 log points (-4.9%)"`` or ``"-3.6 (-5.5%)"``.
+    """
+    if not math.isfinite(effect):
+        return "n/a"
+    if effect_type == "relative":
+        return format_effect(effect, "relative")
+
+    def pct(x: float) -> str:
+        return ("-" if x < 0 else "+") + format_effect(x, "relative")
+
+    if log_outcome:
+        return f"{effect:+.3g} log points ({pct(math.expm1(effect))})"
+    if baseline is not None and math.isfinite(baseline) and baseline > 0:
+        return f"{effect:+.3g} ({pct(effect / baseline)})"
+    return f"{effect:+.3g}"
 
 
 def interpolate_mde(
@@ -264,6 +356,8 @@ class PowerResult(Result):
         """
         n = self._pick_n(n_treated)
         m = float(self.mde(power).loc[n])
+        grid_max = float(self.table["effect"].abs().max())
+        log = self._log_scale()
         return verdict_text(
             n_treated=n,
             mde=m,
@@ -272,8 +366,15 @@ class PowerResult(Result):
             effect_type=self.effect_type,
             noun=noun,
             power_at_effect=self.power_at(effect, n),
-            grid_max=float(self.table["effect"].abs().max()),
+            grid_max=grid_max,
+            mde_text=mde_phrase(m, log_outcome=True) if log else None,
+            effect_text=effect_phrase(float(effect), log_outcome=True) if log else None,
+            grid_text=mde_phrase(grid_max, log_outcome=True) if log else None,
         )
+
+    def _log_scale(self) -> bool:
+        """Effects in log points of a log outcome (``log_outcome`` set, absolute)."""
+        return self.log_outcome is True and self.effect_type == "absolute"
 
     # ------------------------------------------------------------- protocol
     def _frame(self) -> pd.DataFrame:
@@ -321,7 +422,9 @@ class PowerResult(Result):
         lines.append("Minimum detectable effect at 80% power:")
         for n, v in self.mde(0.8).items():
             shown = (
-                format_effect(v, self.effect_type)
+                mde_phrase(
+                    v, effect_type=self.effect_type, log_outcome=self._log_scale()
+                )
                 if math.isfinite(v)
                 else "not reached"
             )
@@ -441,6 +544,9 @@ def verdict_text(
     noun: str = "units",
     power_at_effect: float = math.nan,
     grid_max: float = math.nan,
+    mde_text: str | None = None,
+    effect_text: str | None = None,
+    grid_text: str | None = None,
 ) -> str:
     """Build the plain-language verdict line (shared with :func:`impact.power.assess`).
 
@@ -462,6 +568,10 @@ def verdict_text(
         Power at ``effect`` if known.
     grid_max : float, optional
         Largest effect examined (used when ``mde`` is NaN).
+    mde_text, effect_text, grid_text : str, optional
+        How to write the MDE, the effect and ``grid_max`` (default
+        :func:`format_effect`), e.g. ``"0.205 log points (a fall of 19%)"`` from
+        :func:`mde_phrase`.
 
     Returns
     -------
@@ -469,17 +579,17 @@ def verdict_text(
         The verdict.
     """
     pw = f"{power:.0%}"
-    e_txt = format_effect(effect, effect_type)
+    e_txt = effect_text or format_effect(effect, effect_type)
     if n_treated == 1:  # "1 treated unit", "1 treated authority"
         noun = noun[:-3] + "y" if noun.endswith("ies") else noun.removesuffix("s")
     head = f"With {n_treated} treated {noun}"
     if not math.isfinite(mde):
-        top = format_effect(grid_max, effect_type)
+        top = grid_text or format_effect(grid_max, effect_type)
         return (
             f"{head} this design does not reach {pw} power for any effect up to {top}; "
             f"an effect of {e_txt} cannot be distinguished from noise."
         )
-    m_txt = format_effect(mde, effect_type)
+    m_txt = mde_text or format_effect(mde, effect_type)
     if abs(effect) < mde:
         if math.isfinite(power_at_effect) and power_at_effect >= 0.5:
             # A true effect this size is detected more often than not, but not reliably.

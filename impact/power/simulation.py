@@ -397,6 +397,8 @@ def _fit_result(
             kwargs["method"] = ctx.method
         kwargs.setdefault("seed", seed)
         kwargs.setdefault("alpha", ctx.alpha)
+        # the per-draw fit needs no selection diagnostic (cost, not behaviour)
+        kwargs.setdefault("_diagnostics", False)
         res = did(frame, cohort="_cohort", **cols, **kwargs)
     elif est == "synth":
         from impact.synth.api import synth

@@ -644,6 +644,9 @@ def run_study(
         names, _ = _signature(p.func)
         if "seed" in names and "seed" not in kwargs:
             call["seed"] = gen
+        if spec.data.log_outcome and "log_outcome" in names:
+            # the estimator stores the scale (design verdict in log points)
+            call.setdefault("log_outcome", True)
         tasks.append(
             Task(
                 p.key,

@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from impact._scale import resolve_log_outcome
 from impact._validation import check_alpha, check_option, check_positive_int
 from impact.errors import DataError, ImpactWarning, SpecError
 from impact.parallel import spawn_generators
@@ -48,6 +49,7 @@ def synth(
     n_jobs: int = 1,
     backend: str | None = None,
     progress: bool | None = None,
+    log_outcome: bool | None = None,
 ) -> SynthResult:
     """Synthetic control estimate for one or several treated units.
 
@@ -105,6 +107,9 @@ def synth(
         so that results are reproducible).
     n_jobs, backend, progress
         Parallel execution of the placebo fits (see :func:`impact.parallel.run_tasks`).
+    log_outcome : bool or None, default None
+        Whether the outcome is a natural log (see :func:`impact.did`); stored on
+        the result for its design verdict.
 
     Returns
     -------
@@ -235,6 +240,10 @@ def synth(
         warnings=warn,
         **result_kw,
     )
+    res.log_outcome, scale_warns = resolve_log_outcome(
+        log_outcome, outcome, design.Y, _CALLER
+    )
+    res.warnings.extend(w for w in scale_warns if w not in res.warnings)
     if inference == "placebo":
         test = res.placebo(mspe_threshold)
         placebo_att = test.table.loc[~test.table["treated"] & test.table["kept"], "att"]

@@ -164,7 +164,8 @@ def test_probe_fit_propagates_errors() -> None:
 # ------------------------------------------------------------ 3. log outcomes
 def test_assess_log_outcome_reads_log_points() -> None:
     # Bloom (1995): MDE = (z_.975 + z_.80) se = 2.8016 se. On a log outcome that is
-    # in log points, a relative change of exp(mde) - 1 (definition of log points).
+    # in log points; a fall of m log points is a fall of 1 - exp(-m) in the level
+    # (definition of log points), the one percentage every verdict states.
     se = 0.025
     res = EstimateResult(
         estimator="x", estimate=-0.02, se=se, n_treated=10, n_control=100
@@ -173,11 +174,11 @@ def test_assess_log_outcome_reads_log_points() -> None:
     multiplier = float(stats.norm.ppf(0.975) + stats.norm.ppf(0.8))
     assert multiplier == pytest.approx(2.8015852, abs=1e-6)
     assert out.mde == pytest.approx(multiplier * se, rel=1e-12)  # 0.0700 log points
-    assert out.mde_relative == pytest.approx(math.expm1(multiplier * se), rel=1e-12)
+    assert out.mde_relative == pytest.approx(-math.expm1(-multiplier * se), rel=1e-12)
     assert out.log_outcome is True
-    assert "7.3% or more" in out.verdict  # exp(0.0700) - 1 = 0.0726
-    assert "0.07 log points" in out.verdict
-    assert "fall of 6.8%" in out.verdict  # 1 - exp(-0.0700) = 0.0677
+    # 1 - exp(-0.0700) = 0.0677; the effect -0.02 log points is exp(-0.02) - 1 = -2%
+    assert "0.07 log points (a fall of 6.8%) or more" in out.verdict
+    assert "-0.02 log points (-2%)" in out.verdict
     assert out.to_dict()["log_outcome"] is True
     with pytest.raises(SpecError, match="'log_outcome' parameter"):
         assess(res, log_outcome="yes")  # type: ignore[arg-type]
@@ -186,18 +187,22 @@ def test_assess_log_outcome_reads_log_points() -> None:
 def test_log_outcome_not_divided_by_the_log_level() -> None:
     # A DiD on log(rate) (levels ~ log 50 = 3.9) carries its panel: read as a level,
     # the MDE would be divided by the mean log rate (about 4x too small; the study
-    # bug reported 1.5% instead of ~7%). log_outcome=True gives exp(mde) - 1.
+    # bug reported 1.5% instead of ~7%). log_outcome=True gives 1 - exp(-mde); an
+    # outcome of unstated scale whose values look like a log gets no percentage.
     rng = np.random.default_rng(3)
     Y = np.log(50.0) + 0.07 * ar1_panel(60, 8, 0.5, seed=rng, unit_sd=1.0)
     cohort = np.full(60, np.inf)
     cohort[:6] = 2014
     p = Panel.from_arrays(Y, cohort, periods=np.arange(2010, 2018))
     res = impact.did(p, method="2x2", inference="analytic")
-    naive = assess(res)
+    assert any("range of a natural log" in w for w in res.warnings)
+    naive = assess(res, log_outcome=False)  # the old reading: a level
+    unknown = assess(res)
     fixed = assess(res, log_outcome=True)
     assert fixed.mde == pytest.approx(naive.mde)
     assert naive.mde_relative == pytest.approx(naive.mde / Y[:6, :4].mean())
-    assert fixed.mde_relative == pytest.approx(math.expm1(fixed.mde))
+    assert unknown.mde_relative is None and "of about 0.0828 or more" in unknown.verdict
+    assert fixed.mde_relative == pytest.approx(-math.expm1(-fixed.mde))
     assert fixed.mde_relative > 3.5 * naive.mde_relative
     # a producer (the study runner) can flag the result: design() and the summary
     # verdict then read it as a log without an argument
@@ -223,7 +228,7 @@ def test_assess_power_result_on_log_outcome() -> None:
     )
     out = assess(sim, log_outcome=True)
     assert out.mde == pytest.approx(float(sim.mde().iloc[0]))
-    assert out.mde_relative == pytest.approx(math.expm1(out.mde))
+    assert out.mde_relative == pytest.approx(-math.expm1(-out.mde))
     assert "log points" in out.verdict
     rel = simulate(
         Panel.from_arrays(np.exp(Y), periods=np.arange(2010, 2020)),

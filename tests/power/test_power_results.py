@@ -136,7 +136,7 @@ def test_assess_analytic_from_result() -> None:
     # Phi(0.5 - 1.96) + Phi(-0.5 - 1.96) = 0.0721 + 0.0069
     assert out.power_at_effect == pytest.approx(0.0791, abs=1e-3)
     assert str(out).startswith("With 5 treated units this design can only detect")
-    assert "an effect of 0.5 cannot be distinguished from noise" in out.verdict
+    assert "an effect of -0.5 cannot be distinguished from noise" in out.verdict
     assert res.design().mde == pytest.approx(out.mde)
     json.dumps(out.to_dict())
 

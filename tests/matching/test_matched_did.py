@@ -8,6 +8,7 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
+from scipy import stats
 
 from impact.errors import DataError, EstimationError, SpecError
 from impact.matching import MatchedDiDResult, matched_did
@@ -63,6 +64,18 @@ def test_cluster_inference_formula() -> None:
     assert res.estimate == pytest.approx(tau.mean(), rel=1e-12)
     assert res.se == pytest.approx(tau.std(ddof=1) / np.sqrt(len(tau)), rel=1e-12)
     assert any("fragile" in w for w in res.warnings)
+    # the interval and p-value are the one-sample t-test on the matched-set DiDs,
+    # t(N - 1) (scipy.stats.ttest_1samp as the reference); with N = 4 the normal
+    # interval would be 35% narrower, and alpha must set the level
+    ref = stats.ttest_1samp(tau, 0.0)
+    assert res.pvalue == pytest.approx(ref.pvalue, rel=1e-10)
+    lo, hi = ref.confidence_interval(0.95)
+    assert res.ci == pytest.approx((lo, hi), rel=1e-10)
+    res90 = matched_did(
+        _panel(tau=1.0, noise=1.0, twins=False, seed=2), **KW, alpha=0.1
+    )
+    lo, hi = ref.confidence_interval(0.90)
+    assert res90.ci == pytest.approx((lo, hi), rel=1e-10)
 
 
 def test_permutation_pvalue_exact_enumeration() -> None:

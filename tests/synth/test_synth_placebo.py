@@ -105,14 +105,32 @@ def test_placebo_independent_of_n_jobs():
 
 
 def test_placebo_mspe_threshold_drops_poor_fits():
+    # ADH (2010) rule by hand: keep placebos whose pre-MSPE is at most `threshold`
+    # times the treated unit's, then p = (1 + #{kept ratio >= treated ratio}) /
+    # (1 + #kept). The threshold is chosen so that some placebos are dropped and the
+    # p-value differs from the unfiltered one, so ignoring the threshold fails.
     df = factor_panel(seed=1)
     res = impact.synth(df, inference=None, **SIM)
     full = res.placebo()
-    pruned = res.placebo(mspe_threshold=2)
-    assert pruned.table["kept"].sum() <= full.table["kept"].sum()
-    treated_mspe = pruned.table.loc[pruned.table["treated"], "pre_mspe"].iloc[0]
-    dropped = pruned.table.loc[~pruned.table["kept"]]
-    assert (dropped["pre_mspe"] > 2 * treated_mspe).all()
+    table = full.table
+    treated = table["treated"].to_numpy(bool)
+    t_mspe = float(table.loc[treated, "pre_mspe"].iloc[0])
+    t_ratio = float(table.loc[treated, "ratio"].iloc[0])
+    placebo = table.loc[~treated]
+
+    def by_hand(threshold):
+        kept = placebo[placebo["pre_mspe"] <= threshold * t_mspe]
+        return kept, (1 + np.sum(kept["ratio"] >= t_ratio)) / (1 + len(kept))
+
+    assert full.pvalue == pytest.approx(by_hand(np.inf)[1], abs=1e-12)
+    threshold = float(np.quantile(placebo["pre_mspe"] / t_mspe, 0.5))
+    kept, p = by_hand(threshold)
+    assert 0 < len(kept) < len(placebo)
+    assert p != pytest.approx(full.pvalue, abs=1e-9)
+    pruned = res.placebo(mspe_threshold=threshold)
+    assert pruned.pvalue == pytest.approx(p, abs=1e-12)
+    kept_units = set(pruned.table.loc[pruned.table["kept"] & ~treated, "unit"])
+    assert kept_units == set(kept["unit"])
     with pytest.raises(impact.errors.SpecError, match="mspe_threshold"):
         res.placebo(mspe_threshold=-1)
 

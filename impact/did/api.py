@@ -775,7 +775,11 @@ def _apply_inference(
             alpha=call["alpha"],
             seed=call["seed"],
             periods=panel.periods,
-            linear=_is_linear(method, X, call),
+            # CS with covariates is linear in Y for a fixed assignment (the
+            # propensity logit uses X only): None lets the check confirm it
+            linear=None
+            if method == "cs" and X is not None
+            else _is_linear(method, X, call),
         )
     result.se = float(out.se)
     result.ci = (float(out.ci[0]), float(out.ci[1]))

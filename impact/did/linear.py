@@ -431,30 +431,27 @@ def make_estimate_batch(
         return batch_2x2
 
     if method == "cs":
-        from impact.did.cs import compute_att_gt
+        from impact.did._cs_cov_batch import cs_covariate_att_batch, simple_att_batch
 
         opts = call or {}
+        assert X is not None
 
         def batch_cs_cov(Y: FloatArray, cohorts: FloatArray) -> FloatArray:
-            from impact.did.aggregate import aggregate_cs
-
+            # every assignment's cells fitted together (stacked WLS, batched logit);
+            # linear in Y for a fixed assignment: the logit does not involve Y
             c = to_idx(cohorts)
-            out = np.empty(c.shape[0])
-            for j in range(c.shape[0]):  # non-linear: refit per assignment
-                fit = compute_att_gt(
-                    Y,
-                    c[j],
-                    periods,
-                    weights=uw,
-                    X=X,
-                    control=control,
-                    est_method=opts.get("est_method", "dr"),
-                    anticipation=anticipation,
-                    base_period=base_period,
-                    with_inf=True,
-                )
-                out[j] = aggregate_cs(fit, c[j], uw, "simple").overall
-            return out
+            fits = cs_covariate_att_batch(
+                Y,
+                c,
+                periods,
+                X,
+                weights=uw,
+                control=control,
+                est_method=opts.get("est_method", "dr"),
+                anticipation=anticipation,
+                base_period=base_period,
+            )
+            return simple_att_batch(fits, c, uw)
 
         return batch_cs_cov
 

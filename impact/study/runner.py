@@ -36,6 +36,7 @@ from impact.study.spec import (
     load_spec,
     resolve_data_path,
 )
+from impact.study.verdict import analysis_role, study_verdict
 
 __all__ = [
     "ESTIMATORS",
@@ -205,6 +206,13 @@ class Task:
     plot: bool = True
     design: bool = False
     log_outcome: bool = False
+    #: run a permutation pre-trend test (event-time coefficients) for the study verdict
+    pretest: bool = False
+    pretest_seed: Any = None
+
+
+#: re-assignments of the permutation pre-trend test the study verdict reads
+PRETEST_PERMUTATIONS = 99
 
 
 def _png(result: Any) -> tuple[bytes | None, str | None]:
@@ -228,11 +236,57 @@ def _one_line(text: str) -> str:
     return " ".join(str(text).split())[:500]
 
 
-def _design_text(result: Any) -> str | None:
+def _design_detail(design: Any) -> dict[str, Any] | None:
+    """The assessment's numbers (MDE, power, alpha...), JSON-safe, when it has them."""
+    to_dict = getattr(design, "to_dict", None)
+    if not callable(to_dict):
+        return None
+    try:
+        out = jsonable(to_dict())
+        json.dumps(out, allow_nan=False)
+    except Exception:  # noqa: BLE001 - optional detail
+        return None
+    return out if isinstance(out, dict) else None
+
+
+def _design(result: Any) -> tuple[str | None, dict[str, Any] | None]:
     try:
         d = result.design()
     except Exception as exc:  # noqa: BLE001 - the verdict is optional
-        return f"power assessment unavailable: {_one_line(str(exc))}"
+        return f"power assessment unavailable: {_one_line(str(exc))}", None
+    return _design_text(d), _design_detail(d)
+
+
+def _pretest(result: Any, seed: Any) -> dict[str, Any] | None:
+    """Permutation test of the event-time pre-period coefficients, or None.
+
+    The analytic Wald test in ``to_dict()["pretrend"]`` over-rejects when cohorts are
+    small; the verdict needs a test valid for the number of treated units at hand.
+    """
+    test = getattr(result, "pretrend_test", None)
+    if not callable(test):
+        return None
+    try:
+        out = test(
+            "event_time",
+            inference="permutation",
+            n_perm=PRETEST_PERMUTATIONS,
+            seed=seed,
+        )
+        rec = jsonable(out.to_dict())
+        json.dumps(rec, allow_nan=False)
+    except Exception:  # noqa: BLE001 - the verdict then reads the result's own test
+        return None
+    if not isinstance(rec, dict):
+        return None
+    rec["method"] = (
+        "permutation test of the event-time pre-period coefficients "
+        f"({PRETEST_PERMUTATIONS} re-assignments of the cohorts)"
+    )
+    return rec
+
+
+def _design_text(d: Any) -> str | None:
     for attr in ("verdict", "text", "message"):
         v = getattr(d, attr, None)
         if isinstance(v, str):
@@ -298,7 +352,9 @@ def execute_task(task: Task) -> dict[str, Any]:
                 out["summary"] = f"(summary unavailable: {_one_line(str(exc))})"
             out["png"], out["plot_error"] = _png(result)
         if task.design:
-            out["design"] = _design_text(result)
+            out["design"], out["design_detail"] = _design(result)
+        if task.pretest and isinstance(as_dict.get("pretrend"), Mapping):
+            out["pretrend_check"] = _pretest(result, task.pretest_seed)
     seen: list[str] = []
     for w in caught:
         text = _one_line(str(w.message))
@@ -634,9 +690,19 @@ def run_study(
             items[-1][0].key = key
             grid.append((settings, key))
         grids.append(grid)
-    gens = spawn_generators(study_seed, len(items))
+    analysis_roles = {
+        p.key: analysis_role(
+            p.estimator,
+            placebo_shift=p.sample.placebo_shift if p.sample is not None else None,
+        )
+        for p in planned
+    }
+    # one generator per task, then one per analysis for its permutation pre-trend
+    # test (spawned children do not depend on how many are spawned)
+    gens = spawn_generators(study_seed, len(items) + len(planned))
+    pretest_gens = dict(zip((p.key for p in planned), gens[len(items) :], strict=True))
     tasks = []
-    for (p, is_main, where), gen in zip(items, gens, strict=True):
+    for (p, is_main, where), gen in zip(items, gens[: len(items)], strict=True):
         frame, kwargs = apply_sample(
             prepared.frame, prepared.columns, p.sample, p.kwargs, where=where
         )
@@ -656,6 +722,8 @@ def run_study(
                 plot=is_main,
                 design=is_main and spec.study.design,
                 log_outcome=spec.data.log_outcome,
+                pretest=is_main and analysis_roles.get(p.key) == "estimate",
+                pretest_seed=pretest_gens.get(p.key),
             )
         )
     with scratch_inside(out_dir) as scratch:
@@ -742,6 +810,9 @@ def _write_outputs(
             "summary": o.get("summary"),
             "plot_error": o.get("plot_error"),
             "design": o.get("design"),
+            "design_detail": o.get("design_detail"),
+            "pretrend_check": o.get("pretrend_check"),
+            "role": analysis_roles[p.key],
             "runtime_warnings": o.get("runtime_warnings", []),
         }
     for i, rob_rec in enumerate(robustness):
@@ -755,6 +826,16 @@ def _write_outputs(
             rob_rec["figure"] = None
         robustness[i] = rob_rec
 
+    verdict = study_verdict(
+        analyses,
+        roles=analysis_roles,
+        notes=notes,
+        robustness=robustness,
+        effect_of_interest=spec.study.effect_of_interest,
+        effect_scale=spec.study.effect_scale,
+        baseline=treated_baseline(prepared),
+        log_outcome=spec.data.log_outcome,
+    )
     results: dict[str, Any] = {
         "study": {
             "title": spec.study.title,
@@ -762,6 +843,7 @@ def _write_outputs(
             "description": spec.study.description,
             "file": spec_path.name,
         },
+        "verdict": verdict,
         "seed": study_seed,
         "spec_sha256": hashlib.sha256(raw_bytes).hexdigest(),
         "data": {
@@ -787,6 +869,38 @@ def _write_outputs(
     write_reports(results, folder.staging, folder.join)
     folder.write_text("results.json", text)
     return results, folder.publish()
+
+
+def treated_baseline(prepared: PreparedData) -> float | None:
+    """Mean outcome of the ever-treated units before their adoption.
+
+    Converts an effect of interest between a proportion and outcome units. Without a
+    cohort column (or without treated rows before adoption) it is the mean outcome of
+    every row.
+
+    Parameters
+    ----------
+    prepared : PreparedData
+        The prepared data.
+
+    Returns
+    -------
+    float or None
+        The mean, or None when the outcome is missing or not numeric.
+    """
+    frame, cols = prepared.frame, prepared.columns
+    if cols.outcome is None or cols.outcome not in frame.columns:
+        return None
+    y = pd.to_numeric(frame[cols.outcome], errors="coerce")
+    rows = pd.Series(True, index=frame.index)
+    if cols.cohort and cols.time and cols.cohort in frame.columns:
+        cohort = pd.to_numeric(frame[cols.cohort], errors="coerce")
+        time = pd.to_numeric(frame[cols.time], errors="coerce")
+        pre = cohort.notna() & np.isfinite(cohort) & (cohort > 0) & (time < cohort)
+        if pre.any():
+            rows = pre
+    value = float(y[rows].mean())
+    return value if np.isfinite(value) else None
 
 
 def _nunique(frame: pd.DataFrame, col: str | None) -> int | None:

@@ -7,8 +7,12 @@ keyword argument of that estimator, checked against its signature before anythin
 
 Beyond the keys of ``DESIGN.md`` ("Study files and the command line"):
 
-- ``[study]``: ``seed`` (default 20240501; ``impact run --seed`` overrides it) and
-  ``design = true`` (print each analysis's power verdict, ``result.design()``).
+- ``[study]``: ``seed`` (default 20240501; ``impact run --seed`` overrides it),
+  ``design = true`` (print each analysis's power verdict, ``result.design()``), and
+  ``effect_of_interest`` with ``effect_scale = "relative" | "absolute"``: the effect the
+  evaluation must be able to detect (e.g. ``-0.05``, a 5% fall, the default scale; or
+  ``-3.5`` in outcome units), which the study verdict weighs against the design's
+  minimum detectable effect (:mod:`impact.study.verdict`).
 - ``[data]``: ``cohort``/``treated``/``weights``/``covariates``/``cluster`` column roles
   (passed to estimators that take them); ``cohorts = {unit = first period}`` builds the
   cohort column from a list of adopters; ``keep``/``drop = {column = [values]}`` filter
@@ -28,13 +32,21 @@ Beyond the keys of ``DESIGN.md`` ("Study files and the command line"):
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from impact.errors import SpecError
 
@@ -72,6 +84,35 @@ class StudyInfo(_Strict):
     description: str | None = None
     seed: int = Field(default=20240501, ge=0)
     design: bool = False
+    #: the effect the evaluation must be able to detect (signed: -0.05 is a 5% fall)
+    effect_of_interest: float | None = None
+    #: "relative": a proportion of the treated units' pre-period outcome; "absolute":
+    #: outcome units (log points for a log outcome)
+    effect_scale: Literal["relative", "absolute"] = "relative"
+
+    @field_validator("effect_of_interest", mode="before")
+    @classmethod
+    def _effect(cls, v: Any) -> Any:
+        if isinstance(v, bool):
+            raise ValueError("must be a number such as -0.05 (a 5% fall)")
+        if isinstance(v, int):
+            v = float(v)
+        if isinstance(v, float) and (not math.isfinite(v) or v == 0.0):
+            raise ValueError(
+                "must be a finite, non-zero number such as -0.05 (a 5% fall)"
+            )
+        return v
+
+    @model_validator(mode="after")
+    def _relative_above_minus_one(self) -> StudyInfo:
+        eoi = self.effect_of_interest
+        if eoi is not None and self.effect_scale == "relative" and eoi <= -1.0:
+            raise ValueError(
+                f"effect_of_interest = {eoi} with effect_scale = 'relative' is a fall of "
+                f"{-eoi:.0%}, which is impossible; write a proportion such as -0.05 "
+                "(a 5% fall), or set effect_scale = 'absolute' for outcome units"
+            )
+        return self
 
 
 class DataSpec(_Strict):
@@ -247,7 +288,10 @@ def _format_validation(err: ValidationError, raw: dict[str, Any], source: str) -
         return f"{source}: {where}: required key is missing"
     msg = str(first["msg"]).replace("\n", " ")
     extra = f" ({len(err.errors()) - 1} more problems)" if len(err.errors()) > 1 else ""
-    return f"{source}: {where}: {msg}; got {first.get('input')!r}{extra}"
+    got = first.get("input")
+    if isinstance(got, dict):  # a check across keys: the whole table is no help
+        return f"{source}: {where}: {msg}{extra}"
+    return f"{source}: {where}: {msg}; got {got!r}{extra}"
 
 
 def parse_spec(raw: dict[str, Any], *, source: str = "<study>") -> StudySpec:

@@ -67,3 +67,56 @@ def fake_noplot(data: pd.DataFrame, *, outcome: str) -> EstimateResult:
         n_treated=1,
         n_control=1,
     )
+
+
+# ------------------------------------------------- fake results for the verdict
+def fake_dict(
+    estimate: float,
+    ci: tuple[float, float] | None,
+    pvalue: float | None,
+    *,
+    n_treated: int = 20,
+    selection: dict[str, Any] | None = None,
+    pretrend: dict[str, Any] | None = None,
+    alpha: float = 0.05,
+) -> dict[str, Any]:
+    """A to_dict() of an effect estimate, as results.json holds it."""
+    out: dict[str, Any] = {
+        "estimator": "fake",
+        "estimate": estimate,
+        "se": 1.0,
+        "ci": list(ci) if ci is not None else [None, None],
+        "pvalue": pvalue,
+        "n_treated": n_treated,
+        "n_control": 100,
+        "alpha": alpha,
+        "warnings": [],
+    }
+    if selection is not None:
+        out["diagnostics"] = {"selection": selection}
+    if pretrend is not None:
+        out["pretrend"] = pretrend
+    return out
+
+
+def fake_power_dict(
+    curve: dict[int, dict[float, float]], *, effect_type: str = "relative"
+) -> dict[str, Any]:
+    """A power analysis's to_dict(): ``curve[n_treated][effect] = power``."""
+    table = [
+        {"n_treated": n, "effect": e, "power": p}
+        for n, row in curve.items()
+        for e, p in row.items()
+    ]
+    return {
+        "estimator": "power: fake",
+        "estimate": 0.1,
+        "ci": [None, None],
+        "pvalue": None,
+        "n_treated": min(curve),
+        "alpha": 0.05,
+        "table": table,
+        "mde": {str(n): 0.1 for n in curve},
+        "effect_type": effect_type,
+        "warnings": [],
+    }

@@ -26,6 +26,7 @@ def test_studies_exist() -> None:
         "card_krueger",
         "lalonde",
         "innovation_synthetic",
+        "random_adoption_synthetic",
     } <= names
 
 
@@ -43,12 +44,13 @@ def test_study_file_validates(
         assert check.source, f"{path.name}: every check cites its source"
 
 
-def test_flagship_truth_matches_its_data() -> None:
-    # the flagship's checks compare CIs with the simulation's true mean effect; recompute
-    # it from the data so a regenerated panel cannot drift away from the study file
+@pytest.mark.parametrize("name", ["innovation_synthetic", "random_adoption_synthetic"])
+def test_synthetic_truth_matches_its_data(name: str) -> None:
+    # the synthetic studies' checks compare CIs with the simulation's true mean effect;
+    # recompute it from the data so a regenerated panel cannot drift from the study file
     import pandas as pd
 
-    path = STUDIES / "innovation_synthetic.toml"
+    path = STUDIES / f"{name}.toml"
     spec, _ = load_spec(path)
     frame = pd.read_csv(resolve_data_path(spec, path))
     post = frame[(frame["cohort"] > 0) & (frame["year"] >= frame["cohort"])]

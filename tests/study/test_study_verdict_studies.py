@@ -1,0 +1,54 @@
+"""The study verdict end to end on the two synthetic example studies.
+
+The flagship (studies/innovation_synthetic.toml) has 20 adopters selected on high and
+rising rates and a true effect of -3.57 per 10,000 (a 5% cut); Callaway-Sant'Anna prints
+-5.4 with p = 0.012, but its design has little power against a 5% cut and the other
+estimators are not significant: it must not read "supported". The control study
+(studies/random_adoption_synthetic.toml) has 24 adopters drawn at random and a true 10%
+cut: it must read "supported". Both runs are shared with the report tests (conftest.py).
+"""
+
+from __future__ import annotations
+
+import json
+
+from impact.study.runner import StudyRun
+from impact.study.verdict import CONCLUSIONS
+
+
+def test_flagship_is_not_supported(flagship_run: StudyRun) -> None:
+    v = flagship_run.results["verdict"]
+    assert v["conclusion"] in CONCLUSIONS
+    assert v["conclusion"] != "supported"
+    # the known reasons: a 5% cut is below what 20 treated authorities can detect, and
+    # the estimators disagree about significance (CS and SA yes; TWFE, matched, synth no)
+    assert v["conclusion"] in {"not_detectable", "unreliable"}
+    assert v["effect_of_interest"]["value"] == -0.05
+    assert v["power"]["n_treated"] == 20
+    assert v["power"]["power_at_effect_of_interest"] < 0.5
+    assert set(v["estimates"]["analyses"]) == {
+        "twfe",
+        "cs",
+        "sunab",
+        "matched_did",
+        "synth",
+    }
+    assert not v["estimates"]["consistent"]
+    # the headline numbers it weighed are the analyses' own
+    analyses = flagship_run.results["analyses"]
+    ests = [analyses[n]["estimate"] for n in v["estimates"]["analyses"]]
+    assert v["estimates"]["range"] == [min(ests), max(ests)]
+    saved = json.loads((flagship_run.out / "results.json").read_text())
+    assert saved["verdict"] == v
+
+
+def test_random_adoption_with_a_true_cut_is_supported(random_run: StudyRun) -> None:
+    v = random_run.results["verdict"]
+    assert v["conclusion"] == "supported", v["reasons"]
+    assert v["diagnostics"]["placebo_in_time"]["status"] == "pass"
+    assert v["diagnostics"]["pretrends"]["status"] == "pass"
+    # the truth: a 10% cut, -7.41 per 10,000 on average; every estimate is a fall
+    # and their common CI range covers the truth
+    lo, hi = v["estimates"]["ci_overlap"]
+    assert lo < -7.41 < hi
+    assert v["estimates"]["range"][1] < 0

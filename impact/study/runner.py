@@ -770,6 +770,7 @@ def run_study(
             analyses,
             robustness,
             checks,
+            analysis_roles,
         )
     exit_code = 0 if all(c["passed"] for c in checks) else 1
     return StudyRun(results, exit_code, out_dir, written)
@@ -789,6 +790,7 @@ def _write_outputs(
     analyses: dict[str, Any],
     robustness: list[dict[str, Any]],
     checks: list[dict[str, Any]],
+    analysis_roles: dict[str, str],
 ) -> tuple[dict[str, Any], list[Path]]:
     """Stage figures, results.json and the reports in ``folder``, then publish them."""
     from impact.study.report import write_reports

@@ -95,7 +95,7 @@ def _design_warnings(
 def did(
     data: pd.DataFrame | Panel,
     *,
-    outcome: str | None = None,
+    outcome: str | Sequence[str] | None = None,
     unit: str | None = None,
     time: str | None = None,
     cohort: str | None = None,
@@ -113,6 +113,8 @@ def did(
     seed: int | np.random.Generator | None = None,
     weights: str | None = None,
     log_outcome: bool | None = None,
+    numerator: str | None = None,
+    denominator: str | None = None,
     **options: Any,
 ) -> DiDResult:
     """Difference-in-differences: 2x2, TWFE, event study, Callaway-Sant'Anna, Sun-Abraham.
@@ -121,7 +123,14 @@ def did(
     ----------
     data : DataFrame or Panel
         Long panel (one row per unit and period) or an :class:`impact.Panel`.
-    outcome, unit, time : str
+    outcome : str or list of str
+        Outcome column (not needed when ``data`` is a Panel). A list fits each
+        outcome with the same options and returns a
+        :class:`~impact.did.multi.MultiOutcomeResult` whose ``to_frame()`` has one
+        row per outcome with Holm and Romano-Wolf adjusted p-values (Romano-Wolf
+        from the same permutation / bootstrap draws as the inference; pass
+        ``seed=`` for reproducible draws).
+    unit, time : str
         Column names (not needed when ``data`` is a Panel).
     cohort : str, optional
         First treated period (NaN, 0 or inf = never treated).
@@ -164,6 +173,13 @@ def did(
         log points and as a fall of ``1 - exp(-mde)``. None: read as a log when the
         column name says so, with a warning; a warning also when the values look
         like a log.
+    numerator, denominator : str, optional
+        Count columns (e.g. children looked after and the child population): the
+        outcome is ``numerator / denominator * 10000`` (a rate per 10,000), built as
+        :class:`~impact.Panel` builds it (``outcome=`` names the rate, which need not
+        exist yet). The counts stay on the panel (``panel.numerator``,
+        ``panel.denominator``), where a count model uses the denominator as its
+        exposure.
     **options
         ``ref_period`` (int or list, default -1) and ``bins`` ((lo, hi)) for
         ``"event_study"``/``"sunab"``; ``balance`` passed to :class:`Panel`
@@ -198,6 +214,39 @@ def did(
     >>> res.aggregate("dynamic").to_frame()  # doctest: +SKIP
     """
     caller = "did"
+    if isinstance(outcome, (list, tuple)):
+        from impact.did.multi import fit_outcomes
+
+        if numerator is not None or denominator is not None:
+            raise SpecError(
+                "numerator=/denominator= build one rate; with a list of outcomes "
+                "build each rate as a column first (or make one call per rate)."
+            )
+        return fit_outcomes(  # type: ignore[return-value]
+            did,
+            data,
+            outcome,
+            {
+                "unit": unit,
+                "time": time,
+                "cohort": cohort,
+                "treated": treated,
+                "method": method,
+                "control": control,
+                "covariates": covariates,
+                "est_method": est_method,
+                "anticipation": anticipation,
+                "base_period": base_period,
+                "cluster": cluster,
+                "inference": inference,
+                "n_boot": n_boot,
+                "alpha": alpha,
+                "seed": seed,
+                "weights": weights,
+                "log_outcome": log_outcome,
+                **options,
+            },
+        )
     check_option("method", method, _METHODS, caller)
     check_option("control", control, ["never", "notyet"], caller)
     check_option("est_method", est_method, ["dr", "ipw", "reg"], caller)
@@ -226,6 +275,8 @@ def did(
         "covariates": cov_names or None,
         "cluster": cluster,
         "balance": balance,
+        "numerator": numerator,
+        "denominator": denominator,
     }
     dcdh_notes: list[str] = []
     if method == "dcdh":
@@ -271,6 +322,8 @@ def did(
         "alpha": alpha,
         "seed": seed,
         "log_outcome": log_outcome,
+        "numerator": panel.numerator_col,
+        "denominator": panel.denominator_col,
         **options,
     }
     scale, scale_warns = resolve_log_outcome(

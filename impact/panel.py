@@ -24,6 +24,9 @@ from impact.errors import DataError, ImpactWarning, SpecError
 __all__ = ["Panel", "as_panel"]
 
 _MAX_LISTED = 5
+#: Largest absolute outcome, covariate or weight accepted: squares and sums of squares of
+#: larger values overflow double precision (and LAPACK can spin on the infinities).
+MAX_MAGNITUDE = 1e100
 
 
 def _r(value: Any) -> str:
@@ -240,6 +243,8 @@ class Panel:
                 f"Column {_r(unit)} (unit=) has missing values (first at row {_r(row)}); "
                 "every row needs a unit identifier."
             )
+        self._normalise_unit_ids(df)
+        self._normalise_time(df)
         raw_time = df[time]
         if raw_time.isna().any():
             first = df.loc[raw_time.isna()].iloc[0]
@@ -272,6 +277,42 @@ class Panel:
                 f"{_r(unit)}/{_r(time)} pair; the first is {unit}={_r(first[unit])}, "
                 f"{time}={_r(first[time])}. Keep one row per unit and period."
             )
+
+    def _normalise_unit_ids(self, df: pd.DataFrame) -> None:
+        """Unit ids of mixed Python types (1 and "1") are compared as text, with a note."""
+        ids = df[self.unit]
+        if ids.dtype != object:
+            return
+        kinds = {type(v).__name__ for v in ids.unique()}
+        if len(kinds) > 1:
+            df[self.unit] = ids.map(str)
+            self.warnings.append(
+                f"Column {_r(self.unit)} (unit=) mixes value types "
+                f"({', '.join(sorted(kinds))}); the ids are compared as text, so 1 and "
+                "'1' are the same unit. Give one type to silence this."
+            )
+
+    def _normalise_time(self, df: pd.DataFrame) -> None:
+        """Dates and annual periods become integer years (the cohort column too)."""
+        cols = [self.time] + ([self.cohort_col] if self.cohort_col is not None else [])
+        for col in cols:
+            values = df[col]
+            if isinstance(values.dtype, pd.PeriodDtype):
+                freq = str(values.dtype).removeprefix("period[").rstrip("]")
+                if not freq.startswith(("Y", "A")):
+                    raise DataError(
+                        f"Column {_r(col)} holds {freq} periods; impact "
+                        "needs integer periods. Use the year (.dt.year) for annual data "
+                        "or number the periods (e.g. .dt.qyear * 4 + .dt.quarter) first."
+                    )
+                df[col] = values.dt.year.astype("Float64")
+            elif pd.api.types.is_datetime64_any_dtype(values):
+                years = values.dt.year
+                df[col] = years.astype("Float64")
+                self.warnings.append(
+                    f"Column {_r(col)} holds dates; their calendar years are used as "
+                    "the periods."
+                )
 
     def _validate_values(
         self, df: pd.DataFrame, computed_outcome: bool
@@ -321,6 +362,11 @@ class Panel:
                     f"Column {_r(self.weights_col)} (weights=) is negative at "
                     f"{unit}={_r(first[unit])}, {time}={_r(first[time])}; weights must be "
                     ">= 0."
+                )
+            if not (w > 0).any():
+                raise DataError(
+                    f"Column {_r(self.weights_col)} (weights=) is zero in every row; "
+                    "nothing would be estimated. Check the column, or drop weights=."
                 )
             df[self.weights_col] = w
         if self.cluster_col is not None:
@@ -380,6 +426,17 @@ class Panel:
                 f"Column {_r(col)} has an infinite value at {unit}={_r(first[unit])}, "
                 f"{time}={_r(first[time])}; {what} must be finite."
             )
+        magnitude = np.abs(values.to_numpy(dtype=float))
+        too_large = magnitude > MAX_MAGNITUDE
+        if too_large.any():
+            first = df.loc[too_large].iloc[0]
+            raise DataError(
+                f"Column {_r(col)} has values as large as {magnitude.max():.3g} (first at "
+                f"{unit}={_r(first[unit])}, {time}={_r(first[time])}): their squares "
+                f"overflow double precision. Rescale the column (e.g. divide it by "
+                f"{10 ** int(np.log10(magnitude.max())):.0e}) before estimating: {what} "
+                f"must stay below {MAX_MAGNITUDE:.0e} in absolute value."
+            )
 
     def _treatment(self, df: pd.DataFrame) -> pd.Series:
         """Return the first treated period per unit (inf = never), validating it."""
@@ -389,7 +446,7 @@ class Panel:
             return pd.Series(np.inf, index=pd.Index(df[unit].unique(), name=unit))
         if self.cohort_col is not None:
             col = self.cohort_col
-            raw = pd.to_numeric(df[col], errors="coerce")
+            raw = pd.to_numeric(df[col], errors="coerce").astype("float64")
             bad = raw.isna() & df[col].notna()
             if bad.any():
                 first = df.loc[bad].iloc[0]

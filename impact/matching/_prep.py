@@ -15,6 +15,7 @@ import pandas as pd
 from pandas.api import types as ptypes
 
 from impact.errors import DataError, SpecError
+from impact.panel import MAX_MAGNITUDE
 
 __all__ = ["Design", "build_design", "treatment_vector"]
 
@@ -196,6 +197,12 @@ def build_design(
         if not np.isfinite(values).all():
             raise DataError(
                 f"{caller}: covariate {name!r} has infinite values; recode or drop them."
+            )
+        if np.abs(values).max(initial=0.0) > MAX_MAGNITUDE:
+            raise DataError(
+                f"{caller}: covariate {name!r} has values as large as "
+                f"{np.abs(values).max():.3g}; their squares overflow double precision. "
+                f"Rescale it (values must stay below {MAX_MAGNITUDE:.0e})."
             )
         if check_constant and np.ptp(values) == 0:
             raise DataError(

@@ -24,6 +24,7 @@ from impact.matching.engine import (
 )
 from impact.matching.inference import abadie_imbens, within_arm_variance, wls_effect
 from impact.matching.results import MatchResult
+from impact.panel import MAX_MAGNITUDE
 from impact.parallel import run_tasks, spawn_generators
 
 __all__ = ["match", "matched_did"]
@@ -302,6 +303,12 @@ def match(
                 f"row {first!r}); drop those rows before matching."
             )
         y = yc.to_numpy(dtype=float)
+        if not np.isfinite(y).all() or np.abs(y).max() > MAX_MAGNITUDE:
+            raise DataError(
+                f"{_CALLER}: outcome {outcome!r} has infinite values or values beyond "
+                f"{MAX_MAGNITUDE:.0e} in absolute value, whose squares overflow; "
+                "rescale or drop them before matching."
+            )
         if not np.ptp(y) > 0:
             raise DataError(
                 f"{_CALLER}: outcome {outcome!r} is constant ({y[0]:g} in every row); "

@@ -17,6 +17,7 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from impact.errors import DataError, SpecError
+from impact.panel import MAX_MAGNITUDE
 from impact.synth.abadie import ScmFit, fit_scm
 
 __all__ = ["Design", "UnitFit", "build_design", "fit_unit"]
@@ -293,6 +294,17 @@ def build_design(
         if not pd.api.types.is_numeric_dtype(frame[c]):
             raise DataError(
                 f"Column {c!r} must be numeric; got dtype {frame[c].dtype}."
+            )
+    for c in dict.fromkeys(needed):
+        magnitude = np.abs(frame[c].to_numpy(dtype=float))
+        too_large = np.isfinite(magnitude) & (magnitude > MAX_MAGNITUDE)
+        if too_large.any():
+            r = frame.loc[too_large].iloc[0]
+            raise DataError(
+                f"Column {c!r} has values as large as {magnitude[too_large].max():.3g} "
+                f"(first for unit {_py(r[unit])!r}, period {_py(r[time])!r}): their squares "
+                "overflow double precision. Rescale the column before fitting (values "
+                f"must stay below {MAX_MAGNITUDE:.0e} in absolute value)."
             )
     labels = [
         x.item() if isinstance(x, np.generic) else x for x in frame[unit].unique()

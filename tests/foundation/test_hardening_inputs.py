@@ -1,0 +1,148 @@
+"""Inputs as they come: pandas dtypes, mixed ids, extreme magnitudes, degenerate weights.
+
+Each case was found by fuzzing (issue "Hardening"): before the fix it raised a bare
+TypeError / ZeroDivisionError, or returned se = inf beside a finite interval, or spun in
+LAPACK. Every case must end in an ImpactError naming the column and the fix, or in the
+same estimate as the plain-dtype panel (the brute-force reference here).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import impact
+from impact.data import generate_la_panel
+from impact.errors import DataError
+
+KW = {"outcome": "cla_rate", "unit": "la_code", "time": "year", "cohort": "cohort"}
+
+
+@pytest.fixture(scope="module")
+def base() -> pd.DataFrame:
+    d = generate_la_panel(
+        seed=1, n_units=30, assignment="staggered", cohorts={2015: 3, 2018: 3}
+    )
+    return d[["la_code", "year", "cla_rate", "cohort", "child_pop"]].copy()
+
+
+def _twfe(data: pd.DataFrame) -> float:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return impact.did(data, method="twfe", inference="analytic", **KW).estimate
+
+
+def test_nullable_integer_cohort_with_missing(base: pd.DataFrame) -> None:
+    d = base.copy()
+    d["cohort"] = d["cohort"].replace(0, np.nan).astype("Int64")
+    assert d["cohort"].isna().any()
+    assert _twfe(d) == pytest.approx(_twfe(base), abs=1e-10)
+
+
+@pytest.mark.parametrize("dtype", ["category", "string", "string[pyarrow]"])
+def test_unit_id_dtypes(base: pd.DataFrame, dtype: str) -> None:
+    if dtype.endswith("[pyarrow]") and importlib.util.find_spec("pyarrow") is None:
+        pytest.skip("pyarrow not installed")
+    d = base.copy()
+    d["la_code"] = d["la_code"].astype(dtype)
+    assert _twfe(d) == pytest.approx(_twfe(base), abs=1e-10)
+
+
+def test_mixed_type_unit_ids_are_compared_as_text(base: pd.DataFrame) -> None:
+    d = base.copy()
+    d["la_code"] = d["la_code"].astype(object)
+    d.loc[d["la_code"] == "LA001", "la_code"] = 1
+    panel = impact.Panel(d, **KW)
+    assert any("mixes value types" in w for w in panel.warnings)
+    assert _twfe(d) == pytest.approx(_twfe(base), abs=1e-10)
+    # 1 and "1" are then the same unit: a clear duplicate error, not a TypeError
+    d.loc[d["la_code"] == "LA002", "la_code"] = "1"
+    with pytest.raises(DataError, match="Duplicated"):
+        impact.Panel(d, **KW)
+
+
+def test_float_nullable_outcome(base: pd.DataFrame) -> None:
+    d = base.copy()
+    d["cla_rate"] = d["cla_rate"].astype("Float64")
+    assert _twfe(d) == pytest.approx(_twfe(base), abs=1e-10)
+
+
+def test_dates_become_years(base: pd.DataFrame) -> None:
+    d = base.copy()
+    d["year"] = pd.to_datetime(d["year"].astype(str) + "-03-31")
+    d["cohort"] = pd.to_datetime(
+        d["cohort"].replace(0, np.nan).astype("Int64").astype(str) + "-03-31",
+        errors="coerce",
+    )
+    panel = impact.Panel(d, **KW)
+    assert any("calendar years" in w for w in panel.warnings)
+    assert _twfe(d) == pytest.approx(_twfe(base), abs=1e-10)
+
+
+def test_annual_periods_become_years_and_others_are_refused(base: pd.DataFrame) -> None:
+    d = base.copy()
+    d["year"] = pd.PeriodIndex(d["year"].astype(str), freq="Y")
+    assert _twfe(d) == pytest.approx(_twfe(base), abs=1e-10)
+    q = base.copy()
+    q["year"] = pd.PeriodIndex(q["year"].astype(str) + "Q1", freq="Q")
+    with pytest.raises(DataError, match=r"'year' holds Q.* periods.*integer periods"):
+        impact.Panel(q, **KW)
+
+
+def test_all_zero_weights_are_refused(base: pd.DataFrame) -> None:
+    d = base.assign(w=0.0)
+    with pytest.raises(DataError, match="'w' \\(weights=\\) is zero in every row"):
+        impact.did(d, method="twfe", weights="w", **KW)
+
+
+@pytest.mark.parametrize("method", ["2x2", "twfe", "event_study", "cs", "sunab"])
+def test_outcomes_whose_squares_overflow_are_refused(
+    base: pd.DataFrame, method: str
+) -> None:
+    d = base.copy()
+    d["cla_rate"] = d["cla_rate"] * 1e300
+    with pytest.raises(DataError, match=r"'cla_rate' has values as large as .*Rescale"):
+        impact.did(d, method=method, **KW)
+
+
+def test_large_but_safe_outcomes_are_accepted(base: pd.DataFrame) -> None:
+    # 1e90 is absurd for a rate but its squares fit: the estimate scales exactly
+    d = base.assign(cla_rate=base["cla_rate"] * 1e90)
+    assert _twfe(d) / 1e90 == pytest.approx(_twfe(base), rel=1e-9)
+
+
+def test_bacon_and_synth_and_match_refuse_overflowing_values(
+    base: pd.DataFrame,
+) -> None:
+    d = base.assign(cla_rate=base["cla_rate"] * 1e300)
+    with pytest.raises(DataError, match="Rescale"):
+        impact.bacon(d, **KW)
+    with pytest.raises(DataError, match="'cla_rate' has values as large as"):
+        impact.synth(
+            d,
+            outcome="cla_rate",
+            unit="la_code",
+            time="year",
+            treated_units=["LA001"],
+            treatment_time=2018,
+            inference=None,
+        )
+    cross = base.loc[base["year"] == 2014].assign(
+        treat=lambda f: (f["cohort"] > 0).astype(int),
+        big=lambda f: f["child_pop"] * 1e300,
+    )
+    with pytest.raises(DataError, match="'big' has values as large as"):
+        impact.match(cross, treatment="treat", covariates=["big"], outcome="cla_rate")
+    with pytest.raises(
+        DataError, match="'cla_rate' has infinite values or values beyond"
+    ):
+        impact.match(
+            cross.assign(cla_rate=cross["cla_rate"] * 1e300),
+            treatment="treat",
+            covariates=["child_pop"],
+            outcome="cla_rate",
+        )

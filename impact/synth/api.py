@@ -15,7 +15,13 @@ from impact._validation import check_alpha, check_option, check_positive_int
 from impact.errors import DataError, ImpactWarning, SpecError
 from impact.parallel import spawn_generators
 from impact.synth._prep import Design, UnitFit, build_design, check_outcome, fit_unit
-from impact.synth.placebo import placebo_in_space, placebo_table, run_placebos
+from impact.synth.placebo import (
+    degenerate_fits,
+    noise_variance,
+    placebo_in_space,
+    placebo_table,
+    run_placebos,
+)
 from impact.synth.results import PlaceboTest, SynthResult
 
 __all__ = ["synth"]
@@ -412,9 +418,22 @@ def _placebo_test(
             res.warnings.extend(res._placebo_messages)
     placebos = cache
     table = placebo_table(res.fits, placebos)
-    table, p = placebo_in_space(
-        table, mspe_threshold=mspe_threshold, rng=np.random.default_rng(0)
+    rows = np.concatenate([[design.index_of(f.unit) for f in res.fits], donors])
+    t_first = min(f.treatment_time for f in res.fits)
+    noise = noise_variance(
+        np.asarray(design.Y, float)[rows][:, design.pre_mask(t_first)]
     )
+    table, p = placebo_in_space(
+        table,
+        mspe_threshold=mspe_threshold,
+        rng=np.random.default_rng(0),
+        noise_var=noise,
+    )
+    text = _degenerate_warning(
+        table, noise, len(donors), int(design.pre_mask(t_first).sum())
+    )
+    if text and text not in res.warnings:
+        res.warnings.append(text)
     gaps = {f"{f.unit}": f.gap for f in res.fits}
     for fits in placebos.values():
         for f in fits:
@@ -428,6 +447,42 @@ def _placebo_test(
     return PlaceboTest(
         table=table, pvalue=p, mspe_threshold=mspe_threshold, gaps=gap_frame
     )
+
+
+def _degenerate_warning(
+    table: pd.DataFrame, noise: float, n_donors: int, n_pre: int
+) -> str | None:
+    """Say when units fit their pre-period exactly (overfitting, not evidence)."""
+    bad = degenerate_fits(table, noise)
+    if not bad.any():
+        return None
+    treated = table["treated"].to_numpy(bool)
+    who = (
+        ", the treated unit among them,"
+        if bad[treated].any() and treated.sum() == 1
+        else f", {int(bad[treated].sum())} treated unit(s) among them,"
+        if bad[treated].any()
+        else ""
+    )
+    text = (
+        f"Degenerate pre-period fit: {int(bad.sum())} of {len(table)} units{who} "
+        "reproduce their pre-period outcome exactly (pre-period MSPE below a "
+        f"millionth of the outcome's year-to-year noise variance, {noise:.3g}). With "
+        f"{n_donors} donors and {n_pre} pre-period(s) the weights can match almost "
+        "any path: a perfect pre-fit is overfitting, not evidence of a good "
+        "counterfactual."
+    )
+    if table.attrs.get("floored"):
+        text += (
+            " Their post/pre MSPE ratios are meaningless (the largest is "
+            f"{float(table['ratio'].max()):.2g}), so the placebo p-value ranks "
+            "post-period MSPE over the pre-period MSPE floored at that noise variance."
+        )
+    text += (
+        " Use fewer donors (e.g. statistical neighbours), predictors, or "
+        "method='augmented', and read the post-period gaps."
+    )
+    return text
 
 
 def _placebo_in_time(res: SynthResult, when: Any) -> SynthResult:

@@ -26,7 +26,14 @@ from impact.errors import ImpactError
 from impact.parallel import run_tasks, spawn_generators
 from impact.synth._prep import Design, UnitFit, fit_unit
 
-__all__ = ["leave_one_out", "placebo_in_space", "placebo_pvalue", "run_placebos"]
+__all__ = [
+    "degenerate_fits",
+    "leave_one_out",
+    "noise_variance",
+    "placebo_in_space",
+    "placebo_pvalue",
+    "run_placebos",
+]
 
 
 def _placebo_task(task: tuple[Design, int, NDArray[np.intp], Any, Any]) -> UnitFit:
@@ -179,11 +186,40 @@ def placebo_pvalue(
     return float((1 + np.sum(means >= stat * (1 - 1e-12))) / (1 + n_sets))
 
 
+def noise_variance(Y: NDArray[np.float64]) -> float:
+    """Year-to-year noise variance of an outcome: median over units of var(diff)/2.
+
+    A pre-period fit far closer than this is reproducing noise (overfitting).
+
+    Parameters
+    ----------
+    Y : ndarray, shape (n_units, n_periods)
+        Pre-period outcomes.
+
+    Returns
+    -------
+    float
+        The median of ``var(y_t - y_{t-1}) / 2`` over units (NaN with < 3 periods).
+    """
+    Y = np.asarray(Y, dtype=float)
+    if Y.shape[1] < 3:
+        return float("nan")
+    return float(np.nanmedian(np.nanvar(np.diff(Y, axis=1), axis=1, ddof=1) / 2))
+
+
+def degenerate_fits(table: pd.DataFrame, noise_var: float) -> NDArray[np.bool_]:
+    """Rows whose pre-period MSPE is numerically zero (below 1e-6 x noise variance)."""
+    if not (np.isfinite(noise_var) and noise_var > 0):
+        return np.zeros(len(table), dtype=bool)
+    return np.asarray(table["pre_mspe"].to_numpy(float) <= 1e-6 * noise_var)
+
+
 def placebo_in_space(
     table: pd.DataFrame,
     *,
     mspe_threshold: float | None = None,
     rng: np.random.Generator | None = None,
+    noise_var: float | None = None,
 ) -> tuple[pd.DataFrame, float]:
     """Apply the pre-MSPE filter to a placebo table and compute the p-value.
 
@@ -196,11 +232,17 @@ def placebo_in_space(
         unit's pre-MSPE.
     rng : numpy Generator, optional
         For the pooled test with several treated units.
+    noise_var : float, optional
+        The outcome's year-to-year noise variance (:func:`noise_variance`). When a
+        kept unit's pre-period MSPE is numerically zero (:func:`degenerate_fits`) the
+        post/pre ratios are meaningless (about 1e28), so the one-unit statistic
+        becomes post-MSPE over the pre-MSPE floored at ``noise_var`` (column
+        ``statistic``; ``table.attrs["floored"]`` is True).
 
     Returns
     -------
     tuple
-        The filtered table (with a ``kept`` column) and the p-value.
+        The filtered table (with ``kept`` and ``statistic`` columns) and the p-value.
     """
     out = table.copy()
     treated = out["treated"].to_numpy(bool)
@@ -216,6 +258,14 @@ def placebo_in_space(
     stat = out[column].to_numpy(float)
     if column == "att":
         stat = np.abs(stat)
+    floored = False
+    if column == "ratio" and noise_var is not None:
+        if degenerate_fits(out, noise_var)[kept].any():
+            floor = np.maximum(out["pre_mspe"].to_numpy(float), noise_var)
+            stat = out["post_mspe"].to_numpy(float) / floor
+            floored = True
+    out["statistic"] = stat
+    out.attrs["floored"] = floored
     p = placebo_pvalue(stat[treated], stat[~treated & kept], rng=rng)
     return out, p
 

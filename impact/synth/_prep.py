@@ -119,6 +119,8 @@ class Design:
     method: str
     n_starts: int = 10
     time_name: str = "time"
+    penalty: float = 0.0
+    demean: bool = False
     _cache: dict[Any, tuple[list[str], _FloatArray]] = field(default_factory=dict)
 
     @property
@@ -144,6 +146,13 @@ class Design:
             return pre
         return np.isin(self.periods, self.optimize_period) & pre
 
+    def outcome_matrix(self, t0: Any) -> _FloatArray:
+        """The outcome, minus each unit's pre-``t0`` mean when ``demean`` is set."""
+        if not self.demean:
+            return self.Y
+        pre = self.pre_mask(t0)
+        return self.Y - self.Y[:, pre].mean(axis=1, keepdims=True)
+
     def predictor_matrix(self, t0: Any) -> tuple[list[str], _FloatArray]:
         """Predictor names and the (K, N) matrix of predictor values for date ``t0``."""
         if t0 in self._cache:
@@ -151,9 +160,10 @@ class Design:
         pre = self.pre_mask(t0)
         rows: list[_FloatArray] = []
         names: list[str] = []
+        Y = self.outcome_matrix(t0)
         if self.outcome_only:
             for t in np.flatnonzero(pre):
-                rows.append(self.Y[:, t])
+                rows.append(Y[:, t])
                 names.append(f"{self.outcome} ({self.periods[t]})")
         window = (
             np.isin(self.periods, self.predictor_period)
@@ -163,7 +173,7 @@ class Design:
         specs = [(c, list(self.periods[window]), "mean") for c in self.predictors]
         specs += self.special
         for col, periods, op in specs:
-            mat = self.Y if col == self.outcome else self.columns[col]
+            mat = Y if col == self.outcome else self.columns[col]
             mask = np.isin(self.periods, periods)
             label = f"{col} ({_label_periods(periods)})" if periods else col
             if not mask.any():
@@ -382,11 +392,17 @@ def fit_unit(
     opt = design.opt_mask(t0)
     names, Xall = design.predictor_matrix(t0)
     x1, X0 = Xall[:, i], Xall[:, donors]
-    y1 = design.Y[i]
-    Y0 = design.Y[donors]  # (J, T)
+    Yfit = design.outcome_matrix(t0)
+    y1 = Yfit[i]
+    Y0 = Yfit[donors]  # (J, T)
     extra: dict[str, Any] = {}
     v = design.v
-    if design.outcome_only and v == "nested" and design.optimize_period is None:
+    if (
+        design.outcome_only
+        and isinstance(v, str)
+        and v == "nested"
+        and design.optimize_period is None
+    ):
         # predictors = every pre-period outcome: equal V is the nested optimum
         v = "equal"
     if donors.size == 1:
@@ -403,6 +419,7 @@ def fit_unit(
             names=names,
             # outcome-path matching minimises the raw pre-period MSPE (no scaling)
             standardize=not design.outcome_only,
+            penalty=design.penalty,
         )
     weights = fit.weights
     if method == "augmented":
@@ -413,6 +430,14 @@ def fit_unit(
         extra["lambda"] = float(aug.lambda_)
         extra["scm_weights"] = fit.weights
     synthetic = weights @ Y0
+    if design.demean:
+        # back to levels: the treated unit's own pre-period mean plus the de-meaned mix
+        level = design.Y[i] - y1
+        synthetic = synthetic + level
+        y1 = design.Y[i]
+        extra["pre_mean"] = float(level[0])
+    if design.penalty > 0:
+        extra["penalty"] = design.penalty
     return UnitFit(
         unit=design.units[i],
         treatment_time=t0,

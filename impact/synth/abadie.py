@@ -127,11 +127,20 @@ class _NestedObjective:
     """Outcome MSPE as a function of log V, with a warm-started inner QP."""
 
     def __init__(
-        self, x1: _FloatArray, X0: _FloatArray, z1: _FloatArray, Z0: _FloatArray
+        self,
+        x1: _FloatArray,
+        X0: _FloatArray,
+        z1: _FloatArray,
+        Z0: _FloatArray,
+        penalty: float = 0.0,
     ) -> None:
         self.x1, self.X0, self.z1, self.Z0 = x1, X0, z1, Z0
+        self.penalty = float(penalty)
+        # squared distance of each donor to the treated unit, per predictor
+        self._d2 = (X0 - x1[:, None]) ** 2
         self.support: NDArray[np.intp] | None = None
         self.n_eval = 0
+        self.n_polish = 0
         self.best = (np.inf, np.empty(0), np.empty(0))
 
         self._scale_x = float(np.abs(X0).max())
@@ -141,6 +150,9 @@ class _NestedObjective:
         X0v = self.X0.T * v  # (J, K)
         H = X0v @ self.X0
         c = X0v @ self.x1
+        if self.penalty > 0:
+            # Abadie-L'Hour: + penalty * sum_j w_j ||x1 - X0_j||_V^2 (linear in w)
+            c = c - 0.5 * self.penalty * (v @ self._d2)
         P = (
             [int(i) for i in self.support]
             if self.support is not None and len(self.support)
@@ -151,7 +163,14 @@ class _NestedObjective:
         vmax = float(v.max())
         thr = 1e-11 * vmax * self._scale_x * (self._scale_x + self._scale_b)
         w = simplex_qp(H, c, P, thr)
-        if w is None:  # degenerate case: the checked general path
+        if w is None and self.penalty > 0:
+            # cold start from the best single donor, then the general solver
+            j0 = int(np.argmin(0.5 * np.diag(H) - c))
+            w = simplex_qp(H, c, [j0], thr)
+            if w is None:
+                self.n_polish += 1
+                w = _penalized_polish(H, c, j0)
+        elif w is None:  # degenerate case: the checked general path
             sv = np.sqrt(v)
             w = simplex_lsq(sv[:, None] * self.X0, sv * self.x1)
         self.support = np.flatnonzero(w > 0)
@@ -168,6 +187,36 @@ class _NestedObjective:
 
     def __call__(self, theta: _FloatArray) -> float:
         return self.loss_of_v(_softmax(theta))
+
+
+def _penalized_polish(H: _FloatArray, c: _FloatArray, j0: int) -> _FloatArray:
+    """Fallback for the penalised QP ``min w'Hw/2 - c'w`` on the simplex (SLSQP)."""
+    from scipy.optimize import minimize
+
+    J = H.shape[0]
+    w0 = np.zeros(J)
+    w0[j0] = 1.0
+    res = minimize(
+        lambda w: (0.5 * w @ H @ w - c @ w, H @ w - c),
+        w0,
+        jac=True,
+        method="SLSQP",
+        bounds=[(0.0, 1.0)] * J,
+        constraints=[{"type": "eq", "fun": lambda w: w.sum() - 1.0}],
+        options={"ftol": 1e-15, "maxiter": 2000},
+    )
+    w = np.clip(res.x, 0.0, None)
+    if w.sum() > 0 and not res.success:
+        # accept an improvement on the starting vertex even without convergence
+        w = w / w.sum()
+        better = 0.5 * w @ H @ w - c @ w <= 0.5 * H[j0, j0] - c[j0]
+        return np.asarray(w if better else w0, dtype=float)
+    if w.sum() <= 0:
+        raise EstimationError(
+            f"The penalised simplex weight solver failed ({res.message}); the donor "
+            "predictors may be degenerate (duplicated donors or constant predictors)."
+        )
+    return np.asarray(w / w.sum(), dtype=float)
 
 
 # Smallest share of V any predictor gets in the nested search. A strictly positive
@@ -221,6 +270,7 @@ def fit_scm(
     n_screen: int | None = None,
     names: list[str] | None = None,
     standardize: bool = True,
+    penalty: float = 0.0,
 ) -> ScmFit:
     """Fit one synthetic control.
 
@@ -248,6 +298,11 @@ def fit_scm(
         Predictor names (error messages, mapping-valued ``v``).
     standardize : bool, default True
         Scale predictors by their cross-unit SD first (as R ``Synth`` does).
+    penalty : float, default 0
+        Abadie and L'Hour (2021) penalty: the inner problem becomes
+        ``||x1 - X0 w||_V^2 + penalty * sum_j w_j ||x1 - X0_j||_V^2``, which favours
+        donors close to the treated unit (0 is the classic synthetic control; large
+        values approach nearest-neighbour matching).
 
     Returns
     -------
@@ -263,7 +318,7 @@ def fit_scm(
         x1s, X0s = standardise(x1, X0, names)
     else:
         x1s, X0s = x1, X0
-    obj = _NestedObjective(x1s, X0s, z1, Z0)
+    obj = _NestedObjective(x1s, X0s, z1, Z0, penalty)
 
     def w_loss(vv: _FloatArray, w: _FloatArray) -> float:
         d = x1s - X0s @ w

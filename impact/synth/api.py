@@ -15,6 +15,7 @@ from impact._validation import check_alpha, check_option, check_positive_int
 from impact.errors import DataError, ImpactWarning, SpecError
 from impact.parallel import spawn_generators
 from impact.synth._prep import Design, UnitFit, build_design, check_outcome, fit_unit
+from impact.synth.penalized import choose_penalty, truncated_design
 from impact.synth.placebo import (
     degenerate_fits,
     noise_variance,
@@ -46,6 +47,8 @@ def synth(
     optimize_period: Any = None,
     v: Any = "nested",
     method: str = "abadie",
+    penalty: float | str = "cv",
+    demean: bool = False,
     inference: str | None = "placebo",
     donors: Sequence[Any] | None = None,
     mspe_threshold: float | None = None,
@@ -87,10 +90,32 @@ def synth(
         V, searched from ``n_starts`` starting points (equal, regression-based and the
         best random draws), each with the inner simplex QP solved exactly.
         Predictors are standardised by their SD across units first, as R ``Synth``.
-    method : {"abadie", "augmented", "sdid"}, default "abadie"
+    method : {"abadie", "penalized", "augmented", "sdid"}, default "abadie"
+        ``"penalized"``: Abadie and L'Hour (2021) penalised synthetic control, whose
+        inner problem adds ``penalty * sum_j w_j ||x1 - x_j||_V^2`` so that donors
+        close to the treated unit are preferred (see ``penalty``);
         ``"augmented"``: ridge-augmented SCM (Ben-Michael, Feller and Rothstein
         2021) on top of the Abadie weights; ``"sdid"``: synthetic difference in
-        differences (Arkhangelsky et al. 2021), outcome only.
+        differences (Arkhangelsky et al. 2021), outcome only (``predictors`` and
+        ``special_predictors`` are refused).
+    penalty : float or "cv", default "cv"
+        The Abadie-L'Hour penalty for ``method="penalized"`` (ignored otherwise).
+        ``"cv"`` chooses it by cross-validation over the pre-periods: the model is
+        fitted on the first half of the pre-period as if treatment began at its
+        midpoint (V chosen once there, without penalty, then held fixed), for each
+        penalty on a grid (0 and 26 values from 1e-3 to 100,
+        log-spaced), and the penalty with the smallest outcome MSPE over the second
+        half is kept (ties: the smallest penalty). Predictors are recomputed on the
+        training periods; special predictors with no training period are left out of
+        the validation fits. Placebo refits use the treated unit's penalty.
+        The chosen value is in ``result.extra["penalty"]`` and the validation MSPEs
+        in ``result.extra["penalty_cv"]``.
+    demean : bool, default False
+        De-meaned synthetic control (Ferman and Pinto 2021; Doudchenko and Imbens
+        2016): every unit's outcome has its own pre-treatment mean subtracted before
+        fitting (outcome-based predictors included), so the synthetic control matches
+        the shape of the treated path, not its level, and the counterfactual is the
+        treated unit's pre-period mean plus the weighted de-meaned donor outcomes.
     inference : {"placebo", "conformal", None}, default "placebo"
         ``"placebo"``: placebo in space (every donor refitted as if treated; the
         p-value is the post/pre MSPE-ratio rank, or with several treated units the
@@ -139,8 +164,39 @@ def synth(
     >>> res = impact.synth(df, outcome="cigsale", unit="state", time="year",
     ...                    treated_units="California", treatment_time=1989)  # doctest: +SKIP
     """
-    check_option("method", method, ["abadie", "augmented", "sdid"], _CALLER)
+    check_option(
+        "method", method, ["abadie", "penalized", "augmented", "sdid"], _CALLER
+    )
     check_option("inference", inference, ["placebo", "conformal", None], _CALLER)
+    if not isinstance(demean, (bool, np.bool_)):
+        raise SpecError(
+            f"The 'demean' parameter of synth must be True or False. Got {demean!r}."
+        )
+    if method == "penalized" and not (
+        penalty == "cv"
+        or (isinstance(penalty, (int, float)) and np.isfinite(penalty) and penalty >= 0)
+    ):
+        raise SpecError(
+            "The 'penalty' parameter of synth must be 'cv' or a non-negative number. "
+            f"Got {penalty!r} instead."
+        )
+    if method == "sdid" and (predictors or special_predictors):
+        raise SpecError(
+            "method='sdid' fits the outcome path only and would ignore predictors= and "
+            "special_predictors=; drop them, or use method='abadie' or 'penalized' to "
+            "match on predictors."
+        )
+    if method == "sdid" and demean:
+        raise SpecError(
+            "demean=True does not apply to method='sdid', whose unit fixed effects "
+            "already remove each unit's level; drop demean."
+        )
+    if inference == "conformal" and (method == "penalized" or demean):
+        raise SpecError(
+            "inference='conformal' refits an unpenalised outcome-path synthetic control "
+            "and would ignore method='penalized' and demean=True; use "
+            "inference='placebo' with them."
+        )
     alpha = check_alpha(alpha, _CALLER)
     n_starts = check_positive_int("n_starts", n_starts, _CALLER)
     if mspe_threshold is not None and not (
@@ -168,6 +224,7 @@ def synth(
         method=method,
         n_starts=n_starts,
     )
+    design.demean = bool(demean)
     treated = _as_units(treated_units)
     t0s = _treatment_times(design, treated, treatment_time)
     rows_t = np.array([design.index_of(u) for u in treated])
@@ -206,6 +263,17 @@ def synth(
     if method == "sdid":
         return _fit_sdid(design, treated, rows_t, donor_rows, t0s, config)
     rngs = spawn_generators(seed_base, len(treated) + 1)
+    extra: dict[str, Any] = {}
+    if method == "penalized":
+        if penalty == "cv":
+            lam, cv_table = choose_penalty(
+                design, rows_t, donor_rows, t0s, treated, seed_base
+            )
+            extra["penalty_cv"] = cv_table
+        else:
+            lam = float(penalty)
+        design.penalty = lam
+        extra["penalty"] = lam
     fits = [
         fit_unit(design, int(i), donor_rows, t0s[u], rngs[k])
         for k, (u, i) in enumerate(zip(treated, rows_t, strict=True))
@@ -244,6 +312,7 @@ def synth(
         config=config,
         conformal=conformal,
         warnings=warn,
+        extra=extra,
         **result_kw,
     )
     res.log_outcome, scale_warns = resolve_log_outcome(
@@ -498,35 +567,7 @@ def _placebo_in_time(res: SynthResult, when: Any) -> SynthResult:
         raise DataError(
             f"No pre-period before the placebo date {when!r}; choose a later date."
         )
-    sub = Design(
-        units=design.units,
-        periods=design.periods[keep],
-        Y=design.Y[:, keep],
-        columns={k: m[:, keep] for k, m in design.columns.items()},
-        outcome=design.outcome,
-        predictors=design.predictors,
-        predictor_period=(
-            [p for p in design.predictor_period if p < when]
-            if design.predictor_period is not None
-            else None
-        ),
-        special=[(c, [p for p in ps if p < when], op) for c, ps, op in design.special],
-        optimize_period=(
-            [p for p in design.optimize_period if p < when]
-            if design.optimize_period is not None
-            else None
-        ),
-        v=design.v,
-        method=design.method if design.method != "sdid" else "abadie",
-        n_starts=design.n_starts,
-        time_name=design.time_name,
-    )
-    for c, ps, _ in sub.special:
-        if not ps:
-            raise DataError(
-                f"Special predictor {c!r} has no period before the placebo date "
-                f"{when!r}; choose a later placebo date."
-            )
+    sub = truncated_design(design, first, when)
     rngs = spawn_generators(res._config["seed"], len(res.fits))
     fits = [
         fit_unit(sub, sub.index_of(f.unit), res._donors, when, rngs[k])

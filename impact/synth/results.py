@@ -267,8 +267,11 @@ class SynthResult(Result):
         test = self.placebo(mspe_threshold)
         tab = test.table
         kept = tab[tab["kept"]]
-        stat = kept["ratio"].to_numpy(float)
-        t_stat = float(tab.loc[tab["treated"], "ratio"].iloc[0])
+        # the statistic the placebo p-value ranks (the ratio, or with degenerate
+        # pre-fits the ratio over the floored pre-MSPE)
+        col = "statistic" if "statistic" in tab.columns else "ratio"
+        stat = kept[col].to_numpy(float)
+        t_stat = float(tab.loc[tab["treated"], col].iloc[0])
         return placebo_sensitivity(stat, t_stat, a)
 
     def leave_one_out(self, unit: Any = None) -> pd.DataFrame:
@@ -334,6 +337,13 @@ class SynthResult(Result):
             f"Method: {self.method}    Pre-period RMSPE: {self.pre_rmspe:.4f}    "
             f"Post-period RMSPE: {self.post_rmspe:.4f}"
         ]
+        if "penalty" in self.extra:
+            how = "cross-validated" if "penalty_cv" in self.extra else "given"
+            lines.append(f"Abadie-L'Hour penalty: {self.extra['penalty']:.4g} ({how})")
+        if self._design.demean:
+            lines.append(
+                "De-meaned: each unit's pre-period mean removed before fitting"
+            )
         if self.placebo_pvalue is not None:
             n = len(self._placebo.table) if self._placebo is not None else 0
             stat = (

@@ -41,7 +41,7 @@ def fitted():
 def test_sensitivity_matches_brute_force_when_rejecting(fitted):
     sens = fitted.placebo_sensitivity()
     tab = fitted.placebo().table
-    stat = tab["ratio"].to_numpy(float)
+    stat = tab["statistic"].to_numpy(float)
     treated = int(np.flatnonzero(tab["treated"].to_numpy(bool))[0])
     assert sens.pvalue == pytest.approx(fitted.placebo().pvalue)
     assert sens.rejects
@@ -56,7 +56,7 @@ def test_sensitivity_matches_brute_force_when_not_rejecting(fitted):
     # at alpha = 0.05 with 11 donors the test cannot reject (min p = 1/12)
     sens = fitted.placebo_sensitivity(alpha=0.05)
     tab = fitted.placebo().table
-    stat = tab["ratio"].to_numpy(float)
+    stat = tab["statistic"].to_numpy(float)
     treated = int(np.flatnonzero(tab["treated"].to_numpy(bool))[0])
     assert not sens.rejects
     phi = _brute_phi(stat, treated, 0.05, rejects=False)

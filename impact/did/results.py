@@ -13,12 +13,13 @@ from numpy.typing import NDArray
 from scipy import special, stats
 
 from impact._validation import check_alpha, check_option
-from impact.errors import ImpactWarning, SpecError
+from impact.errors import EstimationError, ImpactWarning, SpecError
 from impact.results import EstimateResult, Result, jsonable
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
+    from impact.did.pretrend_power import PretrendPower
     from impact.panel import Panel
 
 __all__ = ["DiDResult", "PretrendTest"]
@@ -202,6 +203,7 @@ class DiDResult(Result):
         #: regression methods: the fitted fixed-effects regression (coefficients, vcov).
         self.regression: Any = None
         self._aggregates: dict[tuple[Any, ...], EstimateResult] = {}
+        self._power_cache: PretrendPower | None = None
 
     # ------------------------------------------------------------ aggregation
     def aggregate(
@@ -613,6 +615,65 @@ class DiDResult(Result):
             "method='event_study', 'cs' or 'sunab'."
         )
 
+    def pretrend_power(
+        self, slope: float | None = None, *, alpha: float = 0.05, _abseps: float = 1e-5
+    ) -> PretrendPower:
+        """Roth (2022) power of the pre-trends test against linear violations.
+
+        The usual pre-test rejects parallel trends when any pre-period event-study
+        coefficient is individually significant at ``alpha``. This gives the slope of
+        a linear violation (``slope * (e + 1)`` at event time ``e``, zero at the
+        reference period -1) that the test detects with 50% and 80% power: trends
+        smaller than these usually pass unnoticed and can still bias the
+        post-period estimates. With ``slope``, also the power against it, the Bayes
+        factor and the likelihood ratio of the observed pre-period coefficients (as
+        the R ``pretrends`` package).
+
+        Parameters
+        ----------
+        slope : float, optional
+            Hypothesised slope, in outcome units per period.
+        alpha : float, default 0.05
+            Level of each individual pre-period test.
+
+        Returns
+        -------
+        PretrendPower
+            ``slope_50``, ``slope_80``, ``size`` and, with ``slope``, ``power``,
+            ``bayes_factor``, ``likelihood_ratio``; ``str()`` explains them.
+        """
+        from impact.did.pretrend_power import pretrend_power
+
+        alpha = check_alpha(alpha, "DiDResult.pretrend_power")
+        ref = -1
+        if self._lin is not None:
+            if not self._lin.refs:
+                raise SpecError(
+                    f"method={self.method!r} reports pre-period placebo estimates that "
+                    "are not relative to a reference period, so Roth's linear-trend "
+                    "power analysis does not apply; use method='event_study', "
+                    "'sunab', 'stacked' or 'etwfe' with control='never'."
+                )
+            ref = int(max(self._lin.refs))
+        e, beta, sigma = self._event_coefficients()
+        out = pretrend_power(
+            e,
+            beta,
+            sigma,
+            slope=slope,
+            alpha=alpha,
+            n_treated=self.n_treated,
+            abseps=_abseps,
+            ref=ref,
+        )
+        if self._cs is not None and self.options.get("base_period") == "varying":
+            out.warnings.append(
+                "base_period='varying': the pre-period estimates are period-to-period "
+                "changes, not effects relative to -1; refit with "
+                "base_period='universal' for this analysis."
+            )
+        return out
+
     def sensitivity(
         self,
         method: str = "smoothness",
@@ -721,7 +782,19 @@ class DiDResult(Result):
         ):
             cols = ["event_time", "estimate", "std_error", "conf_low", "conf_high"]
             lines += ["", self.event_study[cols].to_string(index=False)]
+        if self._cs is not None or self._lin is not None:
+            try:
+                power = self._pretrend_power_cached()
+            except (SpecError, EstimationError):
+                power = None
+            if power is not None:
+                lines += ["", power.line()]
         return lines
+
+    def _pretrend_power_cached(self) -> PretrendPower:
+        if self._power_cache is None:
+            self._power_cache = self.pretrend_power(_abseps=1e-4)
+        return self._power_cache
 
     def _frame(self) -> pd.DataFrame:
         base = super()._frame()

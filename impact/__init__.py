@@ -18,6 +18,7 @@ from impact.results import Result
 from impact.synth.api import synth
 
 from impact import power  # isort: skip  (power sits above the estimators)
+from impact.comparison import compare  # isort: skip  (reads every result kind)
 
 #: Name of the distribution on the package index (``pip install impact-evaluation``).
 DISTRIBUTION = "impact-evaluation"
@@ -36,6 +37,7 @@ __all__ = [
     "__version__",
     "as_panel",
     "bacon",
+    "compare",
     "data",
     "did",
     "errors",

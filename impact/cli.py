@@ -141,6 +141,8 @@ def _summary_table(results: dict) -> str:
 
 
 def _cmd_validate(ns: argparse.Namespace) -> int:
+    from pathlib import Path
+
     from impact.study.data import load_data
     from impact.study.runner import check_columns, validate_study
     from impact.study.spec import load_spec, resolve_data_path
@@ -151,7 +153,11 @@ def _cmd_validate(ns: argparse.Namespace) -> int:
             spec, _ = load_spec(path)
             validate_study(spec, path)
             if not ns.no_data:
-                prepared = load_data(spec.data, resolve_data_path(spec, path))
+                prepared = load_data(
+                    spec.data,
+                    resolve_data_path(spec, path),
+                    base=Path(path).resolve().parent,
+                )
                 check_columns(spec, prepared, path)
         except ValueError as exc:
             status = _fail(str(exc))

@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from impact.errors import DataError, SpecError
-from impact.results import Result, _fmt
+from impact.results import Result, _fmt, jsonable
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -148,8 +148,10 @@ def _null_draws(
 class MultiOutcomeResult(Result):
     """One DiD per outcome, with Holm and Romano-Wolf adjusted p-values.
 
-    The headline ``estimate``/``se``/``ci``/``pvalue`` are those of the first
-    outcome; :meth:`to_frame` has every outcome.
+    The first outcome is the primary one: the headline ``estimate``/``se``/``ci``/
+    ``pvalue`` (unadjusted), ``design()`` and every attribute the result does not
+    define itself (``aggregate``, ``pretrend_test``, ...) are its fit's;
+    :meth:`to_frame` has every outcome with its adjusted p-values.
 
     Attributes
     ----------
@@ -188,6 +190,33 @@ class MultiOutcomeResult(Result):
         self.table = table
         self.draws = draws
 
+    @property
+    def primary(self) -> DiDResult:
+        """The fit of the first outcome (the headline)."""
+        return next(iter(self.results.values()))
+
+    def __getattr__(self, name: str) -> Any:
+        # anything else (aggregate, pretrend_test, placebo_in_time, event_study, ...)
+        # is the primary outcome's
+        if name.startswith("__") or "results" not in self.__dict__:
+            raise AttributeError(name)
+        return getattr(self.primary, name)
+
+    def design(self, **kwargs: Any) -> Any:
+        """The power assessment of the primary (first) outcome's design.
+
+        Parameters
+        ----------
+        **kwargs
+            As for :meth:`impact.results.Result.design`.
+
+        Returns
+        -------
+        Any
+            The primary outcome's design assessment.
+        """
+        return self.primary.design(**kwargs)
+
     def __getitem__(self, outcome: str) -> DiDResult:
         return self.results[outcome]
 
@@ -209,18 +238,19 @@ class MultiOutcomeResult(Result):
             A plain-text table, then each outcome's warnings.
         """
         level = int(round((1 - self.alpha) * 100))
-        width = 88
+        name_w = max(8, *(len(str(o)) for o in self.outcomes)) + 1
+        width = name_w + 72
         rule = "=" * width
         lines = [self.title, rule]
         lines.append(
-            f"{'outcome':<16}{'estimate':>11}{'std.err':>11}{'p':>9}{'Holm':>9}"
+            f"{'outcome':<{name_w}}{'estimate':>11}{'std.err':>11}{'p':>9}{'Holm':>9}"
             f"{'R-W':>9}{f'[{level}% conf. interval]':>23}"
         )
         lines.append("-" * width)
         for r in self.table.itertuples(index=False):
             ci = f"{_fmt(r.ci_low)}  {_fmt(r.ci_high)}"
             lines.append(
-                f"{str(r.outcome)[:15]:<16}{_fmt(r.estimate):>11}{_fmt(r.se):>11}"
+                f"{str(r.outcome):<{name_w}}{_fmt(r.estimate):>11}{_fmt(r.se):>11}"
                 f"{_fmt(r.pvalue, 3):>9}{_fmt(r.pvalue_holm, 3):>9}"
                 f"{_fmt(r.pvalue_romano_wolf, 3):>9}{ci:>23}"
             )
@@ -238,12 +268,27 @@ class MultiOutcomeResult(Result):
         lines.append(rule)
         return "\n".join(lines)
 
-    def _extra_dict(self) -> dict[str, Any]:
-        return {
-            "outcomes": self.table,
-            "multiplicity": {"romano_wolf_draws": self.draws},
-            "results": {k: v.to_dict() for k, v in self.results.items()},
+    def to_dict(self) -> dict[str, Any]:
+        """The primary outcome's ``to_dict()`` plus every outcome's row and fit.
+
+        Returns
+        -------
+        dict
+            The first outcome's keys (so diagnostics read it as the headline), with
+            ``warnings`` for every outcome, ``outcomes`` (the :meth:`to_frame` rows),
+            ``multiplicity`` and ``results`` (each outcome's own ``to_dict()``).
+        """
+        out = self.primary.to_dict()
+        out["warnings"] = list(self.warnings)
+        out["primary_outcome"] = self.outcomes[0]
+        out["outcomes"] = jsonable(self.table)
+        out["multiplicity"] = {
+            "holm": "Holm (1979) step-down",
+            "romano_wolf": "Romano and Wolf (2005) step-down, max |t| over the "
+            f"remaining outcomes in the same {self.draws} draws",
         }
+        out["results"] = {k: v.to_dict() for k, v in self.results.items()}
+        return out
 
     def _plot(self, ax: Axes, kind: str | None, **kwargs: Any) -> Axes:
         t = self.table

@@ -123,7 +123,52 @@ def _match_values(series: pd.Series, values: list[Any]) -> pd.Series:
     return as_text.isin(wanted).fillna(False).astype(bool)
 
 
-def load_data(spec: DataSpec, path: Path) -> PreparedData:
+def _join(
+    frame: pd.DataFrame, spec: DataSpec, base: Path, notes: list[str]
+) -> pd.DataFrame:
+    """Left-join the ``[[data.join]]`` files' columns on their keys."""
+    from impact.study.spec import expand_vars
+
+    for i, j in enumerate(spec.join or []):
+        where = f"[[data.join]] #{i + 1}"
+        path = Path(expand_vars(j.path, source=where)).expanduser()
+        if not path.is_absolute():
+            path = base / path
+        if not path.exists():
+            raise DataError(f"{where}: data file {str(path)!r} not found")
+        other = _read(path)
+        _require(frame, j.on, f"{where} on", Path("the main data file"))
+        _require(other, [*j.on, *j.columns], where, path)
+        clash = [c for c in j.columns if c in frame.columns]
+        if clash:
+            raise DataError(
+                f"{where}: column {clash[0]!r} is already in the main data file; "
+                "join each column once"
+            )
+        dup = other.duplicated(j.on)
+        if dup.any():
+            row = other.loc[dup].iloc[0]
+            key = ", ".join(
+                f"{c}={(row[c].item() if hasattr(row[c], 'item') else row[c])!r}"
+                for c in j.on
+            )
+            raise DataError(
+                f"{where}: {path.name} has more than one row for {key}; the join keys "
+                f"{j.on} must identify one row"
+            )
+        right = other[[*j.on, *j.columns]]
+        merged = frame.merge(right, on=j.on, how="left")
+        matched = frame[j.on].merge(right[j.on], on=j.on, how="left", indicator=True)
+        n_missing = int((matched["_merge"] == "left_only").sum())
+        notes.append(
+            f"joined {j.columns} from {path.name} on {j.on}"
+            + (f" ({n_missing} rows without a match)" if n_missing else "")
+        )
+        frame = merged
+    return frame
+
+
+def load_data(spec: DataSpec, path: Path, *, base: Path | None = None) -> PreparedData:
     """Read the data file and apply the ``[data]`` table's preparation steps.
 
     Parameters
@@ -132,6 +177,9 @@ def load_data(spec: DataSpec, path: Path) -> PreparedData:
         The ``[data]`` table.
     path : pathlib.Path
         The resolved data file.
+    base : pathlib.Path, optional
+        Folder that relative ``[[data.join]]`` paths are read from (the study
+        file's; default the data file's folder).
 
     Returns
     -------
@@ -147,6 +195,8 @@ def load_data(spec: DataSpec, path: Path) -> PreparedData:
     frame = _read(path)
     digest = sha256_file(path)
     notes: list[str] = []
+    if spec.join:
+        frame = _join(frame, spec, base or path.parent, notes)
     roles = {
         "unit": spec.unit,
         "time": spec.time,

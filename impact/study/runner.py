@@ -668,7 +668,7 @@ def run_study(
         else Path("results") / safe_filename(spec_path.stem, set())
     )
     data_path = resolve_data_path(spec, spec_path)
-    prepared = load_data(spec.data, data_path)
+    prepared = load_data(spec.data, data_path, base=spec_path.resolve().parent)
     check_columns(spec, prepared, source)
     study_seed = spec.study.seed if seed is None else int(seed)
     roles = prepared.columns.as_kwargs()

@@ -14,7 +14,10 @@ Beyond the keys of ``DESIGN.md`` ("Study files and the command line"):
   ``-3.5`` in outcome units), which the study verdict weighs against the design's
   minimum detectable effect (:mod:`impact.study.verdict`).
 - ``[data]``: ``cohort``/``treated``/``weights``/``covariates``/``cluster`` column roles
-  (passed to estimators that take them); ``cohorts = {unit = first period}`` builds the
+  (passed to estimators that take them); ``[[data.join]]`` tables (``path``, ``on``,
+  ``columns``) left-join columns of further files on key columns, a key matching
+  more than one row of the joined file being an error; ``cohorts = {unit = first
+  period}`` builds the
   cohort column from a list of adopters; ``keep``/``drop = {column = [values]}`` filter
   rows; ``periods = [first, last]``; ``dropna`` (rows with a missing outcome);
   ``balance`` (drop units missing a period); ``log_outcome``.
@@ -54,6 +57,7 @@ __all__ = [
     "AnalysisSpec",
     "CheckSpec",
     "DataSpec",
+    "JoinSpec",
     "RobustnessSpec",
     "SampleSpec",
     "StudyInfo",
@@ -115,10 +119,23 @@ class StudyInfo(_Strict):
         return self
 
 
+class JoinSpec(_Strict):
+    """One ``[[data.join]]`` table: columns of a second file, left-joined on keys."""
+
+    #: the second file (``${VAR}`` expanded; relative to the study file)
+    path: str
+    #: key columns present in both files (e.g. ``["old_la_code", "year"]``)
+    on: list[str] = Field(min_length=1)
+    #: the columns of the second file to add
+    columns: list[str] = Field(min_length=1)
+
+
 class DataSpec(_Strict):
     """The ``[data]`` table: the file, its column roles and simple, declarative preparation."""
 
     path: str
+    #: further files whose columns are left-joined on key columns (before any filter)
+    join: list[JoinSpec] | None = None
     unit: str | None = None
     time: str | None = None
     outcome: str | None = None

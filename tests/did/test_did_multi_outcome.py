@@ -117,7 +117,12 @@ def test_romano_wolf_is_the_step_down_over_the_inference_draws(inference):
     assert (frame["pvalue_romano_wolf"] >= frame["pvalue"] - 1e-12).all()
     text = multi.summary()
     assert "R-W" in text and "y3" in text
-    assert multi.to_dict()["outcomes"][0]["outcome"] == "y1"
+    d = multi.to_dict()
+    assert d["outcomes"][0]["outcome"] == "y1" and d["primary_outcome"] == "y1"
+    assert d["estimate"] == multi["y1"].estimate and set(d["results"]) == set(OUTCOMES)
+    assert (
+        multi.aggregate("dynamic").estimate == multi["y1"].aggregate("dynamic").estimate
+    )
 
 
 @pytest.mark.parametrize("inference", ["permutation", "wild"])

@@ -250,7 +250,7 @@ class MultiOutcomeResult(Result):
         for r in self.table.itertuples(index=False):
             ci = f"{_fmt(r.ci_low)}  {_fmt(r.ci_high)}"
             lines.append(
-                f"{str(r.outcome):<{name_w}}{_fmt(r.estimate):>11}{_fmt(r.se):>11}"
+                f"{r.outcome!s:<{name_w}}{_fmt(r.estimate):>11}{_fmt(r.se):>11}"
                 f"{_fmt(r.pvalue, 3):>9}{_fmt(r.pvalue_holm, 3):>9}"
                 f"{_fmt(r.pvalue_romano_wolf, 3):>9}{ci:>23}"
             )

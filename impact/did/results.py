@@ -431,7 +431,7 @@ class DiDResult(Result):
         self,
         kind: str = "att_gt",
         *,
-        inference: str = "analytic",
+        inference: str | None = None,
         n_perm: int = 199,
         seed: Any = None,
     ) -> PretrendTest:
@@ -445,17 +445,23 @@ class DiDResult(Result):
             the dynamic (event-study) aggregation, far fewer and better conditioned
             when cohorts are small. For ``"event_study"`` and ``"sunab"`` the
             pre-treatment coefficients are tested either way.
-        inference : {"analytic", "permutation"}, default "analytic"
+        inference : {None, "analytic", "permutation"}, default None
+            None follows the headline: ``"permutation"`` when the result's own
+            inference is randomization or the wild bootstrap (few treated or few
+            clusters, the ``inference="auto"`` rule), else ``"analytic"``.
             ``"analytic"`` compares the statistic with a chi-square, which
-            over-rejects when treated units are few (the covariance of many
-            pre-period estimates is then poorly estimated). ``"permutation"``
-            refits with the cohorts randomly re-assigned across units (same cohort
-            sizes) and takes the p-value from the rank of the observed statistic:
+            over-rejects badly when treated units are few (the covariance of the
+            pre-period estimates is then estimated from those few units); the test
+            then says so in its warnings. ``"permutation"`` recomputes the same
+            statistic with the cohorts randomly re-assigned across units (same
+            cohort sizes) and takes the p-value from the rank of the observed one:
             exact under random assignment, whatever the number of treated units.
         n_perm : int, default 199
-            Re-assignments for ``inference="permutation"``.
+            Re-assignments for ``inference="permutation"`` (all of them when there
+            are no more than this).
         seed : int or numpy Generator, optional
-            Seed of the re-assignments (one child generator each).
+            Seed of the re-assignments (default: the seed the result was fitted
+            with).
 
         Returns
         -------
@@ -463,18 +469,67 @@ class DiDResult(Result):
             ``statistic``, ``df``, ``pvalue`` and ``warnings``.
         """
         check_option(
-            "inference", inference, ["analytic", "permutation"], "pretrend_test"
+            "inference",
+            inference,
+            [None, "analytic", "permutation"],
+            "pretrend_test",
         )
+        if inference is None:
+            headline = str(self.inference)
+            inference = (
+                "permutation"
+                if headline.startswith(("permutation", "wild"))
+                else "analytic"
+            )
+        if seed is None:
+            seed = self._call.get("seed")
+        key = (kind, inference, n_perm, seed if isinstance(seed, int) else None)
+        cache = self.__dict__.setdefault("_pretest_cache", {})
+        if key[3] is not None and key in cache:
+            return cache[key]
         observed = self._pretest(kind)
         if inference == "analytic":
+            out = self._analytic_pretest_caveat(observed)
+        else:
+            out = self._permutation_pretest(kind, observed, n_perm, seed)
+        if key[3] is not None:
+            cache[key] = out
+        return out
+
+    def _analytic_pretest_caveat(self, observed: PretrendTest) -> PretrendTest:
+        """Add the few-treated warning to an analytic pre-test when it applies."""
+        panel = self._panel
+        if panel is None:
             return observed
-        return self._permutation_pretest(kind, observed, n_perm, seed)
+        from impact.inference import few_treated_rule
+
+        ever = np.isfinite(panel.cohort)
+        n_cl = len(np.unique(panel.clusters))
+        n_tr = len(np.unique(panel.clusters[ever]))
+        if not 0 < n_tr < n_cl:
+            return observed
+        rule, _ = few_treated_rule(n_tr, n_cl)
+        if rule == "analytic":
+            return observed
+        note = (
+            f"{n_tr} treated cluster(s): the chi-square p-value of this Wald test "
+            "over-rejects badly with few treated units (the covariance of the "
+            "pre-period estimates comes from those few units); use "
+            "pretrend_test(inference='permutation')."
+        )
+        return PretrendTest(
+            observed.statistic,
+            observed.df,
+            observed.pvalue,
+            observed.method,
+            warnings=[*observed.warnings, note],
+        )
 
     def _permutation_pretest(
         self, kind: str, observed: PretrendTest, n_perm: int, seed: Any
     ) -> PretrendTest:
         from impact._validation import check_positive_int
-        from impact.parallel import spawn_generators
+        from impact.did.pretest import permutation_pretest
 
         n_perm = check_positive_int("n_perm", n_perm, "pretrend_test")
         if self.method == "dcdh":
@@ -482,31 +537,28 @@ class DiDResult(Result):
                 "pretrend_test(inference='permutation') re-assigns adoption dates; "
                 "for method='dcdh' use the analytic test of the placebo effects."
             )
-        if self._panel is None or self._refit is None:
+        if self._panel is None:
             raise SpecError("This result does not keep its data; refit to permute.")
-        panel, did = self._panel, self._refit
-        call = dict(self._call)
-        call["inference"] = "analytic"
-        call["_diagnostics"] = False
-        method = call.pop("method")
-        draws = np.empty(n_perm)
-        with _warnings.catch_warnings():
-            _warnings.simplefilter("ignore")
-            for i, rng in enumerate(spawn_generators(seed, n_perm)):
-                shuffled = panel.with_cohort(rng.permutation(panel.cohort))
-                refit = did(shuffled, method=method, **call)
-                draws[i] = refit._pretest(kind).statistic
-        finite = np.isfinite(draws)
-        pvalue = (1 + np.sum(draws[finite] >= observed.statistic)) / (1 + finite.sum())
+        pvalue, n_used, exact, notes = permutation_pretest(
+            self,
+            kind,
+            observed.statistic,
+            n_perm=n_perm,
+            seed=seed,
+            alpha=self.alpha,
+            refit=self._refit,
+        )
+        how = "all" if exact else "random"
         return PretrendTest(
             observed.statistic,
             observed.df,
-            float(pvalue),
-            f"{observed.method}, permutation p-value ({int(finite.sum())} "
+            pvalue,
+            f"{observed.method}, permutation p-value ({n_used} {how} "
             "re-assignments of the cohorts)",
+            warnings=[w for w in observed.warnings if "over-rejects" not in w] + notes,
         )
 
-    def _pretest(self, kind: str) -> PretrendTest:
+    def _pretest(self, kind: str, notes: bool = True) -> PretrendTest:
         check_option("kind", kind, ["att_gt", "event_time"], "pretrend_test")
         if self._cs is not None and kind == "event_time":
             e, b, V = self._event_coefficients()
@@ -535,7 +587,8 @@ class DiDResult(Result):
                     "No pre-treatment ATT(g,t) to test: every cohort has only its base "
                     "period before adoption. Add earlier periods to the panel."
                 )
-            return PretrendTest(stat, df, p, warnings=self._pretest_warnings())
+            thin = self._pretest_warnings() if notes else []
+            return PretrendTest(stat, df, p, warnings=thin)
         if self._lin is not None:
             lin = self._lin
             pre = lin.e < 0

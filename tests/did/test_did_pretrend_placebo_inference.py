@@ -1,0 +1,158 @@
+"""Pre-trend test and placebo in time use the headline's few-treated inference.
+
+References: the package's own analytic estimator refitted once per re-assignment
+(brute force written here) for the randomization p-values and the placebo batch; Monte
+Carlo size on panels calibrated to the CLA panel (``generate_la_panel``: AR(1) 0.975 on
+the log rate, count noise larger for small authorities) under random adoption of 5
+authorities in 2 cohorts, two-sided bounds 5% +/- (2 MCSE + 1 point).
+"""
+
+from __future__ import annotations
+
+import itertools
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import impact
+from impact.data.synthetic import generate_la_panel
+from impact.did.aggregate import aggregate_cs
+from impact.did.cs import compute_att_gt
+from impact.did.placebo import cs_placebo_batch
+
+KW = {"outcome": "y", "unit": "la_code", "time": "year", "cohort": "cohort"}
+
+
+def _cla(seed: int, cohorts: dict[int, int] | None = None) -> pd.DataFrame:
+    df = generate_la_panel(
+        seed=seed, cohorts=cohorts or {2016: 2, 2019: 3}, assignment="random"
+    )
+    return df.assign(y=np.log(df["cla_rate"]))
+
+
+def _band(reps: int) -> float:
+    return 2 * np.sqrt(0.05 * 0.95 / reps) + 0.01
+
+
+@pytest.mark.parametrize("control", ["never", "notyet"])
+def test_cs_placebo_batch_equals_refits(control: str) -> None:
+    rng = np.random.default_rng(0)
+    n, n_t, k = 40, 9, 1
+    Y = rng.normal(size=(n, n_t)).cumsum(axis=1)
+    w = rng.uniform(0.5, 2.0, n)
+    cidx = np.full(n, np.inf)
+    cidx[:4], cidx[4:9], cidx[9:12] = 4, 6, 7
+    fake = cidx - k
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        obs = compute_att_gt(
+            Y, fake, np.arange(n_t), weights=w, control=control, real_idx=cidx
+        )
+        batch = cs_placebo_batch(obs, k, weights=w, control=control, anticipation=0)
+        C = np.stack([fake] + [rng.permutation(fake) for _ in range(6)])
+        got = batch(Y, C)
+        for c, value in zip(C, got, strict=True):
+            fit = compute_att_gt(
+                Y, c, np.arange(n_t), weights=w, control=control, real_idx=c + k
+            )
+            ref = aggregate_cs(fit, c, w, "simple").overall
+            assert value == pytest.approx(ref, abs=1e-12)
+
+
+def test_placebo_and_pretest_follow_the_headline() -> None:
+    df = _cla(seed=2)
+    few = impact.did(df, **KW, method="cs", seed=1, n_boot=99)
+    assert few.inference == "permutation"
+    plc = few.placebo_in_time(1)
+    assert plc.inference == "permutation"
+    analytic = impact.did(df, **KW, method="cs", inference="analytic")
+    plc_a = analytic.placebo_in_time(1)
+    assert plc_a.inference == "analytic"
+    assert plc.estimate == pytest.approx(plc_a.estimate, rel=1e-12)
+    assert plc.pvalue != plc_a.pvalue
+    assert not any("SEs over-reject" in w for w in plc.warnings)
+    pre = few.pretrend_test()
+    assert "permutation p-value" in pre.method
+    pre_a = analytic.pretrend_test()
+    assert pre_a.pvalue < 1e-10  # the chi-square reference on 5 treated units
+    assert any("over-rejects badly" in w for w in pre_a.warnings)
+    assert pre.statistic == pytest.approx(pre_a.statistic, rel=1e-12)
+    many = _cla(seed=2, cohorts={2016: 20, 2019: 20})
+    res = impact.did(many, **KW, method="cs", seed=1)
+    assert res.inference == "analytic"
+    assert "permutation" not in res.pretrend_test().method
+    assert res.placebo_in_time(1).inference == "analytic"
+    tw = impact.did(df, **KW, method="twfe", seed=1, n_boot=99)
+    assert tw.placebo_in_time(1).inference == "permutation"
+
+
+def test_permutation_pretest_exact_enumeration_matches_refits() -> None:
+    rng = np.random.default_rng(5)
+    n, years = 10, np.arange(2010, 2017)
+    Y = rng.normal(size=(n, 1)) + rng.normal(size=(n, len(years))).cumsum(axis=1)
+    cohort = np.full(n, np.nan)
+    cohort[:2] = 2014
+    df = pd.DataFrame(
+        {
+            "la_code": np.repeat([f"u{i}" for i in range(n)], len(years)),
+            "year": np.tile(years, n),
+            "y": Y.ravel(),
+            "cohort": np.repeat(cohort, len(years)),
+        }
+    )
+    res = impact.did(df, **KW, method="cs", inference="permutation", n_boot=99)
+    test = res.pretrend_test(n_perm=199)
+    assert "45 all" not in test.method and "44 all re-assignments" in test.method
+    stats = []
+    obs = None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for pair in itertools.combinations(range(n), 2):
+            lab = np.full(n, np.nan)
+            lab[list(pair)] = 2014
+            d = df.assign(cohort=np.repeat(lab, len(years)))
+            fit = impact.did(d, **KW, method="cs", inference="analytic")
+            s = fit.pretrend_test(inference="analytic").statistic
+            stats.append(s)
+            if pair == (0, 1):
+                obs = s
+    arr = np.array(stats)
+    assert obs is not None and test.statistic == pytest.approx(obs, rel=1e-10)
+    expect = np.mean(arr >= obs - 1e-9 * (1 + obs))
+    assert test.pvalue == pytest.approx(expect, abs=1e-12)
+
+
+def _sizes(reps: int) -> tuple[float, float]:
+    pre = plc = 0
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for r in range(reps):
+            res = impact.did(
+                _cla(seed=3000 + r),
+                **KW,
+                method="cs",
+                inference="permutation",
+                n_boot=19,
+                seed=r,
+            )
+            pre += res.pretrend_test(n_perm=19).pvalue <= 0.05
+            plc += res.placebo_in_time(1).pvalue <= 0.05
+    return pre / reps, plc / reps
+
+
+def test_pretrend_and_placebo_size_random_adoption_reduced() -> None:
+    """5 of 150 calibrated authorities in 2 cohorts: 5% +/- (2 MCSE + 1 point)."""
+    reps = 120
+    pre, plc = _sizes(reps)
+    assert abs(pre - 0.05) <= _band(reps)
+    assert abs(plc - 0.05) <= _band(reps)
+
+
+@pytest.mark.slow
+def test_pretrend_and_placebo_size_random_adoption_full() -> None:
+    reps = 1000
+    pre, plc = _sizes(reps)
+    assert abs(pre - 0.05) <= _band(reps)
+    assert abs(plc - 0.05) <= _band(reps)

@@ -127,29 +127,36 @@ class SelectionDiagnostic:
         """
         if not (self.available and self.flagged):
             return None
-        w = self.window
-        if self.direction in ("rising", "falling"):
-            share = (
-                self.trend_percentile
-                if self.direction == "rising"
-                else 1 - self.trend_percentile
-            )
-            verb = "rose faster" if self.direction == "rising" else "fell faster"
-            after = "fall" if self.direction == "rising" else "rise"
-        else:
-            share = (
-                self.level_percentile
-                if self.direction == "high"
-                else 1 - self.level_percentile
-            )
-            verb = "was higher" if self.direction == "high" else "was lower"
-            after = "fall" if self.direction == "high" else "rise"
+        parts = []
+        after = ""
+        # the extreme component first, then the other one if it is extreme on its own
+        trend_first = self.direction in ("rising", "falling")
+        for comp in ("trend", "level") if trend_first else ("level", "trend"):
+            if comp == "trend":
+                stat, p, pct = (
+                    self.trend_statistic,
+                    self.trend_pvalue,
+                    self.trend_percentile,
+                )
+                verb = "rose faster" if stat > 0 else "fell faster"
+            else:
+                stat, p, pct = (
+                    self.level_statistic,
+                    self.level_pvalue,
+                    self.level_percentile,
+                )
+                verb = "was higher" if stat > 0 else "was lower"
+            if parts and not p < self.alpha:
+                continue
+            share = pct if stat > 0 else 1 - pct
+            parts.append(f"{verb} than {share:.0%}")
+            after = after or ("fall" if stat > 0 else "rise")
         text = (
-            f"Selection on the outcome: the adopters' {outcome} {verb} than "
-            f"{share:.0%} of comparison units in the {w} periods before adoption "
-            f"(selection test p = {self.pvalue:.3g}): a {after} afterwards may be "
-            "regression to the mean, not an effect of the programme; see "
-            "placebo_in_time()."
+            f"Selection on the outcome: on average the adopters' {outcome} "
+            f"{' and '.join(parts)} of comparison units in the {self.window} periods "
+            f"before adoption (selection test p = {self.pvalue:.3g}): a {after} "
+            "afterwards may be regression to the mean, not an effect of the "
+            "programme; see placebo_in_time()."
         )
         if matched:
             text += (

@@ -127,7 +127,7 @@ class SelectionDiagnostic:
         """
         if not (self.available and self.flagged):
             return None
-        parts = []
+        parts: list[str] = []
         after = ""
         # the extreme component first, then the other one if it is extreme on its own
         trend_first = self.direction in ("rising", "falling")

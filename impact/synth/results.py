@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from impact.errors import SpecError
+from impact.errors import ImpactError, SpecError
 from impact.results import Result
 
 if TYPE_CHECKING:
@@ -112,6 +112,7 @@ class SynthResult(Result):
         self._placebo = placebo
         self._placebo_fits: dict[Any, list[UnitFit]] | None = None
         self._placebo_messages: list[str] = []
+        self._near_optimal: dict[Any, pd.DataFrame] = {}
         self.conformal = conformal
         self.extra = dict(extra or {})
         self.treated_units = [f.unit for f in fits]
@@ -274,6 +275,75 @@ class SynthResult(Result):
         t_stat = float(tab.loc[tab["treated"], col].iloc[0])
         return placebo_sensitivity(stat, t_stat, a)
 
+    def near_optimal(self, tolerance: float = 0.1, unit: Any = None) -> pd.DataFrame:
+        """Range of post-period effects over weights that fit almost as well.
+
+        Many donor weightings fit the pre-period nearly as well as the chosen one, and
+        they can imply different counterfactuals. For every post-period this finds the
+        lowest and highest gap over all simplex weights (non-negative, summing to one)
+        whose pre-period outcome MSPE is at most ``(1 + tolerance)`` times the
+        smallest MSPE any simplex weights reach: a convex program per bound, solved
+        exactly through its Lagrangian (a simplex QP per multiplier).
+
+        Parameters
+        ----------
+        tolerance : float, default 0.1
+            Relative slack on the pre-period MSPE (0.1 = up to 10% worse).
+        unit : label, optional
+            Treated unit (default: the first).
+
+        Returns
+        -------
+        DataFrame
+            ``time, gap, low, high``, one row per post-period; ``attrs`` hold
+            ``att_low``, ``att_high`` (the same range for the average post-period
+            gap), ``tolerance`` and ``pre_mspe_optimal``.
+
+        Raises
+        ------
+        SpecError
+            For ``method="augmented"`` or ``"sdid"`` (their weights are not simplex
+            weights fitted to the pre-period outcome), or a negative tolerance.
+        """
+        from impact.synth.sensitivity import near_optimal_range
+
+        if not (isinstance(tolerance, (int, float)) and tolerance >= 0):
+            raise SpecError(
+                "The 'tolerance' parameter of near_optimal must be a non-negative "
+                f"number. Got {tolerance!r} instead."
+            )
+        if self.method in ("augmented", "sdid"):
+            raise SpecError(
+                f"near_optimal is for simplex weights; method={self.method!r} has "
+                "other weights. Use method='abadie' or 'penalized'."
+            )
+        f = self._fit_of(unit)
+        key = (f.unit, float(tolerance))
+        if key in self._near_optimal:
+            return self._near_optimal[key].copy()
+        rows = np.array([self._design.index_of(d) for d in f.donors])
+        Y = self._design.outcome_matrix(f.treatment_time)
+        y1, Y0 = Y[self._design.index_of(f.unit)], Y[rows].T
+        low, high, att, best = near_optimal_range(
+            y1[f.pre], Y0[f.pre], y1[f.post], Y0[f.post], float(tolerance)
+        )
+        out = pd.DataFrame(
+            {
+                "time": self._design.periods[f.post],
+                "gap": f.gap[f.post],
+                "low": low,
+                "high": high,
+            }
+        )
+        out.attrs.update(
+            att_low=att[0],
+            att_high=att[1],
+            tolerance=float(tolerance),
+            pre_mspe_optimal=best,
+        )
+        self._near_optimal[key] = out
+        return out.copy()
+
     def leave_one_out(self, unit: Any = None) -> pd.DataFrame:
         """Synthetic paths refitted without each donor that has positive weight.
 
@@ -355,6 +425,7 @@ class SynthResult(Result):
                 f"Placebo-in-space p-value ({stat}, {n} units): "
                 f"{self.placebo_pvalue:.4f}"
             )
+        lines.extend(self._near_optimal_lines())
         if isinstance(self.weights, pd.Series):
             w = self.weights[self.weights.abs() > 5e-4].sort_values(ascending=False)
             lines.append("Donor weights (> 0.0005):")
@@ -366,6 +437,24 @@ class SynthResult(Result):
             lines.append("Predictor balance:")
             lines.append(self.balance.to_string(float_format=lambda x: f"{x:.4g}"))
         return lines
+
+    def _near_optimal_lines(self, tolerance: float = 0.1) -> list[str]:
+        """A line when weights fitting almost as well give a very different ATT."""
+        if len(self.fits) != 1 or self.method not in ("abadie", "penalized"):
+            return []
+        try:
+            no = self.near_optimal(tolerance)
+        except ImpactError:
+            return []
+        lo, hi = no.attrs["att_low"], no.attrs["att_high"]
+        if not (lo <= 0 <= hi or hi - lo > abs(self.estimate)):
+            return []
+        return [
+            f"Near-optimal range: weights whose pre-period MSPE is within "
+            f"{tolerance:.0%} of the best give average effects from {lo:.4g} to "
+            f"{hi:.4g}; the estimate depends on which of them is chosen "
+            "(result.near_optimal())."
+        ]
 
     def _frame(self) -> pd.DataFrame:
         base = super()._frame()

@@ -185,3 +185,120 @@ def placebo_sensitivity(
         n_extreme=m,
         table=table,
     )
+
+
+# ---------------------------------------------------------------- near-optimal range
+def _extreme_on_level_set(
+    A: np.ndarray, b: np.ndarray, a: np.ndarray, bound: float, w_opt: np.ndarray
+) -> np.ndarray:
+    """Minimise ``a'w`` over the simplex subject to ``||b - A w||^2 <= bound``.
+
+    Lagrangian duality: for a multiplier ``mu > 0`` the minimiser of
+    ``a'w + mu ||b - A w||^2`` on the simplex is an exact simplex QP; its loss falls
+    as ``mu`` grows, so ``mu`` is bisected (on a log scale) until the loss meets the
+    bound, and the last step interpolates between the two sides of the crossing.
+    """
+    from impact.synth.weights import simplex_qp
+
+    H = A.T @ A
+    c0 = A.T @ b
+    scale = max(float(np.abs(A).max()), 1e-300)
+    thr = 1e-12 * scale * (scale + float(np.abs(b).max()))
+
+    def loss(w: np.ndarray) -> float:
+        r = b - A @ w
+        return float(r @ r)
+
+    # the unconstrained minimum of a'w on the simplex is the best vertex
+    j = int(np.argmin(a))
+    vertex = np.zeros(a.size)
+    vertex[j] = 1.0
+    if loss(vertex) <= bound:
+        return vertex
+
+    def solve(mu: float) -> np.ndarray:
+        start = [int(i) for i in np.flatnonzero(w_opt > 0)] or [j]
+        w = simplex_qp(H, c0 - a / (2.0 * mu), start, thr * (1.0 + 1.0 / mu))
+        if w is None:
+            from impact.synth.abadie import _penalized_polish
+
+            w = _penalized_polish(H, c0 - a / (2.0 * mu), j)
+        return w
+
+    lo, hi = -12.0, 12.0  # log10 mu: small mu follows a, large mu follows the fit
+    w_hi = solve(10.0**hi)
+    if loss(w_hi) > bound:
+        return w_opt
+    w_lo = vertex
+    for _ in range(80):
+        mid = 0.5 * (lo + hi)
+        w = solve(10.0**mid)
+        if loss(w) <= bound:
+            hi, w_hi = mid, w
+        else:
+            lo, w_lo = mid, w
+        if hi - lo < 1e-10:
+            break
+    # move from the feasible side towards the infeasible one up to the boundary
+    d = w_lo - w_hi
+    if a @ d < 0:
+        r = b - A @ w_hi
+        Ad = A @ d
+        qa, qb, qc = float(Ad @ Ad), -2.0 * float(r @ Ad), loss(w_hi) - bound
+        if qa > 0:
+            theta = (-qb + np.sqrt(max(qb * qb - 4 * qa * qc, 0.0))) / (2 * qa)
+            w_hi = w_hi + float(np.clip(theta, 0.0, 1.0)) * d
+    return w_hi
+
+
+def near_optimal_range(
+    y_pre: Any,
+    Y0_pre: Any,
+    y_post: Any,
+    Y0_post: Any,
+    tolerance: float,
+) -> tuple[np.ndarray, np.ndarray, tuple[float, float], float]:
+    """Range of post-period gaps over near-optimal simplex weights.
+
+    Parameters
+    ----------
+    y_pre : array_like (T0,)
+        Treated unit's pre-period outcome.
+    Y0_pre : array_like (T0, J)
+        Donors' pre-period outcomes.
+    y_post : array_like (T1,)
+        Treated unit's post-period outcome.
+    Y0_post : array_like (T1, J)
+        Donors' post-period outcomes.
+    tolerance : float
+        Relative slack: weights qualify when their pre-period MSPE is at most
+        ``(1 + tolerance)`` times the smallest MSPE any simplex weights reach.
+
+    Returns
+    -------
+    tuple
+        Per-period lowest and highest gap (T1,), the lowest and highest average
+        post-period gap, and the optimal pre-period MSPE.
+    """
+    from impact.synth.weights import simplex_lsq
+
+    A = np.asarray(Y0_pre, dtype=float)
+    b = np.asarray(y_pre, dtype=float)
+    yp = np.asarray(y_post, dtype=float)
+    P = np.asarray(Y0_post, dtype=float)
+    w_opt = simplex_lsq(A, b)
+    r = b - A @ w_opt
+    best = float(r @ r)
+    # a little absolute slack too, so that an exact pre-fit still has a (tiny) set
+    bound = best * (1.0 + tolerance) + 1e-12 * float(b @ b)
+    lowest, highest = [], []
+    for p in [*P, P.mean(axis=0)]:
+        # synthetic value p'w at its smallest and largest over the level set
+        lowest.append(float(p @ _extreme_on_level_set(A, b, p, bound, w_opt)))
+        highest.append(float(p @ _extreme_on_level_set(A, b, -p, bound, w_opt)))
+    lo_s, hi_s = np.array(lowest), np.array(highest)
+    # gap = y - p'w: the lowest gap comes with the highest synthetic value
+    low = yp - hi_s[:-1]
+    high = yp - lo_s[:-1]
+    att = (float(yp.mean() - hi_s[-1]), float(yp.mean() - lo_s[-1]))
+    return low, high, att, best / b.size

@@ -82,3 +82,92 @@ def test_sensitivity_refuses_several_treated_units():
     )
     with pytest.raises(SpecError, match="one treated unit"):
         res.placebo_sensitivity()
+
+
+# ------------------------------------------------------------------ near-optimal range
+def _slsqp_extreme(A, b, p, bound, sign, starts):
+    """min sign * p'w on the simplex with ||b - A w||^2 <= bound, from many starts."""
+    from scipy.optimize import minimize
+
+    best = np.inf
+    for w0 in starts:
+        r = minimize(
+            lambda w: sign * (p @ w),
+            w0,
+            jac=lambda w: sign * p,
+            method="SLSQP",
+            bounds=[(0, 1)] * A.shape[1],
+            constraints=[
+                {"type": "eq", "fun": lambda w: w.sum() - 1},
+                {"type": "ineq", "fun": lambda w: bound - np.sum((b - A @ w) ** 2)},
+            ],
+            options={"ftol": 1e-13, "maxiter": 1000},
+        )
+        ok = (
+            np.sum((b - A @ r.x) ** 2) <= bound * (1 + 1e-7)
+            and abs(r.x.sum() - 1) < 1e-8
+        )
+        if ok and r.x.min() > -1e-9:
+            best = min(best, r.fun)
+    return sign * best
+
+
+def test_near_optimal_range_matches_brute_force():
+    from scipy.optimize import minimize
+
+    df = factor_panel(n_units=6, seed=1)
+    res = impact.synth(df, **SIM, inference=None)
+    no = res.near_optimal(0.2)
+    wide = df.pivot(index="unit", columns="year", values="y")
+    y = wide.loc["T"].to_numpy()
+    Y0 = wide.drop(index="T").to_numpy().T
+    A, b = Y0[:10], y[:10]
+    # the optimal pre-period SSR, by SLSQP from every vertex-biased start
+    J = A.shape[1]
+    starts = [np.full(J, 1 / J)] + [np.eye(J)[j] * 0.7 + 0.3 / J for j in range(J)]
+    ssr = min(
+        minimize(
+            lambda w: np.sum((b - A @ w) ** 2),
+            w0,
+            method="SLSQP",
+            bounds=[(0, 1)] * J,
+            constraints=[{"type": "eq", "fun": lambda w: w.sum() - 1}],
+            options={"ftol": 1e-15, "maxiter": 1000},
+        ).fun
+        for w0 in starts
+    )
+    assert no.attrs["pre_mspe_optimal"] == pytest.approx(ssr / 10, rel=1e-6)
+    bound = 1.2 * ssr
+    for k, t in enumerate(range(10, 14)):
+        p = Y0[t]
+        hi_syn = _slsqp_extreme(A, b, p, bound, -1.0, starts)
+        lo_syn = _slsqp_extreme(A, b, p, bound, 1.0, starts)
+        assert no["low"].iloc[k] == pytest.approx(y[t] - hi_syn, abs=1e-5)
+        assert no["high"].iloc[k] == pytest.approx(y[t] - lo_syn, abs=1e-5)
+    # every sampled weighting inside the level set lies inside the range
+    rng = np.random.default_rng(0)
+    W = rng.dirichlet(np.full(J, 0.3), size=60_000)
+    inside = np.sum((b[None, :] - W @ A.T) ** 2, axis=1) <= bound
+    assert inside.sum() > 20
+    gaps = y[10:14][None, :] - W[inside] @ Y0[10:14].T
+    assert np.all(gaps >= no["low"].to_numpy() - 1e-9)
+    assert np.all(gaps <= no["high"].to_numpy() + 1e-9)
+    att = gaps.mean(axis=1)
+    assert no.attrs["att_low"] <= att.min() + 1e-9
+    assert no.attrs["att_high"] >= att.max() - 1e-9
+    assert att.min() - no.attrs["att_low"] < 0.25 * (att.max() - att.min())
+
+
+def test_near_optimal_range_in_summary_when_wide():
+    # a null effect: near-optimal weights give effects of both signs
+    df = factor_panel(n_units=8, effect=0.0, seed=5)
+    res = impact.synth(df, **SIM, inference=None)
+    no = res.near_optimal(0.1)
+    assert no.attrs["att_low"] < 0 < no.attrs["att_high"]
+    assert "Near-optimal range" in res.summary()
+    # a clear effect: the range is narrow and the summary stays quiet
+    df = factor_panel(n_units=8, effect=-8.0, seed=4)
+    res = impact.synth(df, **SIM, inference=None)
+    assert "Near-optimal range" not in res.summary()
+    with pytest.raises(SpecError, match="tolerance"):
+        res.near_optimal(-1)

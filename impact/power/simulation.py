@@ -30,6 +30,7 @@ import pandas as pd
 from numpy.typing import NDArray
 from scipy import stats
 
+from impact._scale import resolve_log_outcome
 from impact._validation import check_alpha, check_option
 from impact.errors import DataError, ImpactError, SpecError
 from impact.panel import Panel, as_panel
@@ -639,6 +640,7 @@ def simulate(
     dispersion: float = 0.0,
     cohort: str | None = None,
     alpha: float = 0.05,
+    log_outcome: bool | None = None,
     **estimator_kwargs: Any,
 ) -> PowerResult:
     """Power, bias, RMSE and coverage by placebo simulation on a real or synthetic panel.
@@ -711,6 +713,12 @@ def simulate(
         left out of the placebo pool.
     alpha : float, default 0.05
         Size of the tests.
+    log_outcome : bool or None, default None
+        Whether the outcome is a natural log. With ``effect_type="absolute"`` the
+        effects are then log points, and the MDEs in the summary and verdicts are
+        stated as log points and a fall of ``1 - exp(-mde)``. ``True`` with
+        ``effect_type="relative"`` is refused (it would multiply the log). None: as
+        for :func:`impact.did` (a log-like name is read as a log, with a warning).
     **estimator_kwargs
         Passed to the estimator (``method``, ``inference``, ``covariates``...).
         For the vectorised estimators ``inference`` may be ``"auto"`` (default: as
@@ -744,6 +752,11 @@ def simulate(
         "assignment", assignment, ["random", "high_rate", "rising_rate"], caller
     )
     check_option("effect_type", effect_type, ["relative", "absolute"], caller)
+    if log_outcome is True and effect_type == "relative":
+        raise SpecError(
+            f"{caller}: log_outcome=True needs effect_type='absolute' (effects in log "
+            "points, e.g. log(0.95) for a 5% cut); 'relative' would multiply the log."
+        )
     check_option("count_model", count_model, ["poisson", "negbin"], caller)
     check_option("backend", backend, [None, "serial", "joblib", "dask"], caller)
     alpha = check_alpha(alpha, caller)
@@ -955,7 +968,16 @@ def simulate(
             f"Outcome re-drawn from subgroup counts: share {subgroup_share:g} of "
             f"{denominator or 'the denominator'} ({count_model})."
         )
-    return PowerResult(
+    scale, scale_warns = resolve_log_outcome(
+        log_outcome, panel.outcome, panel.Y, "impact.power.simulate"
+    )
+    if scale and effect_type == "relative":
+        scale_warns.append(
+            f"Outcome {panel.outcome!r} is read as a log but effect_type='relative' "
+            "multiplies it: a -5% effect then scales the log, not the level; use "
+            "effect_type='absolute' with effects in log points (log(0.95) for a 5% cut)."
+        )
+    out = PowerResult(
         table=table,
         estimator_label=label,
         effect_type=effect_type,
@@ -965,6 +987,8 @@ def simulate(
         engine=engine,
         assignment=assignment,
         treatment_time=times,
-        warnings=warnings,
+        warnings=warnings + scale_warns,
         outcome=panel.outcome,
     )
+    out.log_outcome = scale
+    return out

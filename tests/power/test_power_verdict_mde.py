@@ -129,3 +129,32 @@ def test_verdict_mde_matches_brute_force_reduced(
 @pytest.mark.parametrize("log", [True, False])
 def test_verdict_mde_matches_brute_force_full(reference_data: Path, log: bool) -> None:
     _run(reference_data, log=log, n_fits=10, n_sets=1000, n_perm=499)
+
+
+def test_power_result_states_log_mde_as_a_fall() -> None:
+    # simulate(log_outcome=True) on a log outcome: the summary's MDE lines and the
+    # verdict give log points and the fall 1 - exp(-m), the convention of every
+    # summary; relative effects on a log outcome are refused.
+    from impact.panel import Panel
+    from impact.power import simulate
+
+    rng = np.random.default_rng(4)
+    Y = np.log(50.0) + 0.05 * rng.normal(size=(60, 8)).cumsum(axis=1)
+    p = Panel.from_arrays(Y, periods=np.arange(2010, 2018))
+    kw = {"treatment_time": 2015, "n_treated": 10, "estimator": "2x2", "seed": 1}
+    sim = simulate(
+        p,
+        effect=[0.0, 0.05, 0.1, 0.2],
+        effect_type="absolute",
+        n_sims=200,
+        log_outcome=True,
+        **kw,
+    )
+    m = float(sim.mde().iloc[0])
+    pct = 100 * -math.expm1(-m)
+    shown = f"{pct:.0f}%" if pct >= 10 else f"{pct:.1f}".rstrip("0").rstrip(".") + "%"
+    assert sim.log_outcome is True
+    assert f"{m:.3g} log points (a fall of {shown})" in sim.summary()
+    assert f"{m:.3g} log points (a fall of {shown})" in sim.verdict(0.05)
+    with pytest.raises(impact.errors.SpecError, match="effect_type='absolute'"):
+        simulate(p, effect=[0.0, 0.05], n_sims=20, log_outcome=True, **kw)

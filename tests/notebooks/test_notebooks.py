@@ -28,10 +28,11 @@ EXPECTED = [
     "04_matching",
     "05_planning_power",
     "06_study_files",
+    "07_family_safeguarding",
 ]
 
 
-def test_all_six_notebooks_present() -> None:
+def test_all_seven_notebooks_present() -> None:
     assert [p.stem for p in NOTEBOOKS] == EXPECTED
 
 

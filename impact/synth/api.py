@@ -97,7 +97,12 @@ def synth(
         ``"augmented"``: ridge-augmented SCM (Ben-Michael, Feller and Rothstein
         2021) on top of the Abadie weights; ``"sdid"``: synthetic difference in
         differences (Arkhangelsky et al. 2021), outcome only (``predictors`` and
-        ``special_predictors`` are refused).
+        ``special_predictors`` are refused). With a dict ``treatment_time`` giving
+        different dates, SDID runs by adoption cohort against the donors and averages
+        the cohort effects with weights treated units x post-periods (Arkhangelsky et
+        al. 2021, Section 8; Stata ``sdid``); the cohort table is in
+        ``result.extra["cohorts"]`` and the placebo SE reassigns the adoption dates to
+        random donors (Clarke et al. 2023).
     penalty : float or "cv", default "cv"
         The Abadie-L'Hour penalty for ``method="penalized"`` (ignored otherwise).
         ``"cv"`` chooses it by cross-validation over the pre-periods: the model is
@@ -645,10 +650,7 @@ def _fit_sdid(
 
     dates = set(t0s.values())
     if len(dates) > 1:
-        raise SpecError(
-            "method='sdid' with staggered treatment_time is not supported by synth(); "
-            "use impact.synth.sdid.sdid_staggered, or a common treatment_time."
-        )
+        return _fit_sdid_staggered(design, treated, rows_t, donor_rows, t0s, config)
     t0 = next(iter(dates))
     rows = np.concatenate([donor_rows, rows_t])
     Y = design.Y[rows]
@@ -713,3 +715,89 @@ def _fit_sdid(
             "zeta": float(fit.zeta),
         },
     )
+
+
+def _fit_sdid_staggered(
+    design: Design,
+    treated: list[Any],
+    rows_t: np.ndarray,
+    donor_rows: np.ndarray,
+    t0s: dict[Any, Any],
+    config: dict[str, Any],
+) -> SynthResult:
+    """Staggered adoption: one SDID block per adoption cohort against the donors.
+
+    Cohort effects are averaged with weights treated units x post-periods
+    (Arkhangelsky et al. 2021, Section 8; Stata ``sdid``); the placebo standard error
+    reassigns the adoption dates to random donors (Clarke et al. 2023).
+    """
+    from impact.synth.sdid import sdid_staggered, sdid_staggered_se
+
+    rows = np.concatenate([donor_rows, rows_t])
+    Y = design.Y[rows]
+    columns = {t: k for k, t in enumerate(design.periods.tolist())}
+    adoption = np.full(rows.size, np.inf)
+    for k, u in enumerate(treated):
+        adoption[donor_rows.size + k] = columns[_plain(t0s[u])]
+    fit = sdid_staggered(Y, adoption)
+    alpha = config["alpha"]
+    warn: list[str] = []
+    se = float("nan")
+    if config["inference"] in ("placebo", "conformal"):
+        if config["inference"] == "conformal":
+            warn.append(
+                "inference='conformal' is not available with method='sdid'; "
+                "using the SDID placebo standard error instead."
+            )
+        se = float(sdid_staggered_se(Y, adoption, seed=config["seed"]))
+    else:
+        warn.append("No inference requested (inference=None): no SE, CI or p-value.")
+    fits = []
+    for cohort, f in fit.fits.items():
+        t0 = design.periods[cohort]
+        pre = design.periods < t0
+        fits.append(
+            UnitFit(
+                unit=f"cohort {_plain(t0)}",
+                treatment_time=t0,
+                donors=design.units[donor_rows],
+                weights=np.asarray(f.unit_weights, dtype=float),
+                v=np.empty(0),
+                predictors=[],
+                x1=np.empty(0),
+                X0=np.empty((0, donor_rows.size)),
+                y1=np.asarray(f.treated_trajectory, dtype=float),
+                synthetic=np.asarray(f.synthetic_trajectory, dtype=float),
+                pre=pre,
+                post=~pre,
+                extra={"time_weights": np.asarray(f.time_weights, dtype=float)},
+            )
+        )
+    cohorts = fit.cohorts.copy()
+    cohorts["cohort"] = design.periods[cohorts["cohort"].to_numpy(int)]
+    n_tr = len(treated)
+    if donor_rows.size <= n_tr:
+        warn.append(
+            f"Only {donor_rows.size} donors for {n_tr} treated units: the placebo "
+            "standard error needs more donors than treated units."
+        )
+    return SynthResult(
+        fits=fits,
+        design=design,
+        donors=donor_rows,
+        method="sdid",
+        config=config,
+        estimator="synth (sdid, staggered)",
+        estimate=float(fit.att),
+        se=se,
+        n_treated=n_tr,
+        n_control=int(donor_rows.size),
+        alpha=alpha,
+        warnings=warn,
+        title="Synthetic difference-in-differences (staggered adoption)",
+        extra={"cohorts": cohorts},
+    )
+
+
+def _plain(x: Any) -> Any:
+    return x.item() if isinstance(x, np.generic) else x

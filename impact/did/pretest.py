@@ -48,8 +48,30 @@ def _statistic_fn(
     result: DiDResult, kind: str, refit: Callable[..., Any] | None
 ) -> Callable[[FloatArray], float]:
     """``stat(cohort_idx) -> Wald statistic`` of ``result``'s pre-test, re-assigned."""
+    make = reassigned_fit(result, refit)
+
+    def stat(c: FloatArray) -> float:
+        return float(make(c)._pretest(kind, notes=False).statistic)
+
+    return stat
+
+
+def reassigned_fit(
+    result: DiDResult, refit: Callable[..., Any] | None, Y: FloatArray | None = None
+) -> Callable[[FloatArray], Any]:
+    """``fit(cohort_idx)``: ``result`` re-estimated with the cohorts re-assigned.
+
+    Callaway-Sant'Anna and the fixed-effects event studies return a shallow copy of
+    ``result`` holding only the new estimates and covariance (enough for
+    ``_pretest`` and ``_event_coefficients``); other methods are refitted with
+    ``refit`` (analytic inference). ``Y`` replaces the outcome (e.g. with estimated
+    effects removed).
+    """
     panel = result._panel
     assert panel is not None
+    if Y is not None:
+        panel = panel.with_outcome(Y) if hasattr(panel, "with_outcome") else panel
+    Yo = panel.Y if Y is None else Y
     call = dict(result._call)
     if result._cs is not None:
         from impact.did.cs import compute_att_gt
@@ -60,9 +82,9 @@ def _statistic_fn(
         if names:
             X = np.stack([panel.X[c] for c in names], axis=2)
 
-        def stat_cs(c: FloatArray) -> float:
+        def fit_cs(c: FloatArray) -> Any:
             fit = compute_att_gt(
-                panel.Y,
+                Yo,
                 c,
                 panel.periods,
                 weights=st["unit_weights"],
@@ -74,9 +96,10 @@ def _statistic_fn(
             )
             clone = copy.copy(result)
             clone._cs = {**st, "fit": fit, "cohort_idx": c, "multipliers": None}
-            return float(clone._pretest(kind, notes=False).statistic)
+            clone._aggregates = {}
+            return clone
 
-        return stat_cs
+        return fit_cs
     lin = result._lin
     if (
         lin is not None
@@ -98,7 +121,7 @@ def _statistic_fn(
         )
         saturate = result.method == "sunab"
 
-        def stat_reg(c: FloatArray) -> float:
+        def fit_reg(c: FloatArray) -> Any:
             design = event_design(
                 c,
                 panel.n_periods,
@@ -108,7 +131,7 @@ def _statistic_fn(
             )
             k = design.X.shape[2]
             fit = fe_ols(
-                panel.Y,
+                Yo,
                 np.concatenate([design.X, extra], axis=2),
                 W=panel.W,
                 clusters=codes,
@@ -129,9 +152,9 @@ def _statistic_fn(
                 design.refs,
             )
             clone._aggregates = {}
-            return float(clone._pretest(kind, notes=False).statistic)
+            return clone
 
-        return stat_reg
+        return fit_reg
     if refit is None:
         raise ImpactError(
             "This result cannot be refitted (it does not keep the estimator that made "
@@ -142,14 +165,13 @@ def _statistic_fn(
     call["inference"] = "analytic"
     call["_diagnostics"] = False
 
-    def stat_refit(c: FloatArray) -> float:
+    def fit_refit(c: FloatArray) -> Any:
         labels = np.full(len(c), np.inf)
         fin = np.isfinite(c)
         labels[fin] = periods[c[fin].astype(int)]
-        res = refit(panel.with_cohort(labels), method=method, **call)
-        return float(res._pretest(kind, notes=False).statistic)
+        return refit(panel.with_cohort(labels), method=method, **call)
 
-    return stat_refit
+    return fit_refit
 
 
 def permutation_pretest(

@@ -95,7 +95,26 @@ def test_permutation_monte_carlo_seeded() -> None:
     a = matched_did(df, **kw)
     b = matched_did(df, **kw)
     assert a.pvalue == b.pvalue
-    assert 0 < a.pvalue <= 1
+    # brute force: each set is the treated unit and its 3 matches; re-drawing which
+    # member is treated gives 4^8 = 65,536 arrangements, enumerated here with each
+    # member's own (mean post - mean pre) change from the data. Statistic: |mean| /
+    # (sd / sqrt(N)) of the set effects (member minus the others' mean). The sampled
+    # p-value (999 draws) must be within 4 MC SEs of the exact one.
+    wide = df.pivot(index="la", columns="year", values="rate")
+    post = wide.columns >= 2016
+    change = wide.loc[:, post].mean(axis=1) - wide.loc[:, ~post].mean(axis=1)
+    sets = [
+        np.r_[change[t], change[list(g["control"])].to_numpy()]
+        for t, g in a.matched.groupby("treated", sort=True)
+    ]
+    assert len(sets) == 8 and all(len(m) == 4 for m in sets)
+    alt = np.array([[m[j] - np.delete(m, j).mean() for j in range(4)] for m in sets])
+    idx = np.array(list(itertools.product(range(4), repeat=8)))
+    vals = alt[np.arange(8)[None, :], idx]
+    stat = np.abs(vals.mean(axis=1)) / (vals.std(axis=1, ddof=1) / np.sqrt(8))
+    exact = float(np.mean(stat >= stat[0] * (1 - 1e-9)))
+    assert stat[0] == pytest.approx(abs(a.estimate) / a.se, rel=1e-9)
+    assert abs(a.pvalue - exact) < 4 * np.sqrt(exact * (1 - exact) / 999) + 1e-3
 
 
 def test_caliper_drops_and_warns() -> None:
@@ -143,4 +162,14 @@ def test_covariate_feature() -> None:
     df["pop"] = df["la"].str[2:].astype(int) % 7 + 0.0  # time-invariant covariate
     res = matched_did(df, **KW, match_on=["level", "trend", "pop"], covariates=["pop"])
     assert "pop (pre-period)" in set(res.balance()["covariate"])
-    assert np.isfinite(res.estimate)
+    # a time-invariant covariate drops out of each pair's DiD: the estimate is the mean
+    # over matched pairs of (treated change - control change), computed here by hand
+    wide = df.pivot(index="la", columns="year", values="rate")
+    post = wide.columns >= 2016
+    change = wide.loc[:, post].mean(axis=1) - wide.loc[:, ~post].mean(axis=1)
+    pairs = res.matched
+    expect = np.mean(
+        change[pairs["treated"]].to_numpy() - change[pairs["control"]].to_numpy()
+    )
+    assert len(pairs) == 4
+    assert res.estimate == pytest.approx(expect, rel=1e-10)

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from matplotlib.axes import Axes
+from scipy import stats
 
 import impact
 from impact.data.synthetic import ar1_panel
@@ -205,4 +206,12 @@ def test_design_of_a_synth_result() -> None:
     out = res.design()
     assert out.n_treated == 1
     assert out.verdict.startswith("With 1 treated unit ")
-    assert math.isfinite(out.mde) or math.isinf(out.mde)
+    # the analytic design of a fitted result, by hand: MDE = (z_.975 + z_.80) x SE and
+    # power at the estimate = P(|N(effect / se, 1)| > z_.975)
+    z = 1.959963984540054
+    assert out.mde == pytest.approx((z + 0.8416212335729143) * res.se, rel=1e-10)
+    assert out.mde_relative == pytest.approx(out.mde / out.baseline, rel=1e-12)
+    d = abs(res.estimate) / res.se
+    expect = stats.norm.cdf(d - z) + stats.norm.cdf(-d - z)
+    assert out.power_at_effect == pytest.approx(expect, rel=1e-8)
+    assert out.effect == pytest.approx(res.estimate, rel=1e-12)

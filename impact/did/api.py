@@ -153,12 +153,22 @@ def did(
     cluster : str, optional
         Cluster column (default: units).
     inference : {"auto", "analytic", "bootstrap", "wild", "permutation"}
-        ``auto`` (default): analytic when treated and untreated clusters are
-        numerous, else the wild bootstrap or randomization inference
-        (:func:`impact.inference.few_treated_rule`); ``analytic``:
-        influence-function or cluster-robust SEs; ``bootstrap``: multiplier
-        bootstrap with uniform bands (``"cs"``); ``wild``: wild cluster bootstrap;
-        ``permutation``: randomization inference over cohort assignments.
+        ``auto`` (default) follows :func:`impact.inference.few_treated_rule`: with
+        fewer than 20 treated (or untreated) clusters, studentized randomization
+        inference; else with fewer than 42 clusters the wild cluster bootstrap; else
+        analytic. Randomization inference is studentized with each unit's noise
+        estimated from its changes before the first adoption, so it keeps its size
+        when the treated units are noisier or quieter than the rest; when there are
+        fewer than three periods before the first adoption that noise cannot be
+        estimated, and ``auto`` uses the wild bootstrap instead (with at least five
+        treated clusters; :func:`impact.inference.studentized.noise_aware_choice`).
+        ``analytic``: influence-function or cluster-robust SEs; ``bootstrap``:
+        multiplier bootstrap with uniform bands (``"cs"``); ``wild``: wild cluster
+        bootstrap; ``permutation``: studentized randomization inference over cohort
+        assignments. For ``"cs"`` (no covariates), ``"sunab"``, ``"event_study"``
+        and ``"twfe"`` (unweighted) the permutation intervals of every ATT(g,t),
+        aggregation row, event-time coefficient and uniform band come from the same
+        re-assignments as the headline.
     n_boot : int, default 999
         Bootstrap draws or permutations.
     alpha : float, default 0.05
@@ -741,8 +751,17 @@ def _apply_inference(
             )
         except ImportError:  # pragma: no cover - inference package not installed yet
             pass
+    rows_ok = _rows_representable(result, panel, cidx, X)
+    noise_note = None
     if inference == "auto":
         inference = rule_method
+        if inference == "permutation" and rows_ok and _is_linear(method, X, call):
+            from impact.inference.studentized import noise_aware_choice
+
+            first = int(np.min(cidx[np.isfinite(cidx)])) - int(call["anticipation"])
+            inference, noise_note = noise_aware_choice(
+                panel.Y, first, len(treated_clusters)
+            )
         if inference == "wild" and (not _is_linear(method, X, call) or panel.has_gaps):
             inference = "permutation"
     if inference == "wild" and panel.has_gaps:
@@ -805,6 +824,12 @@ def _apply_inference(
             seed=call["seed"],
         )
     else:
+        if rows_ok:
+            from impact.did._perm_rows import attach_rows, engine_for
+
+            engine = engine_for(result, panel, cidx, call)
+            if engine is not None:
+                return attach_rows(result, engine, call)
         from impact.inference import permutation_inference
 
         labels = panel.cohort
@@ -844,7 +869,28 @@ def _apply_inference(
         **dict(out.details),
     }
     result.warnings.extend(w for w in out.warnings if w not in result.warnings)
+    if noise_note:
+        result.warnings.append(noise_note)
+    if method in ("cs", "sunab", "event_study") or method in MODERN_METHODS:
+        result.warnings.append(
+            f"Only the headline uses inference={out.method!r}; the ATT(g,t) rows, "
+            "aggregations and event-time intervals use analytic standard errors, which "
+            "over-reject with few treated units."
+        )
     return result
+
+
+def _rows_representable(
+    result: DiDResult, panel: Panel, cidx: FloatArray, X: FloatArray | None
+) -> bool:
+    """Whether every row of the result is a role-linear estimator (see _perm_rows)."""
+    if X is not None or result.method not in ("cs", "sunab", "event_study", "twfe"):
+        return False
+    if panel.has_gaps:
+        return False
+    if result._cs is not None:
+        return bool(np.array_equal(result._cs["cohort_idx"], cidx))
+    return panel.W is None
 
 
 def _is_linear(

@@ -390,17 +390,43 @@ def _twfe_inference(
             seed=seed,
         )
     else:
-        out = permutation_inference(
-            panel.Y,
-            panel.cohort,
-            make_twfe_batch(panel.periods),
-            D=panel.D,
-            n_perm=max(n_boot, 19),
-            alpha=alpha,
-            seed=seed,
-            periods=panel.periods,
-            linear=True,
-        )
+        # the same studentized randomization inference as impact.did(method="twfe")
+        from types import SimpleNamespace
+
+        from impact.did._cohorts import cohort_index
+        from impact.did._perm_rows import engine_for
+
+        cidx = cohort_index(panel)
+        like = SimpleNamespace(method="twfe", _cs=None, _lin=None, estimate=estimate)
+        call = {"n_boot": n_boot, "seed": seed, "alpha": alpha, "anticipation": 0}
+        engine = engine_for(like, panel, cidx, call)
+        if engine is None:  # pragma: no cover - unweighted TWFE is always role-linear
+            out = permutation_inference(
+                panel.Y,
+                panel.cohort,
+                make_twfe_batch(panel.periods),
+                D=panel.D,
+                n_perm=max(n_boot, 19),
+                alpha=alpha,
+                seed=seed,
+                periods=panel.periods,
+                linear=True,
+            )
+        else:
+            _, rows = engine.rows("simple")
+            if engine.noise is None:
+                warns.append(
+                    "Randomization inference permutes raw estimates (fewer than three "
+                    "periods before the first adoption to estimate each unit's "
+                    "noise): it assumes treated and comparison units are equally noisy."
+                )
+            warns.extend(w for w in rows.warnings if w not in warns)
+            return (
+                float(rows.implied_se(alpha)[-1]),
+                (float(rows.ci_low[-1]), float(rows.ci_high[-1])),
+                float(rows.pvalue[-1]),
+                "permutation",
+            )
     warns.extend(w for w in out.warnings if w not in warns)
     return (
         float(out.se),

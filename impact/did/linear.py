@@ -26,7 +26,13 @@ from impact.did._fe import demean
 from impact.errors import SpecError
 from impact.panel import Panel
 
-__all__ = ["cs_simple_batch", "make_estimate_batch", "twfe_batch", "weight_matrix"]
+__all__ = [
+    "coefficient_weights",
+    "cs_simple_batch",
+    "make_estimate_batch",
+    "twfe_batch",
+    "weight_matrix",
+]
 
 FloatArray = NDArray[np.float64]
 Batch = Callable[[FloatArray, FloatArray], FloatArray]
@@ -473,3 +479,50 @@ def make_estimate_batch(
         return out
 
     return batch_generic
+
+
+def coefficient_weights(
+    method: str,
+    panel: Panel,
+    cohort_idx: FloatArray,
+    *,
+    ref_period: Any = -1,
+    bins: Any = None,
+) -> tuple[FloatArray, FloatArray]:
+    """Weights of every treatment coefficient of a regression without covariates.
+
+    Parameters
+    ----------
+    method : {"twfe", "event_study", "sunab"}
+        Estimator.
+    panel : Panel
+        The data (its time-varying weights, if any, are used).
+    cohort_idx : ndarray (N,)
+        Cohort index per unit.
+    ref_period, bins : as in :func:`impact.did`
+        Event-study options.
+
+    Returns
+    -------
+    A : ndarray (N, T, K)
+        ``beta_k = sum(A[:, :, k] * Y)``.
+    X : ndarray (N, T, K)
+        The treatment regressors (to remove estimated effects: ``sum_k beta_k X_k``).
+    """
+    from impact.did.regression import event_design
+
+    n, n_t = panel.Y.shape
+    W = panel.W
+    if method == "twfe":
+        Xm = (np.arange(n_t)[None, :] >= cohort_idx[:, None]).astype(float)[:, :, None]
+    else:
+        design = event_design(
+            cohort_idx,
+            n_t,
+            ref_period=ref_period,
+            bins=bins,
+            saturate=method == "sunab",
+        )
+        Xm = np.asarray(design.X, dtype=float)
+    k = Xm.shape[2]
+    return _regression_contrast(demean(Xm, W), W, np.eye(k)), Xm

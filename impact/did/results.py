@@ -198,6 +198,10 @@ class DiDResult(Result):
         #: the estimator that made this result (``impact.did``), set by it, for
         #: refits (placebos, permuted pre-tests) without importing the entry point.
         self._refit: Callable[..., Any] | None = None
+        #: randomization inference of every row (a ``RowEngine``), set when the
+        #: headline uses studentized permutation: tables, aggregates, bands and plots
+        #: then use the same re-assignments.
+        self._rows: Any = None
         #: 2x2 only: mean change per group and the DiD row.
         self.changes: pd.DataFrame | None = None
         #: regression methods: the fitted fixed-effects regression (coefficients, vcov).
@@ -246,8 +250,40 @@ class DiDResult(Result):
                     f"method={self.method!r} has a single coefficient; aggregate() "
                     "needs method='cs', 'sunab' or 'event_study'."
                 )
+            if self._rows is not None:
+                out = self._with_rows(out, kind, min_e, max_e, balance_e)
             self._aggregates[key] = out
         return self._aggregates[key]
+
+    def _with_rows(
+        self,
+        out: EstimateResult,
+        kind: str,
+        min_e: float,
+        max_e: float,
+        balance_e: int | None,
+    ) -> EstimateResult:
+        """Replace analytic inference of an aggregation by the permutation rows."""
+        keys, inf = self._rows.rows(kind, min_e, max_e, balance_e)
+        se = inf.implied_se(self.alpha)
+        out.se, out.pvalue = float(se[-1]), float(inf.pvalue[-1])
+        out.ci = (float(inf.ci_low[-1]), float(inf.ci_high[-1]))
+        if out.table is not None and len(out.table):
+            if len(out.table) != len(keys):  # pragma: no cover - defensive
+                raise SpecError(f"aggregate({kind!r}): rows do not line up")
+            tab = out.table.copy()
+            with np.errstate(divide="ignore", invalid="ignore"):
+                stat = inf.estimate[:-1] / inf.se[:-1]
+            tab["std_error"] = se[:-1]
+            tab["statistic"] = stat
+            tab["p_value"] = inf.pvalue[:-1]
+            tab["conf_low"] = inf.ci_low[:-1]
+            tab["conf_high"] = inf.ci_high[:-1]
+            rows_only = self._rows.rows_band(kind, min_e, max_e, balance_e)
+            tab["band_low"], tab["band_high"] = rows_only
+            out.table = tab
+        out.extra["inference"] = "permutation"
+        return out
 
     def _aggregate_cs(
         self, kind: str, min_e: float, max_e: float, balance_e: int | None
@@ -322,9 +358,10 @@ class DiDResult(Result):
             extra=extra,
         )
 
-    def _aggregate_linear(
+    def linear_contrasts(
         self, kind: str, min_e: float, max_e: float, balance_e: int | None
-    ) -> EstimateResult:
+    ) -> tuple[list[float], list[FloatArray], FloatArray]:
+        """Keys, row contrasts and overall contrast of the base coefficients."""
         lin = self._lin
         assert lin is not None
         k = len(lin.theta)
@@ -393,6 +430,14 @@ class DiDResult(Result):
                 keys.append(float(t))
             L = np.array(rows_l)
             overall_l = L.mean(axis=0)
+        return keys, rows_l, overall_l
+
+    def _aggregate_linear(
+        self, kind: str, min_e: float, max_e: float, balance_e: int | None
+    ) -> EstimateResult:
+        lin = self._lin
+        assert lin is not None
+        keys, rows_l, overall_l = self.linear_contrasts(kind, min_e, max_e, balance_e)
         # estimators whose variance depends on the aggregation (two-stage GMM)
         vcov = lin.vcov_for(kind) if hasattr(lin, "vcov_for") else lin.vcov
         est = float(overall_l @ lin.theta)

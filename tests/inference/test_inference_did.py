@@ -6,12 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from impact.inference import (
-    make_twfe_batch,
-    permutation_inference,
-    twfe_weights,
-    wild_cluster_bootstrap,
-)
+from impact.inference import twfe_weights, wild_cluster_bootstrap
 from impact.inference.montecarlo import ar1_panel
 from impact.parallel import spawn_generators
 
@@ -53,11 +48,32 @@ def test_did_wild_and_permutation_equal_direct_calls():
     assert wild.ci == pytest.approx(direct.ci, rel=1e-9)
     assert not any("do not remove" in w for w in wild.warnings)
     perm = did(df, method="twfe", inference="permutation", **kw)
-    direct = permutation_inference(
-        y, cohort, make_twfe_batch(YEARS), D=d, n_perm=199, seed=3
+    # Brute force of the studentized randomization test: the same 199 re-assignments,
+    # explicit TWFE weights per assignment, each unit's noise from its pre-2020 changes.
+    from impact.inference.studentized import draw_assignments, unit_noise
+
+    first = int(np.argmax(YEARS >= 2020))
+    draws = draw_assignments(
+        np.where(np.isfinite(cohort), first, np.inf), n_perm=199, seed=3
     )
-    assert perm.pvalue == pytest.approx(direct.pvalue, abs=1e-12)
-    assert perm.ci == pytest.approx(direct.ci, rel=1e-9)
+    noise = unit_noise(y, first)
+    theta, se = [], []
+    for c in draws.labels:
+        dc = (np.arange(len(YEARS))[None, :] >= c[:, None]).astype(float)
+        A = twfe_weights(dc)
+        theta.append([(A * y).sum(), (A * d).sum()])
+        se.append(np.sqrt(np.einsum("nt,ts,ns,n->", A, noise.R, A, noise.v)))
+    th, se = np.array(theta), np.array(se)
+    t0 = th[:, 0] / se
+    assert perm.estimate == pytest.approx(th[0, 0], rel=1e-10)
+    assert perm.pvalue == pytest.approx(np.mean(np.abs(t0) >= abs(t0[0]) * (1 - 1e-9)))
+    # interval: estimate -/+ q se, q the 95% quantile of |t| with the effect removed
+    t_null = np.abs(th[1:, 0] - perm.estimate * th[1:, 1]) / se[1:]
+    q = np.sort(t_null)[int(np.ceil(0.95 * 200)) - 1]
+    assert perm.ci == pytest.approx(
+        (th[0, 0] - q * se[0], th[0, 0] + q * se[0]), rel=1e-9
+    )
+    assert perm.inference_details["studentized"]
 
 
 def test_did_auto_follows_the_rule():

@@ -55,7 +55,7 @@ def _flag_rates(
         for pool, out in ((top, flags_sel), (np.arange(n), flags_rand)):
             cidx = np.full(n, np.inf)
             cidx[rng.choice(pool, 5, replace=False)] = j
-            out.append(selection_diagnostic(Y, cidx, n_perm=499).flagged)
+            out.append(selection_diagnostic(Y, cidx).flagged)
     return float(np.mean(flags_sel)), float(np.mean(flags_rand))
 
 
@@ -67,8 +67,9 @@ def _check(sel: float, rand: float, n_rep: int) -> None:
 
 @pytest.mark.reference
 def test_selection_flag_rates_reduced(reference_data: Path) -> None:
-    # 200 draws: selected flagged in ~all (observed 1.00), random ~5% (observed
-    # 0.05); bounds 0.05 +/- (2 x 0.0154 + 0.01).
+    # 200 draws: selected flagged in all (observed 1.00), random ~5% (observed
+    # 0.06); bounds 0.05 +/- (2 x 0.0154 + 0.01). The full form (1,000 draws) saw
+    # 1.00 / 0.054 on the rate and 1.00 / 0.046 on the log rate.
     wide = _cla_rates(reference_data)
     sel, rand = _flag_rates(wide, 200, seed=14, log=False)
     _check(sel, rand, 200)

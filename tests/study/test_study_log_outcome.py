@@ -41,3 +41,30 @@ def test_log_outcome_reaches_the_power_verdict(tmp_path: Path) -> None:
     assert run.exit_code == 0, results["analyses"]
     summary = (tmp_path / "out" / "report.md").read_text()
     assert "log points" in summary
+
+
+def test_log_outcome_is_passed_to_the_estimators(tmp_path: Path) -> None:
+    # the estimators receive log_outcome=True (stored, no "looks like a log" guess);
+    # a power simulation with relative effects on the log is run with a warning that
+    # it multiplies the log, not refused
+    write_panel(tmp_path)
+    spec = tmp_path / "study.toml"
+    spec.write_text(
+        SPEC
+        + """
+[[analysis]]
+name = "power"
+estimator = "power"
+treatment_time = 2013
+n_treated = 3
+effect = [0.0, -0.1]
+n_sims = 20
+"""
+    )
+    run = run_study(spec, out=tmp_path / "out")
+    assert run.exit_code == 0
+    twfe = run.results["analyses"]["twfe"]
+    assert twfe["log_outcome"] is True
+    assert not any("looks like a natural log" in w for w in twfe["warnings"])
+    power = run.results["analyses"]["power"]
+    assert any("multiplies it" in w for w in power["warnings"])

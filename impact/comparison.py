@@ -378,7 +378,13 @@ class Comparison:
         head = "".join(f"<th>{e(str(c))}</th>" for c in self.table.columns)
         body = []
         for idx, row in self.table.iterrows():
-            cells = "".join(f"<td>{e(str(v))}</td>" for v in row)
+            # long cells (MDE lists, estimator names) may wrap; numbers do not
+            cells = "".join(
+                f"<td class='wrap'>{e(str(v))}</td>"
+                if len(str(v)) > 14 and not str(v).startswith("[")
+                else f"<td>{e(str(v))}</td>"
+                for v in row
+            )
             body.append(f"<tr><th>{e(str(idx))}</th>{cells}</tr>")
         notes = "".join(f"<p class='meta'>{e(n)}</p>" for n in self._footnotes())
         return (

@@ -1,5 +1,9 @@
 """Study reports: Markdown (for review in git) and self-contained HTML (figures inlined).
 
+Both open with the study's verdict and its reasons (:mod:`impact.study.verdict`), then
+the analyses side by side (:func:`impact.compare`), then the checks, each analysis in
+detail and the robustness grids.
+
 Every piece of text that comes from a study file or from data (titles, unit names,
 warnings, summaries) is escaped, so a unit named ``<script>alert(1)</script>`` shows as
 text in both reports.
@@ -18,7 +22,7 @@ from typing import Any
 __all__ = ["render_html", "render_markdown", "write_reports"]
 
 _CSS = """
-body{font-family:system-ui,-apple-system,'Segoe UI',sans-serif;max-width:1000px;margin:2em auto;
+body{font-family:system-ui,-apple-system,'Segoe UI',sans-serif;max-width:1100px;margin:2em auto;
 padding:0 1em;color:#1b1b1b;line-height:1.45}
 h1{font-size:1.6em;margin-bottom:.2em}h2{border-bottom:1px solid #ccc;padding-bottom:.2em;
 margin-top:1.8em}h3{margin-top:1.4em}
@@ -31,7 +35,29 @@ tr.fail td:nth-child(6),p.fail{color:#b00020;font-weight:600}
 .warn{background:#fff8e1;border-left:4px solid #f0b400;padding:.4em .8em;margin:.5em 0}
 .verdict{background:#eef5ff;border-left:4px solid #3d7be0;padding:.4em .8em;margin:.5em 0}
 .meta{color:#555;font-size:.9em}img{max-width:100%;height:auto;border:1px solid #eee}
+#verdict{border:2px solid #888;border-left-width:10px;padding:.5em 1.1em .7em;margin:1em 0 1.4em;
+background:#f6f6f6}#verdict h2{margin:.2em 0 .3em;border:0;font-size:1.35em}
+#verdict p.headline{font-size:1.08em;font-weight:600;margin:.2em 0 .5em}
+#verdict ul{margin:.3em 0;padding-left:1.3em}#verdict li{margin:.25em 0}
+#verdict.supported{border-color:#1b7a34;background:#eef8f0}
+#verdict.inconclusive{border-color:#7a7a7a;background:#f4f4f4}
+#verdict.not_detectable{border-color:#b37400;background:#fff6e5}
+#verdict.unreliable{border-color:#b00020;background:#fdecee}
+#verdict.not_supported{border-color:#5b2c91;background:#f3eefa}
+table.compare{font-size:.8em}table.compare th{white-space:nowrap}
+table.compare td{white-space:nowrap}
+table.compare td.wrap{white-space:normal;min-width:6em}
+.scroll{overflow-x:auto}
 """
+
+#: Conclusion -> the heading shown in the reports.
+_CONCLUSION_TEXT = {
+    "supported": "Supported",
+    "inconclusive": "Inconclusive",
+    "not_detectable": "Not detectable",
+    "unreliable": "Unreliable",
+    "not_supported": "Not supported",
+}
 
 
 def _fmt(x: Any) -> str:
@@ -77,39 +103,6 @@ def _fence(text: str) -> str:
     return f"{fence}text\n{text}\n{fence}"
 
 
-def _overview_rows(results: dict[str, Any]) -> list[list[str]]:
-    rows = []
-    notes = results.get("notes", {})
-    for name, d in results.get("analyses", {}).items():
-        n = notes.get(name, {})
-        n_warn = len(d.get("warnings") or []) + len(n.get("runtime_warnings") or [])
-        rows.append(
-            [
-                name,
-                str(n.get("estimator", d.get("estimator", ""))),
-                _fmt(d.get("estimate")),
-                _fmt(d.get("se")),
-                _ci(d.get("ci")),
-                _fmt(d.get("pvalue")),
-                _fmt(d.get("n_treated")),
-                _fmt(d.get("n_control")),
-                str(n_warn),
-            ]
-        )
-    return rows
-
-
-_OVERVIEW_HEAD = [
-    "analysis",
-    "estimator",
-    "estimate",
-    "std. error",
-    "CI",
-    "p-value",
-    "treated",
-    "comparison",
-    "warnings",
-]
 _CHECK_HEAD = [
     "analysis",
     "quantity",
@@ -222,6 +215,33 @@ def _meta_lines(results: dict[str, Any]) -> list[tuple[str, str]]:
     return [(k, str(v)) for k, v in lines]
 
 
+def _verdict(results: dict[str, Any]) -> tuple[str, str, str, list[str]] | None:
+    """(conclusion key, heading, headline, reasons), or None for an older results.json."""
+    v = results.get("verdict")
+    if not isinstance(v, dict) or not isinstance(v.get("conclusion"), str):
+        return None
+    key = v["conclusion"] if v["conclusion"] in _CONCLUSION_TEXT else "inconclusive"
+    name = _CONCLUSION_TEXT.get(v["conclusion"], str(v["conclusion"]))
+    headline = str(v.get("headline") or "")
+    # the heading already names the conclusion
+    headline = headline.removeprefix(f"{name}: ")
+    headline = headline[:1].upper() + headline[1:]
+    reasons = [str(r) for r in v.get("reasons") or []]
+    return key, f"Verdict: {name}", headline, reasons
+
+
+def _comparison(results: dict[str, Any]) -> Any:
+    """The analyses side by side, or None when there is nothing to compare."""
+    from impact.comparison import compare
+
+    if not results.get("analyses"):
+        return None
+    try:
+        return compare(results)
+    except (TypeError, ValueError):  # a hand-edited results.json: skip the table
+        return None
+
+
 # ------------------------------------------------------------------ markdown
 def _md_table(head: list[str], rows: list[list[str]]) -> list[str]:
     out = [
@@ -247,6 +267,14 @@ def render_markdown(results: dict[str, Any]) -> str:
     """
     st = results.get("study", {})
     lines = [f"# {_md(st.get('title'))}", ""]
+    verdict = _verdict(results)
+    if verdict is not None:
+        _, heading, headline, reasons = verdict
+        lines += [f"## {_md(heading)}", "", f"**{_md(headline)}**", ""]
+        lines += [f"- {_md(r)}" for r in reasons] + [""]
+    table = _comparison(results)
+    if table is not None:
+        lines += ["## Analyses side by side", "", table.to_markdown()]
     if st.get("description"):
         lines += [_md(st["description"]), ""]
     for k, v in _meta_lines(results):
@@ -264,8 +292,6 @@ def render_markdown(results: dict[str, Any]) -> str:
         lines += _md_table(_CHECK_HEAD, [r for r, _ in checks])
         lines.append("")
     lines += ["## Analyses", ""]
-    lines += _md_table(_OVERVIEW_HEAD, _overview_rows(results))
-    lines.append("")
     notes = results.get("notes", {})
     figures = results.get("figures", {})
     for name, d in results.get("analyses", {}).items():
@@ -352,6 +378,18 @@ def render_html(results: dict[str, Any], out_dir: Path) -> str:
         f"<title>{_e(st.get('title'))}</title><style>{_CSS}</style></head><body>",
         f"<h1>{_e(st.get('title'))}</h1>",
     ]
+    verdict = _verdict(results)
+    if verdict is not None:
+        key, heading, headline, reasons = verdict
+        items = "".join(f"<li>{_e(r)}</li>" for r in reasons)
+        parts.append(
+            f"<section id='verdict' class='{_e(key)}'><h2>{_e(heading)}</h2>"
+            f"<p class='headline'>{_e(headline)}</p><ul>{items}</ul></section>"
+        )
+    table = _comparison(results)
+    if table is not None:
+        parts.append("<h2>Analyses side by side</h2>")
+        parts.append(f"<div class='scroll'>{table._repr_html_()}</div>")
     if st.get("description"):
         parts.append(f"<p>{_e(st['description'])}</p>")
     parts.append("<table class='meta'>")
@@ -373,7 +411,6 @@ def render_html(results: dict[str, Any], out_dir: Path) -> str:
             )
         )
     parts.append("<h2>Analyses</h2>")
-    parts.append(_html_table(_OVERVIEW_HEAD, _overview_rows(results)))
     notes = results.get("notes", {})
     figures = results.get("figures", {})
     for name, d in results.get("analyses", {}).items():

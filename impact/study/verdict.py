@@ -38,9 +38,10 @@ Each is ``"pass"``, ``"fail"`` or ``"not checked"``.
    significant by either its p-value or its confidence interval.
 3. Selection on the outcome: ``to_dict()["diagnostics"]["selection"]`` of every effect
    estimate (adopters whose pre-adoption level or trend is extreme against the
-   comparison units: the regression-to-the-mean trap). Fails when ``flag`` is true (or,
-   without a ``flag``, when its ``pvalue`` is below ``alpha``); "not checked" when no
-   estimate carries it.
+   comparison units: the regression-to-the-mean trap;
+   :mod:`impact.diagnostics.selection`). Fails when ``flagged`` (or ``flag``) is true,
+   or, without either, when its ``pvalue`` is below ``alpha``; "not checked" when no
+   estimate carries it or it is not ``available``.
 
 The design's power
 ------------------
@@ -370,17 +371,52 @@ def _check_placebos(
     return {"status": status, "tests": details, "text": text}
 
 
+_DIRECTION_TEXT = {
+    "high": ("were higher", "fall"),
+    "low": ("were lower", "rise"),
+    "rising": ("rose faster", "fall"),
+    "falling": ("fell faster", "rise"),
+}
+
+
+def _selection_sentence(x: dict[str, Any]) -> str:
+    """Plain words for one flagged selection diagnostic."""
+    verb, after = _DIRECTION_TEXT.get(str(x.get("direction") or ""), ("", "change"))
+    pct = x.get(
+        "trend_percentile"
+        if x.get("direction") in ("rising", "falling")
+        else "level_percentile"
+    )
+    p = f"p = {x['pvalue']:.3g}" if x["pvalue"] is not None else "flagged"
+    if verb and pct is not None:
+        share = pct if x.get("direction") in ("high", "rising") else 1 - pct
+        head = (
+            f"in the three years before adoption, adopters' outcomes {verb} than "
+            f"those of {share:.0%} of comparison units on average ({p})"
+        )
+    else:
+        head = (
+            "adopters' pre-adoption outcomes were extreme against the comparison "
+            f"units ({p})"
+        )
+    return f"{head}: a {after} afterwards may be regression to the mean"
+
+
 def _check_selection(
     names: Sequence[str], analyses: Mapping[str, Mapping[str, Any]]
 ) -> dict[str, Any]:
     details: list[dict[str, Any]] = []
+    unavailable: list[str] = []
     for name in names:
         diag = analyses[name].get("diagnostics")
         sel = diag.get("selection") if isinstance(diag, Mapping) else None
         if not isinstance(sel, Mapping):
             continue
+        if sel.get("available") is False:
+            unavailable.append(f"{name}: {sel.get('reason') or 'not available'}")
+            continue
         p = _num(sel.get("pvalue"))
-        flag = sel.get("flag")
+        flag = sel.get("flag", sel.get("flagged"))
         if not isinstance(flag, bool):
             if p is None:
                 continue
@@ -391,27 +427,47 @@ def _check_selection(
                 "flag": flag,
                 "pvalue": p,
                 "statistic": _num(sel.get("statistic")),
-                "message": sel.get("message") if flag else None,
+                "direction": sel.get("direction") or None,
+                "level_percentile": _num(sel.get("level_percentile")),
+                "trend_percentile": _num(sel.get("trend_percentile")),
             }
         )
     failed = [x for x in details if x["flag"]]
     status = "fail" if failed else ("pass" if details else "not checked")
     if failed:
-        text = (
-            "Selection: adopters' pre-adoption outcomes were extreme against the "
-            "comparison units ("
-            + "; ".join(
-                x["analysis"]
-                + (f", p = {x['pvalue']:.3g}" if x["pvalue"] is not None else "")
-                for x in failed
-            )
-            + "): a fall afterwards may be regression to the mean."
+        # analyses on the same data carry the same diagnostic: say each finding once
+        groups: dict[str, list[str]] = {}
+        for x in failed:
+            groups.setdefault(_selection_sentence(x), []).append(x["analysis"])
+        text = "Selection: " + "; ".join(
+            f"{sentence} (in {', '.join(who)})" for sentence, who in groups.items()
         )
+        text += "; see the placebo in time."
     elif details:
-        text = "Selection: adopters' pre-adoption level and trend are not extreme."
+        by_p: dict[str, list[str]] = {}
+        for x in details:
+            key = f"p = {x['pvalue']:.2f}" if x["pvalue"] is not None else "no p-value"
+            by_p.setdefault(key, []).append(x["analysis"])
+        text = (
+            "Selection: adopters' pre-adoption level and trend are not extreme "
+            "against the comparison units ("
+            + "; ".join(f"{k} in {', '.join(v)}" for k, v in by_p.items())
+            + ")."
+        )
     else:
         text = "Selection on the outcome: not checked (no analysis reports it)."
-    return {"status": status, "tests": details, "text": text}
+        if unavailable:
+            text = (
+                "Selection on the outcome: not checked ("
+                + "; ".join(unavailable)
+                + ")."
+            )
+    return {
+        "status": status,
+        "tests": details,
+        "unavailable": unavailable,
+        "text": text,
+    }
 
 
 # ------------------------------------------------------------------- power
@@ -862,7 +918,8 @@ def study_verdict(
         labels = {
             "pretrends": "pre-trends diverge",
             "placebo_in_time": "the placebo in time finds an 'effect' before adoption",
-            "selection": "adopters were selected on their outcome",
+            "selection": "adopters' outcomes were extreme just before adoption "
+            "(selection on the outcome)",
         }
         return finish(
             "unreliable",

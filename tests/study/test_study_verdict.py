@@ -162,6 +162,34 @@ def test_a_failed_diagnostic_makes_the_study_unreliable(
     assert v["reasons"][0].startswith(head[failed])
 
 
+def test_selection_as_impact_diagnostics_reports_it() -> None:
+    # the shape of impact.diagnostics.selection's to_dict(): "flagged", "available"
+    sel = {
+        "available": True,
+        "statistic": 2.9,
+        "pvalue": 0.004,
+        "flagged": True,
+        "direction": "rising",
+        "level_percentile": 0.6,
+        "trend_percentile": 0.93,
+    }
+    same = {k: fake_dict(-5.0, (-8.0, -2.0), 0.001, selection=sel) for k in "ab"}
+    v = _study(same)
+    assert v["conclusion"] == "unreliable"
+    text = v["reasons"][0]
+    assert "rose faster than those of 93% of comparison units" in text
+    assert "(in a, b)" in text  # one finding, said once
+    assert "a fall afterwards may be regression to the mean" in text
+    off = {"available": False, "reason": "a cohort has fewer than two pre-periods"}
+    v = _study({"a": fake_dict(-5.0, (-8.0, -2.0), 0.001, selection=off)})
+    assert v["diagnostics"]["selection"]["status"] == "not checked"
+    assert any("fewer than two pre-periods" in r for r in v["reasons"])
+    # flagged False is a pass even with a small p-value at a stricter alpha
+    ok = {**sel, "flagged": False, "pvalue": 0.04}
+    v = _study({"a": fake_dict(-5.0, (-8.0, -2.0), 0.001, selection=ok)})
+    assert v["diagnostics"]["selection"]["status"] == "pass"
+
+
 def test_analytic_pretrend_that_warns_is_not_used_but_a_clean_one_is() -> None:
     warned = {"pvalue": 1e-20, "warnings": ["this joint Wald test over-rejects"]}
     v = _study(_good(a=fake_dict(-5.0, (-8.0, -2.0), 0.001, pretrend=warned)))

@@ -122,9 +122,15 @@ def _pvalue(x: object) -> str:
 
 
 def _summary_table(results: dict) -> str:
-    """A plain-text table of every analysis' headline estimate, for the terminal."""
+    """The study's verdict, then a plain-text table of every analysis' estimate."""
+    from impact.study.verdict import verdict_parts
+
     head = f"{'analysis':<22}{'estimator':<18}{'estimate':>10}{'95% CI':>26}{'p':>8}"
-    lines = [results["study"]["title"], head, "-" * len(head)]
+    lines = []
+    parts = verdict_parts(results.get("verdict"))
+    if parts is not None:
+        lines.append(f"Verdict: {parts[1]}. {parts[2]}")
+    lines += [results["study"]["title"], head, "-" * len(head)]
     for name, a in results["analyses"].items():
         if "error" in a:
             lines.append(f"{name[:21]:<22}{'error':<18}  {a['error'][:60]}")

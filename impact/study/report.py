@@ -50,15 +50,6 @@ table.compare td.wrap{white-space:normal;min-width:6em}
 .scroll{overflow-x:auto}
 """
 
-#: Conclusion -> the heading shown in the reports.
-_CONCLUSION_TEXT = {
-    "supported": "Supported",
-    "inconclusive": "Inconclusive",
-    "not_detectable": "Not detectable",
-    "unreliable": "Unreliable",
-    "not_supported": "Not supported",
-}
-
 
 def _fmt(x: Any) -> str:
     if x is None:
@@ -217,16 +208,16 @@ def _meta_lines(results: dict[str, Any]) -> list[tuple[str, str]]:
 
 def _verdict(results: dict[str, Any]) -> tuple[str, str, str, list[str]] | None:
     """(conclusion key, heading, headline, reasons), or None for an older results.json."""
+    from impact.study.verdict import verdict_parts
+
     v = results.get("verdict")
-    if not isinstance(v, dict) or not isinstance(v.get("conclusion"), str):
+    parts = verdict_parts(v)
+    if parts is None:
         return None
-    key = v["conclusion"] if v["conclusion"] in _CONCLUSION_TEXT else "inconclusive"
-    name = _CONCLUSION_TEXT.get(v["conclusion"], str(v["conclusion"]))
-    headline = str(v.get("headline") or "")
-    # the heading already names the conclusion
-    headline = headline.removeprefix(f"{name}: ")
-    headline = headline[:1].upper() + headline[1:]
-    reasons = [str(r) for r in v.get("reasons") or []]
+    key, name, headline = parts
+    reasons = [
+        str(r) for r in (v.get("reasons") if isinstance(v, dict) else None) or []
+    ]
     return key, f"Verdict: {name}", headline, reasons
 
 

@@ -106,6 +106,7 @@ __all__ = [
     "analysis_role",
     "is_significant",
     "study_verdict",
+    "verdict_parts",
 ]
 
 #: The possible conclusions, from the most to the least favourable to the programme.
@@ -133,6 +134,34 @@ _HEADLINES = {
     "unreliable": "Unreliable",
     "not_supported": "Not supported",
 }
+
+
+def verdict_parts(verdict: Any) -> tuple[str, str, str] | None:
+    """Split a verdict for display: (conclusion key, its name, the headline's sentence).
+
+    Parameters
+    ----------
+    verdict : Any
+        ``results.json["verdict"]`` (anything else, e.g. from an older run, gives None).
+
+    Returns
+    -------
+    tuple of str, or None
+        E.g. ``("not_detectable", "Not detectable", "The design had about 26% power
+        ...")``: the sentence without the conclusion's name in front, capitalised.
+    """
+    if not isinstance(verdict, Mapping) or not isinstance(
+        verdict.get("conclusion"), str
+    ):
+        return None
+    key = str(verdict["conclusion"])
+    name = _HEADLINES.get(key) or key
+    text = str(verdict.get("headline") or "").removeprefix(f"{name}: ")
+    return (
+        key if key in _HEADLINES else "inconclusive",
+        name,
+        text[:1].upper() + text[1:],
+    )
 
 
 def analysis_role(estimator: str, *, placebo_shift: int | None = None) -> str:

@@ -34,6 +34,23 @@ def test_run_ok_exit_0(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> No
     assert (tmp_path / "o" / "report.html").exists()
 
 
+def test_run_prints_the_verdict_first(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import json
+
+    code, out, err = _run(
+        ["run", str(write_study(tmp_path)), "--out", str(tmp_path / "o")], capsys
+    )
+    assert code == 0, err
+    verdict = json.loads((tmp_path / "o" / "results.json").read_text())["verdict"]
+    first = out.splitlines()[0]
+    # the fake estimator is not an effect estimator the verdict knows
+    assert verdict["conclusion"] == "inconclusive"
+    assert first.startswith("Verdict: Inconclusive. No analysis")
+    assert first.endswith(verdict["headline"].removeprefix("Inconclusive: ")[1:])
+
+
 def test_failed_check_exit_1(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -640,7 +640,12 @@ def _fit_regression(
     if saturate and bins is not None:
         raise SpecError("bins= is not available for method='sunab'; use 'event_study'.")
     design = event_design(
-        cidx, panel.n_periods, ref_period=ref_period, bins=bins, saturate=saturate
+        cidx,
+        panel.n_periods,
+        ref_period=ref_period,
+        bins=bins,
+        saturate=saturate,
+        observed=panel.observed if panel.has_gaps else None,
     )
     k = design.X.shape[2]
     Xm = np.concatenate([design.X, extra], axis=2)

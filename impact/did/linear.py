@@ -46,7 +46,12 @@ def _regression_contrast(
     k = Xd.shape[2]
     Xw = Xd * w[:, :, None]
     xtx = Xw.reshape(-1, k).T @ Xd.reshape(-1, k)
-    return np.asarray(Xw @ np.linalg.solve(xtx, c), dtype=float)
+    try:
+        return np.asarray(Xw @ np.linalg.solve(xtx, c), dtype=float)
+    except np.linalg.LinAlgError:
+        # a re-assigned design whose regressors are collinear (e.g. on an unbalanced
+        # panel): not estimable, reported as NaN (randomization inference then says so)
+        return np.full(Xd.shape[:2], np.nan)
 
 
 def _cs_simple_A(
@@ -170,7 +175,12 @@ def weight_matrix(
         return _regression_contrast(demean(Xm, W), W, c)
     saturate = method == "sunab"
     design = event_design(
-        cohort_idx, n_t, ref_period=ref_period, bins=bins, saturate=saturate
+        cohort_idx,
+        n_t,
+        ref_period=ref_period,
+        bins=bins,
+        saturate=saturate,
+        observed=panel.observed if panel.has_gaps else None,
     )
     k = design.X.shape[2]
     Xm = np.concatenate([design.X, extra], axis=2)

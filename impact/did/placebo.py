@@ -102,6 +102,7 @@ def cs_placebo_batch(
     weights: FloatArray | None,
     control: str,
     anticipation: int,
+    cell_weights: FloatArray | None = None,
 ) -> Callable[[FloatArray, FloatArray], FloatArray]:
     """``estimate_batch(Y, fake_cohorts)`` of the Callaway-Sant'Anna placebo ATT.
 
@@ -126,6 +127,10 @@ def cs_placebo_batch(
         Comparison group.
     anticipation : int
         Periods of anticipation.
+    cell_weights : ndarray (N, T), optional
+        Unbalanced panel: weight of each cell, 0 where the row is missing (``Y``
+        then finite everywhere); each cell compares the means of the rows that exist
+        in its two periods.
 
     Returns
     -------
@@ -152,9 +157,19 @@ def cs_placebo_batch(
             else:
                 ctrl = never | ((real > max(t, b) + anticipation) & ~treat)
             w1, w0 = treat * w, ctrl * w
-            delta = Y[:, t] - Y[:, b]
             with np.errstate(invalid="ignore", divide="ignore"):
-                att = (w1 @ delta) / w1.sum(axis=1) - (w0 @ delta) / w0.sum(axis=1)
+                if cell_weights is None:
+                    delta = Y[:, t] - Y[:, b]
+                    att = (w1 @ delta) / w1.sum(axis=1) - (w0 @ delta) / w0.sum(axis=1)
+                else:
+                    att = np.zeros(C.shape[0])
+                    for col, sign in ((t, 1.0), (b, -1.0)):
+                        wt = treat * cell_weights[:, col]
+                        wc = ctrl * cell_weights[:, col]
+                        att += sign * (
+                            (wt @ Y[:, col]) / wt.sum(axis=1)
+                            - (wc @ Y[:, col]) / wc.sum(axis=1)
+                        )
             share = w1.sum(axis=1)
             ok = np.isfinite(att)
             num += np.where(ok, share * att, 0.0)
@@ -192,6 +207,8 @@ def _cs_placebo_permutation(
         res.warnings[:] = [w for w in res.warnings if "SEs over-reject" not in w]
     st = res._cs
     fake = np.asarray(st["cohort_idx"], dtype=float)
+    gappy = panel.has_gaps
+    panel = panel.rows_view()  # gaps: zero-weight cells, the rows that exist
     if call.get("covariates"):
         batch = _cs_placebo_refits(panel, k, call, st["unit_weights"])
     else:
@@ -201,6 +218,7 @@ def _cs_placebo_permutation(
             weights=st["unit_weights"],
             control=call["control"],
             anticipation=int(call["anticipation"]),
+            cell_weights=panel.W if gappy else None,
         )
     D = treatment_matrix(fake, np.arange(panel.n_periods)).astype(float)
     out = permutation_inference(

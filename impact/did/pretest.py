@@ -73,6 +73,14 @@ def reassigned_fit(
         panel = panel.with_outcome(Y) if hasattr(panel, "with_outcome") else panel
     Yo = panel.Y if Y is None else Y
     call = dict(result._call)
+    gappy = panel.has_gaps
+    on_arrays = result._cs is not None or (
+        result.method in ("event_study", "sunab") and result._lin is not None
+    )
+    if gappy and on_arrays:
+        # gaps as zero-weight cells (the rows that exist); a refit through
+        # impact.did handles the gaps itself
+        panel = panel.rows_view()
     if result._cs is not None:
         from impact.did.cs import compute_att_gt
 
@@ -93,6 +101,7 @@ def reassigned_fit(
                 est_method=call.get("est_method", "dr"),
                 anticipation=int(call.get("anticipation", 0)),
                 base_period=call.get("base_period", "varying"),
+                cell_weights=panel.W if gappy else None,
             )
             clone = copy.copy(result)
             clone._cs = {**st, "fit": fit, "cohort_idx": c, "multipliers": None}
@@ -128,6 +137,7 @@ def reassigned_fit(
                 ref_period=call.get("ref_period", -1),
                 bins=call.get("bins"),
                 saturate=saturate,
+                observed=panel.observed if gappy else None,
             )
             k = design.X.shape[2]
             fit = fe_ols(

@@ -90,6 +90,7 @@ def event_design(
     ref_period: int | Sequence[int] = -1,
     bins: tuple[int, int] | None = None,
     saturate: bool = False,
+    observed: NDArray[np.bool_] | None = None,
 ) -> EventDesign:
     """Build event-time dummies ``1{t - g = e}`` for treated units.
 
@@ -105,6 +106,9 @@ def event_design(
         Bin event times below ``lo`` into ``lo`` and above ``hi`` into ``hi``.
     saturate : bool
         One set of dummies per cohort (Sun-Abraham) instead of pooled ones.
+    observed : ndarray of bool (N, T), optional
+        Unbalanced panel: which cells have a row; dummies without an observed cell
+        (an event time at which every unit it covers is missing) are left out.
 
     Returns
     -------
@@ -139,6 +143,11 @@ def event_design(
             cols.append((rel == ev).astype(float))
             es.append(float(ev))
             gs.append(np.nan)
+    if observed is not None and cols:
+        seen = [bool((c * observed).any()) for c in cols]
+        cols = [c for c, ok in zip(cols, seen, strict=True) if ok]
+        es = [e for e, ok in zip(es, seen, strict=True) if ok]
+        gs = [g for g, ok in zip(gs, seen, strict=True) if ok]
     if not cols:
         raise SpecError(
             "No event-time dummy is left after excluding the reference period(s); "

@@ -253,3 +253,26 @@ def test_estimators_needing_complete_series_name_units_and_years():
         impact.matched_did(p)
     with pytest.raises(DataError, match="balance='drop'"):
         impact.bacon(p)
+
+
+def test_diagnostics_run_on_rows_that_exist(gappy):
+    # CS placebo in time: the randomization batch reproduces the placebo estimate
+    res = _quiet(
+        data=gappy, method="cs", **{**KW, "inference": "permutation"}, n_boot=99, seed=1
+    )
+    placebo = res.placebo_in_time(1)
+    assert placebo.inference == "permutation"
+    assert placebo.inference_details["estimate"] == pytest.approx(
+        placebo.estimate, abs=1e-12
+    )
+    pre = res.pretrend_test("event_time", inference="permutation", n_perm=19, seed=1)
+    assert 0 < pre.pvalue <= 1
+    es = _quiet(
+        data=gappy,
+        method="event_study",
+        **{**KW, "inference": "permutation"},
+        n_boot=19,
+        seed=2,
+    )
+    assert np.isfinite(es.pvalue)
+    assert es.inference_details["estimate"] == pytest.approx(es.estimate, abs=1e-10)

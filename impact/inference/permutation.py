@@ -319,12 +319,6 @@ def permutation_inference(
         )
         obs_idx = 0
     n_draws = C.shape[0]
-    if total < 1 / alpha:
-        warnings.append(
-            f"Only {total} distinct assignments of treatment: the smallest attainable "
-            f"p-value is {1 / total:.3g}, above alpha = {alpha}; the test cannot reject."
-        )
-
     est_y = _batched(estimate_batch, y, C, n_jobs, backend)
     if not np.all(np.isfinite(est_y)):
         bad = int(np.sum(~np.isfinite(est_y)))
@@ -334,6 +328,17 @@ def permutation_inference(
             "without comparison units); restrict `eligible`."
         )
     theta = float(est_y[obs_idx])
+    # smallest p-value any assignment could get: the share tied at the largest |estimate|
+    # (mirror-image assignments, e.g. swapping equal-sized groups, tie with it)
+    min_p = 1 / n_draws
+    if exact:
+        min_p = float(_count_ge(est_y, np.array([np.abs(est_y).max()]))[0] / n_draws)
+    if min_p > alpha:
+        warnings.append(
+            f"Only {total} distinct assignments of treatment: the smallest attainable "
+            f"p-value is {min_p:.3g}, above alpha = {alpha:g}; the test cannot reject "
+            "whatever the data, and its interval is unbounded."
+        )
     est_d = None
     if linear is None or linear:
         est_d = _batched(estimate_batch, d, C, n_jobs, backend)
@@ -387,7 +392,7 @@ def permutation_inference(
         "n_assignments": total,
         "linear": bool(linear),
         "distribution": est_y,
-        "min_pvalue": 1 / total if exact else 1 / n_draws,
+        "min_pvalue": min_p,
     }
     return InferenceOutput(
         method="permutation",

@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
+from scipy.linalg.lapack import dgesv as _dgesv
 
 from impact.errors import DataError, EstimationError, SpecError
 from impact.synth.weights import simplex_lsq, simplex_qp
@@ -146,7 +147,50 @@ class _NestedObjective:
         self._scale_x = float(np.abs(X0).max())
         self._scale_b = float(np.abs(x1).max())
 
+    def _fast_weights(self, v: _FloatArray, P: NDArray[np.intp]) -> _FloatArray | None:
+        """The optimum when it has the same support as the last one, else None.
+
+        Most steps of the V search move V a little and keep the support: then one
+        equality-constrained solve on the support and the KKT check give the exact
+        optimum without forming the J x J Gram matrix.
+        """
+        n = P.size
+        XP = self.X0[:, P]
+        XPv = XP.T * v  # (n, K)
+        kkt = np.empty((n + 1, n + 1))
+        kkt[:n, :n] = XPv @ XP
+        kkt[:n, n] = 1.0
+        kkt[n, :n] = 1.0
+        kkt[n, n] = 0.0
+        rhs = np.empty(n + 1)
+        rhs[:n] = XPv @ self.x1
+        rhs[n] = 1.0
+        if self.penalty > 0:
+            rhs[:n] -= 0.5 * self.penalty * (v @ self._d2[:, P])
+        _, _, sol, info = _dgesv(kkt, rhs)
+        if info != 0:
+            return None
+        z = sol[:n]
+        if not (np.all(np.isfinite(z)) and np.all(z > 1e-14)):
+            return None
+        # KKT: no donor outside the support may have a larger negative gradient
+        g = self.X0.T @ (v * (self.x1 - XP @ z))
+        if self.penalty > 0:
+            g -= 0.5 * self.penalty * (v @ self._d2)
+        viol = g - g[P].mean()
+        viol[P] = -np.inf
+        thr = 1e-11 * float(v.max()) * self._scale_x * (self._scale_x + self._scale_b)
+        if viol.max() > thr:
+            return None
+        w = np.zeros(self.X0.shape[1])
+        w[P] = z
+        return w
+
     def weights(self, v: _FloatArray) -> _FloatArray:
+        if self.support is not None and self.support.size:
+            fast = self._fast_weights(v, self.support)
+            if fast is not None:
+                return fast
         X0v = self.X0.T * v  # (J, K)
         H = X0v @ self.X0
         c = X0v @ self.x1

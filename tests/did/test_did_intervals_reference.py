@@ -235,3 +235,81 @@ def test_event_time_uniform_band_recomputed_from_the_same_draws():
     # the cell bands use the same draws
     g = res.att_gt.sort_values("time")
     np.testing.assert_allclose(g["band_high"], g["att"] + crit * se_b, atol=1e-12)
+
+
+# ------------------------------------------------- regression-based estimators
+
+# pyfixest 0.60 feols(lemp ~ relative-time dummies (-4..3 except -1) | countyreal +
+# year, vcov = CRV1 by county) on mpdta, printed at full precision (as fixest).
+PYFIXEST_EVENT_STUDY = {
+    -4: (0.0035493269194320815, 0.0228285814462772),
+    -3: (0.024623501986489986, 0.017679371172670735),
+    -2: (0.0233548148864029, 0.013436699377246541),
+    0: (-0.01814392696658099, 0.01098221828094819),
+    1: (-0.043472372628554155, 0.01757694699444042),
+    2: (-0.1317948577543188, 0.02883740739006748),
+    3: (-0.09224679418188607, 0.03233619316312531),
+}
+
+
+def test_event_study_rows_bounds_from_fixest(mpdta):
+    res = impact.did(
+        mpdta,
+        outcome="lemp",
+        unit="countyreal",
+        time="year",
+        cohort="first.treat",
+        method="event_study",
+    )
+    assert res.inference == "analytic"  # 191 treated counties
+    for table in (res.event_study, res.aggregate("dynamic").to_frame()):
+        rows = table.set_index("event_time")
+        for e, (b, se) in PYFIXEST_EVENT_STUDY.items():
+            lo, hi, p = _r_bounds(b, se)
+            assert rows.loc[e, "estimate"] == pytest.approx(b, abs=1e-9)
+            assert rows.loc[e, "std_error"] == pytest.approx(se, abs=1e-9)
+            assert rows.loc[e, "conf_low"] == pytest.approx(float(lo), abs=TOL)
+            assert rows.loc[e, "conf_high"] == pytest.approx(float(hi), abs=TOL)
+            assert rows.loc[e, "p_value"] == pytest.approx(float(p), abs=1e-7)
+
+
+def test_twfe_interval_from_fixest(mpdta):
+    # feols(lemp ~ treat | countyreal + year, cluster = ~countyreal): -0.0365489 (SE
+    # 0.0132652), 7 dp (test_did_twfe_reference.py): bounds to 1.96 x 1e-7 + 1e-7
+    res = impact.did(
+        mpdta,
+        outcome="lemp",
+        unit="countyreal",
+        time="year",
+        cohort="first.treat",
+        method="twfe",
+    )
+    lo, hi, p = _r_bounds(-0.0365489, 0.0132652)
+    assert res.ci == pytest.approx((float(lo), float(hi)), abs=3e-7)
+    assert res.pvalue == pytest.approx(float(p), rel=1e-4)
+
+
+@pytest.mark.parametrize("method", ["imputation", "did2s", "etwfe", "sunab", "stacked"])
+def test_modern_event_time_rows_use_the_95_percent_normal_interval(mpdta, method):
+    # Row estimates and SEs are pinned to diff-diff / R in test_did_modern_reference.py
+    # and test_did_twfe_reference.py; here every row's bounds and p-value must be the
+    # normal ones at 95% (a 90% row interval would be 16% narrower).
+    res = impact.did(
+        mpdta,
+        outcome="lemp",
+        unit="countyreal",
+        time="year",
+        cohort="first.treat",
+        method=method,
+        inference="analytic",
+    )
+    rows = res.aggregate("dynamic").to_frame()
+    rows = rows[rows["std_error"] > 0]
+    assert len(rows) >= 1
+    b, se = rows["estimate"].to_numpy(), rows["std_error"].to_numpy()
+    lo, hi, p = _r_bounds(b, se)
+    np.testing.assert_allclose(rows["conf_low"], lo, atol=1e-12)
+    np.testing.assert_allclose(rows["conf_high"], hi, atol=1e-12)
+    np.testing.assert_allclose(rows["p_value"], p, atol=1e-12)
+    lo, hi, _ = _r_bounds(res.estimate, res.se)
+    assert res.ci == pytest.approx((float(lo), float(hi)), abs=1e-12)

@@ -91,3 +91,20 @@ def test_trimming_at_0995_matches_drdid_by_hand(kind):
         assert abs(_drdid(x, d, dy, other, kind)[0] - expect) > 0.01
     assert res.att_gt["att"].iloc[0] == pytest.approx(expect, abs=1e-8)
     assert res.estimate == pytest.approx(expect, abs=1e-8)
+
+
+@pytest.mark.parametrize("kind", ["ipw", "dr"])
+def test_batched_route_trims_at_0995(kind):
+    # the batched fit used by permutation inference with covariates follows the same
+    # DRDID rule (the original assignment is row 0 of the batch)
+    from impact.did._cs_cov_batch import cs_covariate_att_batch
+
+    x, d, y0, dy = _data()
+    Y = np.column_stack([y0, y0 + dy])
+    X = np.repeat(x[:, None, None], 2, axis=1)
+    cohort = np.where(d == 1, 1.0, np.inf)
+    rng = np.random.default_rng(0)
+    C = np.stack([cohort, rng.permutation(cohort)])
+    batch = cs_covariate_att_batch(Y, C, np.array([2010, 2011]), X, est_method=kind)
+    expect, _ = _drdid(x, d, dy, TRIM, kind)
+    assert batch.att[0, 0] == pytest.approx(expect, abs=1e-8)

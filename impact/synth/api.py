@@ -96,8 +96,13 @@ def synth(
         close to the treated unit are preferred (see ``penalty``);
         ``"augmented"``: ridge-augmented SCM (Ben-Michael, Feller and Rothstein
         2021) on top of the Abadie weights; ``"sdid"``: synthetic difference in
-        differences (Arkhangelsky et al. 2021), outcome only (``predictors`` and
-        ``special_predictors`` are refused). With a dict ``treatment_time`` giving
+        differences (Arkhangelsky et al. 2021). For SDID, ``predictors`` are
+        time-varying covariates adjusted for by projection (Kranz 2022; Stata
+        ``sdid``'s ``projected``): a two-way fixed-effects regression of the outcome
+        on them over the untreated observations (donors, and treated units before
+        adoption), then SDID on the outcome minus their fitted contribution
+        (coefficients in ``result.extra["covariate_coefficients"]``);
+        ``special_predictors``, ``predictor_period`` and ``v`` are refused. With a dict ``treatment_time`` giving
         different dates, SDID runs by adoption cohort against the donors and averages
         the cohort effects with weights treated units x post-periods (Arkhangelsky et
         al. 2021, Section 8; Stata ``sdid``); the cohort table is in
@@ -185,11 +190,26 @@ def synth(
             "The 'penalty' parameter of synth must be 'cv' or a non-negative number. "
             f"Got {penalty!r} instead."
         )
-    if method == "sdid" and (predictors or special_predictors):
+    if method == "sdid" and special_predictors:
         raise SpecError(
-            "method='sdid' fits the outcome path only and would ignore predictors= and "
-            "special_predictors=; drop them, or use method='abadie' or 'penalized' to "
-            "match on predictors."
+            "method='sdid' fits the outcome path and would ignore special_predictors=; "
+            "drop them (time-varying covariates go in predictors=), or use "
+            "method='abadie' or 'penalized' to match on special predictors."
+        )
+    ignored = [
+        name
+        for name, given in (
+            ("predictor_period", predictor_period is not None),
+            ("optimize_period", optimize_period is not None),
+            ("v", not (isinstance(v, str) and v == "nested")),
+        )
+        if given
+    ]
+    if method == "sdid" and ignored:
+        raise SpecError(
+            f"method='sdid' would ignore {', '.join(ignored)}: its covariates "
+            "(predictors=) adjust the outcome in every period, its time weights replace "
+            "an optimisation period, and it has no V. Drop those options."
         )
     if method == "sdid" and demean:
         raise SpecError(
@@ -657,6 +677,8 @@ def _fit_sdid(
     is_t = np.zeros(rows.size, dtype=bool)
     is_t[donor_rows.size :] = True
     T0 = int(np.sum(design.periods < t0))
+    adoption = np.where(is_t, T0, np.inf)
+    Y, beta = _sdid_covariates(design, rows, Y, adoption)
     fit = sdid_estimate(Y, is_t, T0)
     warn: list[str] = []
     alpha = config["alpha"]
@@ -713,6 +735,7 @@ def _fit_sdid(
                 )
             ),
             "zeta": float(fit.zeta),
+            **beta,
         },
     )
 
@@ -739,6 +762,7 @@ def _fit_sdid_staggered(
     adoption = np.full(rows.size, np.inf)
     for k, u in enumerate(treated):
         adoption[donor_rows.size + k] = columns[_plain(t0s[u])]
+    Y, beta = _sdid_covariates(design, rows, Y, adoption)
     fit = sdid_staggered(Y, adoption)
     alpha = config["alpha"]
     warn: list[str] = []
@@ -795,9 +819,39 @@ def _fit_sdid_staggered(
         alpha=alpha,
         warnings=warn,
         title="Synthetic difference-in-differences (staggered adoption)",
-        extra={"cohorts": cohorts},
+        extra={"cohorts": cohorts, **beta},
     )
 
 
 def _plain(x: Any) -> Any:
     return x.item() if isinstance(x, np.generic) else x
+
+
+def _sdid_covariates(
+    design: Design, rows: np.ndarray, Y: np.ndarray, adoption: np.ndarray
+) -> tuple[np.ndarray, dict[str, Any]]:
+    """Project time-varying covariates (``predictors``) out of the outcome."""
+    if not design.predictors:
+        return Y, {}
+    from impact.synth._prep import _label_periods, _py
+    from impact.synth.sdid_covariates import project_covariates
+
+    X = np.stack([design.columns[c][rows] for c in design.predictors], axis=2)
+    bad = ~np.isfinite(X)
+    if bad.any():
+        i, t, k = (int(a[0]) for a in np.nonzero(bad))
+        missing = [_py(p) for p in design.periods[bad[i, :, k]]]
+        raise DataError(
+            f"Covariate {design.predictors[k]!r} is missing for unit "
+            f"{design.units[rows[i]]!r} in {_label_periods(missing)}; method='sdid' "
+            "adjusts for covariates period by period and needs them complete: fill "
+            "them, drop the unit (donors=) or drop the covariate."
+        )
+    cols = np.arange(Y.shape[1])[None, :]
+    untreated = cols < adoption[:, None]
+    Y_adj, beta = project_covariates(Y, X, untreated, list(design.predictors))
+    return Y_adj, {
+        "covariate_coefficients": dict(
+            zip(design.predictors, beta.tolist(), strict=True)
+        )
+    }

@@ -55,3 +55,37 @@ def test_staggered_sdid_in_main_call_is_weighted_cohort_blocks():
     assert lo < res.estimate < hi
     assert list(res.gaps.columns) == ["cohort 2008", "cohort 2010"]
     assert "Synthetic difference-in-differences" in res.summary()
+
+
+def test_sdid_covariates_projected_match_fixed_effects_regression(reference_data):
+    import statsmodels.formula.api as smf
+
+    from impact.errors import DataError
+
+    df = pd.read_csv(reference_data / "smoking_prop99.csv")
+    kw = {
+        "outcome": "cigsale",
+        "unit": "state",
+        "time": "year",
+        "treated_units": "California",
+        "treatment_time": 1989,
+        "method": "sdid",
+        "inference": None,
+    }
+    res = impact.synth(df, **kw, predictors=["retprice"])
+    # Kranz (2022) projection by hand: two-way FE regression on untreated rows only
+    untreated = ~((df["state"] == "California") & (df["year"] >= 1989))
+    ols = smf.ols("cigsale ~ retprice + C(state) + C(year)", data=df[untreated]).fit()
+    beta = ols.params["retprice"]
+    assert res.extra["covariate_coefficients"]["retprice"] == pytest.approx(beta)
+    adj = df.assign(y=df["cigsale"] - beta * df["retprice"])
+    wide = adj.pivot(index="state", columns="year", values="y")
+    donors = [s for s in wide.index if s != "California"]
+    Y = wide.loc[[*donors, "California"]].to_numpy()
+    is_t = np.r_[np.zeros(len(donors), bool), True]
+    expected = sdid_estimate(Y, is_t, 19).att
+    assert res.estimate == pytest.approx(expected, abs=1e-8)
+    with pytest.raises(DataError, match=r"lnincome.*missing for unit"):
+        impact.synth(df, **kw, predictors=["lnincome"])
+    with pytest.raises(impact.errors.SpecError, match="optimize_period"):
+        impact.synth(df, **kw, optimize_period=list(range(1970, 1989)))

@@ -100,3 +100,49 @@ def test_pretrend_permutation_pvalue_matches_enumeration():
     # (1 + #{draw >= obs}) / (1 + B) with B draws from the 21 assignments
     mc_se = np.sqrt(exact * (1 - exact) / n_perm)
     assert abs(test.pvalue - exact) < 4 * mc_se + 1 / (n_perm + 1)
+
+
+def test_sampled_pvalue_agrees_with_full_enumeration():
+    # too many assignments to enumerate (max_enumerate forced low): 1,999 random ones
+    # must give the enumerated p-value within 4 Monte Carlo SEs; the reversed tail
+    # (p ~ 1 - 0.03) or a missing +1 would not.
+    rng = np.random.default_rng(4)
+    n, t, g = 12, 4, 2
+    Y = rng.normal(size=(n, 1)) + rng.normal(size=(n, t))
+    cohort = np.full(n, np.inf)
+    cohort[:3] = g
+    Y[:3, g:] += 1.3
+    out = permutation_inference(
+        Y,
+        cohort,
+        _did_batch,
+        periods=np.arange(t),
+        n_perm=1999,
+        seed=3,
+        max_enumerate=19,
+        ci=False,
+    )
+    assert not out.exact and out.n_draws == 2000
+    stats_all = []
+    for treat in itertools.combinations(range(n), 3):
+        c = np.full(n, np.inf)
+        c[list(treat)] = g
+        stats_all.append(abs(_did_batch(Y, [c])[0]))
+    obs = abs(_did_batch(Y, [cohort])[0])
+    exact = float(np.mean(np.array(stats_all) >= obs - 1e-12))
+    assert 0.005 < exact < 0.2
+    assert abs(out.pvalue - exact) < 4 * np.sqrt(exact * (1 - exact) / 1999) + 1 / 2000
+    # sampled p-values are (1 + #{draws >= observed}) / (B + 1): on that grid and never 0
+    Y[:3, g:] += 50.0
+    far = permutation_inference(
+        Y,
+        cohort,
+        _did_batch,
+        periods=np.arange(t),
+        n_perm=1999,
+        seed=3,
+        max_enumerate=19,
+        ci=False,
+    )
+    k = far.pvalue * 2000
+    assert k >= 1 and k == pytest.approx(round(k), abs=1e-9)

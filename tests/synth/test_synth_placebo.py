@@ -131,6 +131,10 @@ def test_placebo_mspe_threshold_drops_poor_fits():
     assert pruned.pvalue == pytest.approx(p, abs=1e-12)
     kept_units = set(pruned.table.loc[pruned.table["kept"] & ~treated, "unit"])
     assert kept_units == set(kept["unit"])
+    # the threshold given to synth() itself sets the headline p-value and the placebo SE
+    direct = impact.synth(df, mspe_threshold=threshold, **SIM)
+    assert direct.pvalue == pytest.approx(p, abs=1e-12)
+    assert direct.se == pytest.approx(kept["att"].std(ddof=1), rel=1e-9)
     with pytest.raises(impact.errors.SpecError, match="mspe_threshold"):
         res.placebo(mspe_threshold=-1)
 

@@ -102,7 +102,27 @@ def fit_modern(
         return fit_did2s(panel, cidx, X, codes, alpha=alpha, warns=warns)
     if method == "etwfe":
         if call.get("family", "linear") == "poisson":
-            raise SpecError("family='poisson' is not available yet; use 'linear'.")
+            if X is not None:
+                raise SpecError(
+                    "family='poisson' takes no covariates here; use family='linear' "
+                    "for covariate adjustment."
+                )
+            if panel.W is not None:
+                raise SpecError(
+                    "family='poisson' takes no weights=: give the population as "
+                    "denominator= (it becomes the exposure)."
+                )
+            from impact.did.etwfe_poisson import fit_etwfe_poisson
+
+            return fit_etwfe_poisson(
+                panel,
+                cidx,
+                codes,
+                control=call["control"],
+                alpha=alpha,
+                warns=warns,
+                call=call,
+            )
         from impact.did.etwfe import fit_etwfe
 
         return fit_etwfe(
@@ -188,6 +208,20 @@ def modern_batch(
 
         control = "notyet" if method != "etwfe" else call["control"]
         return make_imputation_batch(panel, X, control)
+
+    if method == "etwfe" and call.get("family") == "poisson":
+        from impact.did.etwfe_poisson import poisson_batch_att, poisson_counts
+
+        _, exposure = poisson_counts(panel, call)
+        rate = panel.rate_scale if panel.denominator is not None else None
+        control_p = call["control"]
+
+        def batch_poisson(Y: FloatArray, cohorts: FloatArray) -> FloatArray:
+            c = to_idx(cohorts)
+            counts = Y * exposure / rate if rate is not None else Y
+            return poisson_batch_att(counts, exposure, c, control_p, rate)
+
+        return batch_poisson
 
     if method == "stacked":
         from impact.did.stacked import resolve_window, stacked_batch

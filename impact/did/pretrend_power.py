@@ -39,7 +39,7 @@ def pretest_power(
     delta_pre: FloatArray,
     sigma_pre: FloatArray,
     crit: float = 1.959963984540054,
-    abseps: float = 1e-5,
+    abseps: float = 1e-4,
 ) -> float:
     """Probability that some pre-period coefficient is significant.
 
@@ -84,7 +84,7 @@ def slope_for_power(
     e_pre: FloatArray,
     target: float,
     crit: float = 1.959963984540054,
-    abseps: float = 1e-5,
+    abseps: float = 1e-4,
 ) -> float:
     """Slope ``s > 0`` of the linear violation ``s * (e + 1)`` detected with power
     ``target`` (0 when the test's size already exceeds it)."""
@@ -103,9 +103,8 @@ def slope_for_power(
         hi *= 2.0
     else:  # pragma: no cover - power never reaches the target
         raise EstimationError("The pre-test's power never reaches the target.")
-    return float(
-        optimize.brentq(gap, hi / 2 if gap(hi / 2) < 0 else 0.0, hi, rtol=1e-6)
-    )
+    lo = hi / 2 if gap(hi / 2) < 0 else 0.0
+    return float(optimize.brentq(gap, lo, hi, xtol=1e-6 * hi, rtol=1e-6))
 
 
 @dataclass(frozen=True)
@@ -194,7 +193,7 @@ def pretrend_power(
     slope: float | None = None,
     alpha: float = 0.05,
     n_treated: int | None = None,
-    abseps: float = 1e-5,
+    abseps: float = 1e-4,
     ref: int = -1,
 ) -> PretrendPower:
     """Roth (2022) power of the pre-test from event-study coefficients.

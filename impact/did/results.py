@@ -714,7 +714,7 @@ class DiDResult(Result):
         )
 
     def pretrend_power(
-        self, slope: float | None = None, *, alpha: float = 0.05, _abseps: float = 1e-5
+        self, slope: float | None = None, *, alpha: float = 0.05, _abseps: float = 1e-4
     ) -> PretrendPower:
         """Roth (2022) power of the pre-trends test against linear violations.
 
@@ -965,7 +965,7 @@ class DiDResult(Result):
 
     def _pretrend_power_cached(self) -> PretrendPower:
         if self._power_cache is None:
-            self._power_cache = self.pretrend_power(_abseps=1e-4)
+            self._power_cache = self.pretrend_power(_abseps=1e-3)
         return self._power_cache
 
     def _frame(self) -> pd.DataFrame:

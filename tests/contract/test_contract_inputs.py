@@ -3,7 +3,6 @@ alpha and the few-treated diagnostics."""
 
 from __future__ import annotations
 
-import math
 import warnings
 from collections.abc import Callable
 from typing import Any
@@ -100,8 +99,24 @@ def test_alpha_sets_the_interval(syn: pd.DataFrame) -> None:
 def test_weights_are_used(syn: pd.DataFrame) -> None:
     plain = impact.did(syn, **SYN)
     weighted = impact.did(syn, **SYN, weights="child_pop")
-    assert math.isfinite(weighted.estimate)
     assert weighted.estimate != pytest.approx(plain.estimate, rel=1e-6)
+    # every ATT(g,t) by hand: weighted mean change of cohort g minus that of the
+    # never treated (R did's weightsname; each unit's first-period weight)
+    wide = syn.pivot(index="la_code", columns="year", values="cla_rate")
+    first = syn.sort_values("year").groupby("la_code").first()
+    w = first["child_pop"].reindex(wide.index).to_numpy(float)
+    cohort = first["cohort"].reindex(wide.index).to_numpy(float)
+    years = wide.columns.to_numpy()
+    never = cohort == 0
+    for row in weighted.att_gt.itertuples():
+        base = row.group - 1 if row.time >= row.group else row.time - 1
+        dy = wide[row.time].to_numpy() - wide[base].to_numpy()
+        g = cohort == row.group
+        expect = np.average(dy[g], weights=w[g]) - np.average(
+            dy[never], weights=w[never]
+        )
+        assert row.att == pytest.approx(expect, abs=1e-9), (row.group, row.time)
+    assert base in years
 
 
 def _three_treated(syn: pd.DataFrame) -> pd.DataFrame:

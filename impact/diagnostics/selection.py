@@ -17,6 +17,7 @@ standardised statistics, so one test keeps its size at ``alpha``.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -180,7 +181,10 @@ def _window_scores(
     trend = np.empty_like(level)
     for j, g in enumerate(cohorts):
         block = Y[:, g - w : g]
-        with np.errstate(invalid="ignore"):
+        # a unit with no observed value in the window (balance="keep") gets NaN,
+        # ranked in the middle by _centred_ranks
+        with np.errstate(invalid="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
             level[:, j] = np.nanmean(block, axis=1) if w else np.nan
             trend[:, j] = (block[:, -1] - block[:, 0]) / (w - 1) if w > 1 else np.nan
     return level, trend, cohorts.astype(float), w

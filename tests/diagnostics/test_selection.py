@@ -172,3 +172,20 @@ def test_panel_without_rates_gets_selection_key() -> None:
     p = Panel.from_arrays(Y, cohort, periods=np.arange(2010, 2018))
     out = impact.did(p, method="twfe", inference="analytic").to_dict()
     assert set(out["diagnostics"]["selection"]) >= {"statistic", "pvalue", "flagged"}
+
+
+def test_selection_with_gaps_and_no_python_warnings() -> None:
+    # balance="keep": a unit missing its whole pre-adoption window is ranked in the
+    # middle; nothing is emitted as a Python warning
+    import warnings
+
+    rng = np.random.default_rng(3)
+    Y = 50 + rng.normal(size=(30, 8)).cumsum(axis=1)
+    Y[5, 2:5] = np.nan
+    Y[7, 4] = np.nan
+    cidx = np.full(30, np.inf)
+    cidx[:3] = 5
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        d = selection_diagnostic(Y, cidx)
+    assert d.available and np.isfinite(d.pvalue)

@@ -36,8 +36,9 @@ _EXTRA = {
     "family",
     "window",
     "_treatment_matrix",
+    "_raw_permutation",
 }
-_PRIVATE = {"_placebo_k", "_treatment_matrix", "_diagnostics"}
+_PRIVATE = {"_placebo_k", "_treatment_matrix", "_diagnostics", "_raw_permutation"}
 
 
 def _check_covariates(panel: Panel, names: list[str]) -> FloatArray | None:
@@ -756,7 +757,11 @@ def _apply_inference(
             )
         except ImportError:  # pragma: no cover - inference package not installed yet
             pass
-    rows_ok = _rows_representable(result, panel, cidx, X)
+    # _raw_permutation: randomization of the raw estimate (as on a panel with gaps),
+    # so that outcomes fitted together share their draws (Romano-Wolf)
+    rows_ok = _rows_representable(result, panel, cidx, X) and not call.get(
+        "_raw_permutation"
+    )
     noise_note = None
     if inference == "auto":
         inference = rule_method

@@ -242,6 +242,9 @@ class RowInference:
         band_crit se``).
     t_null : ndarray (B, J)
         Studentized draws under the effects-removed null (for pre-tests, plots).
+    t_zero : ndarray (B, J) or None
+        Studentized draws under the zero-effect null, the ones the p-value counts
+        (joint across outcomes fitted with the same assignments: Romano-Wolf).
     """
 
     estimate: FloatArray
@@ -258,6 +261,7 @@ class RowInference:
     observed: int = 0
     alpha: float = 0.05
     warnings: list[str] = field(default_factory=list)
+    t_zero: FloatArray | None = None
 
     @property
     def band_low(self) -> FloatArray:
@@ -431,4 +435,5 @@ def row_inference(
         observed=obs,
         alpha=alpha,
         warnings=warnings,
+        t_zero=t_zero,
     )

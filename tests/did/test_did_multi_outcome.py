@@ -4,8 +4,8 @@ References:
 - Holm: statsmodels ``multipletests(method="holm")`` on the same unadjusted p-values.
 - Romano-Wolf: a brute-force step-down loop written here (Romano and Wolf 2005,
   Algorithm 4.1; Clarke, Romano and Wolf 2020, Stata Journal 20(4)) over the
-  permutation distributions / wild-bootstrap t-statistics that single-outcome calls
-  with the same seed produce (so the joint draws are the inference's own).
+  studentized randomization |t| draws / wild-bootstrap |t| draws that single-outcome
+  calls with the same seed produce (so the joint draws are the inference's own).
 - Monte Carlo: family-wise error rate under the complete null with 2 treated of 40
   calibrated authorities (generate_la_panel: AR(1) 0.975 log rate), three outcomes
   (two independent, one their sum): FWER of Romano-Wolf within 5% +/- (2 MC SE + 1
@@ -100,10 +100,15 @@ def test_romano_wolf_is_the_step_down_over_the_inference_draws(inference):
     np.testing.assert_allclose(frame["estimate"], [s.estimate for s in singles])
     np.testing.assert_allclose(frame["pvalue"], [s.pvalue for s in singles])
     if inference == "permutation":
-        dists = [np.asarray(s.inference_details["distribution"]) for s in singles]
-        scale = np.array([d.std(ddof=1) for d in dists])
-        stat = np.array([abs(s.estimate) for s in singles]) / scale
-        draws = np.column_stack([np.abs(d) for d in dists]) / scale
+        # studentized randomization inference: the zero-effect |t| of the headline
+        # row under every re-assignment (the draws each p-value counts)
+        rows = [s._rows.rows("simple")[1] for s in singles]
+        draws = np.column_stack([np.abs(r.t_zero[:, -1]) for r in rows])
+        stat = np.array([draws[r.observed, k] for k, r in enumerate(rows)])
+        for k, r in enumerate(rows):  # the single p-values are these draws' shares
+            assert r.pvalue[-1] == pytest.approx(
+                np.mean(draws[:, k] >= stat[k] * (1 - 1e-10) - 1e-14), abs=1e-12
+            )
     else:
         stat = np.array([abs(s.inference_details["t_stat"]) for s in singles])
         draws = np.column_stack(
@@ -232,3 +237,34 @@ def test_romano_wolf_controls_fwer_with_two_treated_full():
     rw, raw = _fwer(reps, 1000)
     _check_fwer(rw, reps)
     assert raw > 0.05 + 2 * np.sqrt(0.05 * 0.95 / reps)  # unadjusted over-rejects
+
+
+def test_outcomes_with_and_without_gaps_share_raw_randomization_draws():
+    df = _panel(seed=8, treated=4)
+    df.loc[(df["la_code"] == df["la_code"].iloc[0]) & (df["year"] == 2013), "y2"] = (
+        np.nan
+    )
+    multi = _did(
+        data=df,
+        outcome=["y1", "y2"],
+        balance="keep",
+        inference="permutation",
+        n_boot=199,
+        seed=4,
+        **KW,
+    )
+    assert any("share the same re-assignments" in w for w in multi.warnings)
+    frame = multi.to_frame()
+    assert frame["pvalue_romano_wolf"].notna().all()
+    single = _did(
+        data=df,
+        outcome="y1",
+        balance="keep",
+        inference="permutation",
+        n_boot=199,
+        seed=4,
+        _raw_permutation=True,
+        **KW,
+    )
+    assert frame["pvalue"].iloc[0] == pytest.approx(single.pvalue, abs=1e-12)
+    assert (frame["pvalue_romano_wolf"] >= frame["pvalue"] - 1e-12).all()

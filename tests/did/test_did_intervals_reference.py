@@ -232,6 +232,18 @@ def test_event_time_uniform_band_recomputed_from_the_same_draws():
     np.testing.assert_allclose(rows["band_high"], est + crit * se_b, atol=1e-12)
     np.testing.assert_allclose(rows["band_low"], est - crit * se_b, atol=1e-12)
     np.testing.assert_allclose(rows["conf_low"], est - QNORM_975 * se_b, atol=1e-12)
+    # the overall event-time effect (mean of the post rows: one cohort, equal weights)
+    # gets the bootstrap SE of its own draws and the 95% normal interval
+    post = np.array([g >= 4 for _, g in keys])
+    overall = mult @ inf[:, post].mean(axis=1) / n
+    q75, q25 = np.quantile(overall, [0.75, 0.25], method="inverted_cdf")
+    se_all = (q75 - q25) / IQR_NORM
+    agg = res.aggregate("dynamic")
+    assert agg.se == pytest.approx(se_all, abs=1e-12)
+    assert agg.ci == pytest.approx(
+        (agg.estimate - QNORM_975 * se_all, agg.estimate + QNORM_975 * se_all),
+        abs=1e-12,
+    )
     # the cell bands use the same draws
     g = res.att_gt.sort_values("time")
     np.testing.assert_allclose(g["band_high"], g["att"] + crit * se_b, atol=1e-12)

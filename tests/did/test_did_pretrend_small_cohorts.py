@@ -47,3 +47,6 @@ def test_permutation_pretest_keeps_its_size():
     )
     assert float(np.mean(pvalues <= 0.1)) < 0.30
     assert pvalues.min() >= 1 / 20
+    # two-sided: under the null the p-value is uniform on {1/20, ..., 1}, mean 0.525,
+    # SD of the mean over 30 panels 0.053; a test that never rejects (p = 1) fails
+    assert abs(float(np.mean(pvalues)) - 0.525) < 2 * 0.053 + 0.01

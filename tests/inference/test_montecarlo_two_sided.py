@@ -46,7 +46,9 @@ def test_cs_analytic_coverage_many_treated():
             cohort = np.full(n, np.inf)
             cohort[:30], cohort[30:60] = 2, 3
             Y += tau * (np.arange(t)[None, :] >= cohort[:, None])
-            res = impact.did(Panel.from_arrays(Y, cohort), method="cs")
+            res = impact.did(
+                Panel.from_arrays(Y, cohort), method="cs", inference="analytic"
+            )
             cover.append(res.ci[0] <= tau <= res.ci[1])
             g = res.att_gt
             truth = np.where(g["post"], tau, 0.0)

@@ -36,7 +36,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument(
         "spec",
         help="study file (TOML), or the name of a shipped example study "
-        "(innovation_synthetic)",
+        "(innovation_synthetic, random_adoption_synthetic)",
     )
     run.add_argument("--out", help="output folder (default results/<study name>)")
     run.add_argument(

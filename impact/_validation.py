@@ -9,7 +9,13 @@ import numpy as np
 
 from impact.errors import SpecError
 
-__all__ = ["as_list", "check_alpha", "check_option", "check_positive_int"]
+__all__ = [
+    "as_list",
+    "check_alpha",
+    "check_draws",
+    "check_option",
+    "check_positive_int",
+]
 
 
 def check_option(name: str, value: Any, allowed: Iterable[Any], caller: str) -> Any:
@@ -67,6 +73,31 @@ def check_positive_int(name: str, value: Any, caller: str, *, minimum: int = 1) 
             f"Got {value!r} instead."
         )
     return int(value)
+
+
+def check_draws(name: str, value: Any, caller: str, *, minimum: int = 1) -> int:
+    """Validate a count of draws (bootstrap, permutation, simulation) and its limit.
+
+    Parameters
+    ----------
+    name, value, caller, minimum
+        As in :func:`check_positive_int`.
+
+    Returns
+    -------
+    int
+        The validated value.
+
+    Raises
+    ------
+    SpecError
+        Not an integer >= ``minimum``, or above :mod:`impact.limits`' draw limit.
+    """
+    from impact.limits import check_draws as _limit
+
+    return _limit(
+        name, check_positive_int(name, value, caller, minimum=minimum), caller
+    )
 
 
 def check_alpha(alpha: Any, caller: str) -> float:

@@ -12,7 +12,13 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from impact._scale import resolve_log_outcome
-from impact._validation import as_list, check_alpha, check_option, check_positive_int
+from impact._validation import (
+    as_list,
+    check_alpha,
+    check_draws,
+    check_option,
+    check_positive_int,
+)
 from impact.diagnostics.selection import attach_selection
 from impact.did._cohorts import cohort_index as _cohort_index
 from impact.did._fe import cluster_codes
@@ -20,6 +26,7 @@ from impact.did.bacon import bacon
 from impact.did.modern import MODERN_METHODS, check_modern_options, fit_modern
 from impact.did.results import DiDResult, _Linear
 from impact.errors import DataError, EstimationError, SpecError
+from impact.limits import check_memory
 from impact.panel import Panel, as_panel
 
 __all__ = ["bacon", "did"]
@@ -264,7 +271,7 @@ def did(
     check_option("base_period", base_period, ["varying", "universal"], caller)
     check_option("inference", inference, _INFERENCE, caller)
     alpha = check_alpha(alpha, caller)
-    n_boot = check_positive_int("n_boot", n_boot, caller)
+    n_boot = check_draws("n_boot", n_boot, caller)
     anticipation = check_positive_int("anticipation", anticipation, caller, minimum=0)
     unknown = set(options) - _EXTRA
     if unknown:
@@ -523,6 +530,7 @@ def _fit_cs(
 
         rng = as_generator(seed)
         n_cl = summed.shape[0]
+        check_memory("n_boot", 8.0 * n_boot * n_cl, "did")
         multipliers = rng.choice(np.array([-1.0, 1.0]), size=(n_boot, n_cl))
         draws = multipliers @ summed / n
         se_b, crit = bootstrap_se_crit(draws, alpha)

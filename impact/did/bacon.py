@@ -254,7 +254,11 @@ def bacon(
         ``estimate`` = TWFE coefficient; ``table`` of 2x2s and weights;
         ``by_type``; ``plot()`` draws the scatter of estimates against weights.
     """
-    from impact._validation import check_alpha, check_option, check_positive_int
+    from impact._validation import (
+        check_alpha,
+        check_draws,
+        check_option,
+    )
     from impact.did._cohorts import cohort_index as _cohort_index
     from impact.did._fe import cluster_codes
     from impact.did.regression import fit_twfe
@@ -264,7 +268,7 @@ def bacon(
     check_option(
         "inference", inference, ["auto", "analytic", "wild", "permutation"], "bacon"
     )
-    n_boot = check_positive_int("n_boot", n_boot, "bacon")
+    n_boot = check_draws("n_boot", n_boot, "bacon")
     if weights is not None or covariates:
         raise SpecError(
             "bacon() decomposes the unweighted TWFE estimate without covariates; drop "

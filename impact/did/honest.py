@@ -30,7 +30,12 @@ import pandas as pd
 from numpy.typing import NDArray
 from scipy import stats
 
-from impact._validation import check_alpha, check_option, check_positive_int
+from impact._validation import (
+    check_alpha,
+    check_draws,
+    check_option,
+    check_positive_int,
+)
 from impact.errors import DataError, SpecError
 from impact.parallel import as_generator
 from impact.plots import axes_or_new
@@ -135,7 +140,7 @@ def honest_sensitivity(
     num_pre = check_positive_int("num_pre", num_pre, _CALLER)
     num_post = check_positive_int("num_post", num_post, _CALLER)
     grid_points = check_positive_int("grid_points", grid_points, _CALLER, minimum=10)
-    n_sims = check_positive_int("n_sims", n_sims, _CALLER, minimum=100)
+    n_sims = check_draws("n_sims", n_sims, _CALLER, minimum=100)
     beta, sig = _check_inputs(betahat, sigma, num_pre, num_post)
     lv = _check_l_vec(l_vec, num_post)
 

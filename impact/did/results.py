@@ -573,10 +573,10 @@ class DiDResult(Result):
     def _permutation_pretest(
         self, kind: str, observed: PretrendTest, n_perm: int, seed: Any
     ) -> PretrendTest:
-        from impact._validation import check_positive_int
+        from impact._validation import check_draws
         from impact.did.pretest import permutation_pretest
 
-        n_perm = check_positive_int("n_perm", n_perm, "pretrend_test")
+        n_perm = check_draws("n_perm", n_perm, "pretrend_test")
         if self.method == "dcdh":
             raise SpecError(
                 "pretrend_test(inference='permutation') re-assigns adoption dates; "

@@ -20,10 +20,11 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from impact._validation import check_alpha, check_positive_int
+from impact._validation import check_alpha, check_draws, check_positive_int
 from impact.errors import DataError, EstimationError, SpecError
 from impact.inference._core import InferenceOutput, invert_test
 from impact.inference.linear import as_matrix, treatment_matrix
+from impact.limits import check_memory
 from impact.parallel import as_generator, run_tasks
 
 __all__ = [
@@ -141,6 +142,7 @@ def sample_assignments(
         One cohort vector per draw.
     """
     c = np.asarray(cohort, dtype=float)
+    check_memory("number of permutations", 16.0 * n * c.size, "sample_assignments")
     mask = np.ones(c.shape, bool) if eligible is None else np.asarray(eligible, bool)
     out = np.tile(c, (n, 1))
     out[:, mask] = rng.permuted(np.tile(c[mask], (n, 1)), axis=1)
@@ -269,7 +271,7 @@ def permutation_inference(
     c[np.isnan(c)] = np.inf
     if not callable(estimate_batch):
         raise SpecError(f"estimate_batch passed to {_CALLER} must be callable.")
-    n_perm = check_positive_int("n_perm", n_perm, _CALLER, minimum=19)
+    n_perm = check_draws("n_perm", n_perm, _CALLER, minimum=19)
     max_enumerate = check_positive_int("max_enumerate", max_enumerate, _CALLER)
     alpha = check_alpha(alpha, _CALLER)
     mask = np.ones(n, bool) if eligible is None else np.asarray(eligible, bool)

@@ -23,7 +23,11 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy import stats
 
-from impact._validation import check_alpha, check_option, check_positive_int
+from impact._validation import (
+    check_alpha,
+    check_draws,
+    check_option,
+)
 from impact.errors import DataError, EstimationError, SpecError
 from impact.inference._core import FEW_TREATED_THRESHOLD, InferenceOutput, invert_test
 from impact.inference.linear import (
@@ -32,6 +36,7 @@ from impact.inference.linear import (
     as_matrix,
     two_way_demean,
 )
+from impact.limits import check_memory
 from impact.parallel import as_generator
 
 __all__ = [
@@ -100,6 +105,7 @@ def draw_weights(
         total = base**n_clusters
         idx = np.arange(total)[None, :] // (base ** np.arange(n_clusters))[:, None]
         return support[idx % base], True
+    check_memory("n_boot", 8.0 * n_clusters * n_boot, "wild_cluster_bootstrap")
     gen = as_generator(rng)
     return support[gen.integers(0, base, size=(n_clusters, n_boot))], False
 
@@ -289,7 +295,7 @@ def wild_cluster_bootstrap(
         )
     d = d_raw.astype(float)
     check_option("weights", weights, ["auto", "webb", "rademacher"], _CALLER)
-    n_boot = check_positive_int("n_boot", n_boot, _CALLER, minimum=9)
+    n_boot = check_draws("n_boot", n_boot, _CALLER, minimum=9)
     alpha = check_alpha(alpha, _CALLER)
     n, t = y.shape
     codes, labels = as_cluster_index(clusters, n, _CALLER)

@@ -9,7 +9,13 @@ import numpy as np
 import pandas as pd
 
 from impact._scale import resolve_log_outcome
-from impact._validation import as_list, check_alpha, check_option, check_positive_int
+from impact._validation import (
+    as_list,
+    check_alpha,
+    check_draws,
+    check_option,
+    check_positive_int,
+)
 from impact.errors import DataError, EstimationError, SpecError
 from impact.inference import FEW_TREATED_THRESHOLD
 from impact.matching._prep import build_design, treatment_vector
@@ -461,7 +467,7 @@ def match(
                 "robust": "HC1 robust (weights as known)",
             }.get(se, "bootstrap")
         if se == "bootstrap":
-            check_positive_int("n_boot", n_boot, _CALLER, minimum=2)
+            check_draws("n_boot", n_boot, _CALLER, minimum=2)
             tasks = [
                 (cfg, d, design, user_score, exact_codes, mah_t, y, adj, g)
                 for g in spawn_generators(gens[1], n_boot)

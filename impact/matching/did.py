@@ -29,7 +29,13 @@ import pandas as pd
 from scipy import stats
 
 from impact._scale import resolve_log_outcome
-from impact._validation import as_list, check_alpha, check_option, check_positive_int
+from impact._validation import (
+    as_list,
+    check_alpha,
+    check_draws,
+    check_option,
+    check_positive_int,
+)
 from impact.diagnostics.selection import attach_selection_panel
 from impact.errors import DataError, EstimationError, SpecError
 from impact.inference._core import invert_test
@@ -148,6 +154,7 @@ def matched_did(
     check_option("inference", inference, ("cluster", "permutation"), _CALLER)
     ratio = check_positive_int("ratio", ratio, _CALLER)
     alpha = check_alpha(alpha, _CALLER)
+    n_perm = check_draws("n_perm", n_perm, _CALLER)
     match_on_l = as_list(match_on)
     cov_l = as_list(covariates)
     if not match_on_l:

@@ -31,7 +31,7 @@ from numpy.typing import NDArray
 from scipy import stats
 
 from impact._scale import resolve_log_outcome
-from impact._validation import check_alpha, check_option
+from impact._validation import check_alpha, check_draws, check_option
 from impact.errors import DataError, ImpactError, SpecError
 from impact.panel import Panel, as_panel
 from impact.parallel import run_tasks, spawn_generators
@@ -771,6 +771,7 @@ def simulate(
             f"The 'n_sims' parameter of {caller} must be an integer >= 2. "
             f"Got {n_sims!r} instead."
         )
+    check_draws("n_sims", int(n_sims), caller, minimum=2)
     if (
         isinstance(phase_in, bool)
         or not isinstance(phase_in, (int, np.integer))

@@ -14,6 +14,7 @@ import pandas as pd
 from pydantic import ValidationError
 
 from impact.errors import SpecError
+from impact.limits import check_grid
 from impact.study.spec import AnalysisSpec, RobustnessSpec
 
 if TYPE_CHECKING:
@@ -74,6 +75,8 @@ def expand_grid(
         A variant is not a valid analysis.
     """
     keys = list(rob.vary)
+    # counted before expanding: a grid of ten keys with ten values each is 10**10 variants
+    check_grid(math.prod(len(v) for v in rob.vary.values()), where)
     out = []
     for i, combo in enumerate(itertools.product(*(rob.vary[k] for k in keys))):
         settings = dict(zip(keys, combo, strict=True))

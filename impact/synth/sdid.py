@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike, NDArray
 
-from impact._validation import check_option, check_positive_int
+from impact._validation import check_draws, check_option
 from impact.errors import DataError, EstimationError, SpecError
 from impact.parallel import SeedLike, spawn_generators
 
@@ -824,7 +824,7 @@ def sdid_se(
     """
     check_option("method", method, _SE_METHODS, "sdid_se")
     check_option("estimator", estimator, _ESTIMATORS, "sdid_se")
-    n_reps = check_positive_int("n_reps", n_reps, "sdid_se", minimum=2)
+    n_reps = check_draws("n_reps", n_reps, "sdid_se", minimum=2)
     if fit is None:
         Ya, tr, T0 = _check_inputs(Y, treated, T0, "sdid_se")
         _check_design(method, int((~tr).sum()), int(tr.sum()))
@@ -1047,7 +1047,7 @@ def sdid_staggered_se(
     caller = "sdid_staggered_se"
     check_option("method", method, ("placebo",), caller)
     check_option("estimator", estimator, _ESTIMATORS, caller)
-    n_reps = check_positive_int("n_reps", n_reps, caller, minimum=2)
+    n_reps = check_draws("n_reps", n_reps, caller, minimum=2)
     Ya, ad, cohorts = _check_adoption(Y, adoption, caller)
     _check_matrix(Ya, int(cohorts.min()), caller)
     never_idx = np.flatnonzero(~np.isfinite(ad))

@@ -146,3 +146,63 @@ def test_bacon_and_synth_and_match_refuse_overflowing_values(
             covariates=["child_pop"],
             outcome="cla_rate",
         )
+
+
+@pytest.mark.parametrize(
+    ("call", "name"),
+    [
+        (
+            lambda d: impact.did(
+                d, method="cs", inference="bootstrap", n_boot=10**9, **KW
+            ),
+            "n_boot",
+        ),
+        (
+            lambda d: impact.matched_did(
+                d, n_perm=10**9, inference="permutation", **KW
+            ),
+            "n_perm",
+        ),
+        (
+            lambda d: impact.power.simulate(
+                d,
+                outcome="cla_rate",
+                unit="la_code",
+                time="year",
+                treatment_time=2018,
+                n_treated=3,
+                effect=0.0,
+                n_sims=10**9,
+            ),
+            "n_sims",
+        ),
+    ],
+    ids=["did", "matched_did", "simulate"],
+)
+def test_draw_counts_beyond_the_limit_are_refused_at_once(
+    base: pd.DataFrame, call: object, name: str
+) -> None:
+    import time
+
+    from impact.errors import SpecError
+
+    start = time.perf_counter()
+    with pytest.raises(SpecError, match=f"{name}=1,000,000,000 is more than the limit"):
+        call(base)  # type: ignore[operator]
+    assert time.perf_counter() - start < 5
+
+
+def test_the_memory_limit_is_checked_before_allocating(base: pd.DataFrame) -> None:
+    import impact.limits
+    from impact.errors import SpecError
+
+    with impact.limits.raised(draws=10**9), pytest.raises(SpecError, match="GiB"):
+        impact.did(base, method="cs", inference="bootstrap", n_boot=10**8, **KW)
+    # the limits can be set either way, and are restored after the block
+    with (
+        impact.limits.raised(draws=100),
+        pytest.raises(SpecError, match="limit of 100 "),
+    ):
+        impact.did(base, method="cs", inference="bootstrap", n_boot=999, **KW)
+    res = impact.did(base, method="cs", inference="bootstrap", n_boot=999, **KW)
+    assert np.isfinite(res.estimate)

@@ -75,16 +75,17 @@ def sha256_file(path: Path) -> str:
     return h.hexdigest()
 
 
-def _read(path: Path) -> pd.DataFrame:
+def _read(path: Path, shown: str | None = None) -> pd.DataFrame:
+    # ``shown`` is the path as written in the study file: messages never echo the
+    # values of ${VAR}s (they may hold secrets, e.g. a token in a mounted path)
+    label = str(path) if shown is None else shown
     if not path.exists():
         raise DataError(
-            f"data file {str(path)!r} not found; check [data] path (relative paths are "
+            f"data file {label!r} not found; check [data] path (relative paths are "
             "read from the study file's folder)"
         )
     if path.is_dir():
-        raise DataError(
-            f"data path {str(path)!r} is a folder; point [data] path at a file"
-        )
+        raise DataError(f"data path {label!r} is a folder; point [data] path at a file")
     name = path.name.lower()
     try:
         if name.endswith((".csv", ".csv.gz", ".txt")):
@@ -95,9 +96,10 @@ def _read(path: Path) -> pd.DataFrame:
             return pd.read_parquet(path)
     except (ValueError, OSError, ImportError, UnicodeDecodeError) as exc:
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise DataError(f"cannot read data file {str(path)!r}: {first}") from None
+        first = first.replace(str(path), label)
+        raise DataError(f"cannot read data file {label!r}: {first}") from None
     raise DataError(
-        f"data file {str(path)!r} has an unsupported type; use .csv, .tsv or .parquet"
+        f"data file {label!r} has an unsupported type; use .csv, .tsv or .parquet"
     )
 
 
@@ -192,7 +194,7 @@ def load_data(spec: DataSpec, path: Path, *, base: Path | None = None) -> Prepar
         Missing file, a named column absent, a unit in ``cohorts`` absent, or a
         non-positive outcome with ``log_outcome``.
     """
-    frame = _read(path)
+    frame = _read(path, spec.path if "${" in spec.path else None)
     digest = sha256_file(path)
     notes: list[str] = []
     if spec.join:

@@ -242,8 +242,8 @@ class CheckSpec(_Strict):
 
     analysis: str
     quantity: str
-    expected: float
-    tolerance: float = Field(default=0.0, ge=0)
+    expected: float = Field(allow_inf_nan=False)
+    tolerance: float = Field(default=0.0, ge=0, allow_inf_nan=False)
     compare: Literal["close", "less", "greater"] = "close"
     source: str | None = None
 
@@ -387,11 +387,16 @@ def load_spec(path: str | os.PathLike[str]) -> tuple[StudySpec, bytes]:
         raise SpecError(f"{p}: cannot read the study file ({exc.strerror})") from None
     try:
         raw = tomllib.loads(data.decode("utf-8"))
+        return parse_spec(raw, source=str(p)), data
     except UnicodeDecodeError:
         raise SpecError(f"{p}: the study file is not UTF-8 text") from None
     except tomllib.TOMLDecodeError as exc:
         raise SpecError(f"{p}: malformed TOML: {exc}") from None
-    return parse_spec(raw, source=str(p)), data
+    except RecursionError:
+        raise SpecError(
+            f"{p}: the study file nests tables or arrays too deeply to read; a study "
+            "file needs only a few levels"
+        ) from None
 
 
 def expand_vars(text: str, *, source: str = "<study>") -> str:

@@ -821,7 +821,7 @@ class DiDResult(Result):
         SensitivityResult
             ``.table``, ``.breakdown``, ``.warnings`` and ``.plot()``.
         """
-        from impact._validation import check_positive_int
+        from impact._validation import check_draws
 
         check_option(
             "method",
@@ -836,7 +836,7 @@ class DiDResult(Result):
             "DiDResult.sensitivity",
         )
         alpha = check_alpha(alpha, "DiDResult.sensitivity")
-        n_perm = check_positive_int("n_perm", n_perm, "DiDResult.sensitivity")
+        n_perm = check_draws("n_perm", n_perm, "DiDResult.sensitivity")
         e, beta, sigma = self._event_coefficients()
         if covariance is None:
             covariance = (

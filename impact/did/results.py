@@ -253,6 +253,8 @@ class DiDResult(Result):
             if self._rows is not None:
                 out = self._with_rows(out, kind, min_e, max_e, balance_e)
             self._aggregates[key] = out
+        # the aggregate's design verdict reads the same scale as the result's
+        self._aggregates[key].log_outcome = self.log_outcome
         return self._aggregates[key]
 
     def _with_rows(

@@ -150,3 +150,17 @@ def test_level_verdict_states_units_and_percent() -> None:
         d.mde / d.baseline
     )
     assert f"{d.mde:.3g} (" in d.verdict and "of the baseline" in d.verdict
+
+
+def test_aggregates_share_the_scale() -> None:
+    res = impact.did(
+        _frame(True),
+        cohort="cohort",
+        method="cs",
+        log_outcome=True,
+        inference="analytic",
+        **KW,
+    )
+    agg = res.aggregate("group")
+    assert agg.log_outcome is True
+    assert "log points (a fall of" in str(agg.design())

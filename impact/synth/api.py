@@ -581,6 +581,12 @@ def _degenerate_warning(
 
 def _placebo_in_time(res: SynthResult, when: Any) -> SynthResult:
     design = res._design
+    if "cohorts" in res.extra:
+        raise SpecError(
+            "placebo_in_time is not available for staggered SDID (its fits are "
+            "adoption cohorts, not units); refit each cohort with a common "
+            "treatment_time to check it."
+        )
     first = min(f.treatment_time for f in res.fits)
     if not when < first:
         raise SpecError(

@@ -89,3 +89,20 @@ def test_sdid_covariates_projected_match_fixed_effects_regression(reference_data
         impact.synth(df, **kw, predictors=["lnincome"])
     with pytest.raises(impact.errors.SpecError, match="optimize_period"):
         impact.synth(df, **kw, optimize_period=list(range(1970, 1989)))
+
+
+def test_staggered_sdid_refuses_placebo_in_time():
+    Y, adoption = _staggered_panel()
+    tt = {f"u{i:02d}": 2001 + int(adoption[i]) for i in range(5)}
+    res = impact.synth(
+        _long(Y),
+        outcome="y",
+        unit="unit",
+        time="year",
+        method="sdid",
+        treated_units=list(tt),
+        treatment_time=tt,
+        inference=None,
+    )
+    with pytest.raises(impact.errors.SpecError, match="staggered SDID"):
+        res.placebo_in_time(2004)

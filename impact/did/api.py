@@ -134,7 +134,7 @@ def did(
     outcome : str or list of str
         Outcome column (not needed when ``data`` is a Panel). A list fits each
         outcome with the same options and returns a
-        :class:`~impact.did.multi.MultiOutcomeResult` whose ``to_frame()`` has one
+        :class:`~impact.multiplicity.MultiOutcomeResult` whose ``to_frame()`` has one
         row per outcome with Holm and Romano-Wolf adjusted p-values (Romano-Wolf
         from the same permutation / bootstrap draws as the inference; pass
         ``seed=`` for reproducible draws).

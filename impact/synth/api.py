@@ -36,7 +36,7 @@ _DEFAULT_SEED = 20100490
 def synth(
     data: Any,
     *,
-    outcome: str | None = None,
+    outcome: str | Sequence[str] | None = None,
     unit: str | None = None,
     time: str | None = None,
     treated_units: Any,
@@ -68,7 +68,11 @@ def synth(
         Long panel, one row per unit and period. Covariates may be missing in some
         periods; the outcome must be complete over the periods used.
     outcome, unit, time : str
-        Column names (taken from the Panel when ``data`` is one).
+        Column names (taken from the Panel when ``data`` is one). ``outcome`` may be
+        a list of columns: each gets its own synthetic control and placebo test, and
+        the result (:class:`~impact.multiplicity.MultiOutcomeResult`) has one row per
+        outcome with Holm and Romano-Wolf adjusted p-values (Romano-Wolf from the
+        joint placebo draws; one treated unit).
     treated_units : label or list of labels
         The treated unit(s). Each is fitted separately on the donors and the ATT is
         the mean of the units' average post-period gaps.
@@ -174,6 +178,13 @@ def synth(
     >>> res = impact.synth(df, outcome="cigsale", unit="state", time="year",
     ...                    treated_units="California", treatment_time=1989)  # doctest: +SKIP
     """
+    if isinstance(outcome, (list, tuple)):
+        from impact.synth.multi import fit_synth_outcomes
+
+        args = dict(locals())
+        for key in ("data", "outcome", "fit_synth_outcomes"):
+            args.pop(key, None)
+        return fit_synth_outcomes(synth, data, outcome, args)  # type: ignore[return-value]
     check_option(
         "method", method, ["abadie", "penalized", "augmented", "sdid"], _CALLER
     )
@@ -231,6 +242,7 @@ def synth(
             "The 'mspe_threshold' parameter of synth must be a positive number. "
             f"Got {mspe_threshold!r} instead."
         )
+    assert outcome is None or isinstance(outcome, str)  # lists returned above
     frame, outcome, unit, time = _frame_of(data, outcome, unit, time)
     if donors is None and _is_panel(data):
         # a Panel knows who is ever treated: the default pool is the never-treated

@@ -471,7 +471,8 @@ def power_from_designs(
     if eoi is None:
         return out
     value, eoi_scale = eoi
-    units = abs(value) if eoi_scale == "absolute" else scale.to_units(value)
+    own = Scale(scale.baseline, bool(det.get("log_outcome")) or scale.log)
+    units = abs(value) if eoi_scale == "absolute" else own.to_units(value)
     if units is None:
         out["note"] = "the effect of interest could not be converted to outcome units"
         return out

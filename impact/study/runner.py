@@ -777,6 +777,7 @@ def run_study(
         p.key: analysis_role(
             p.estimator,
             placebo_shift=p.sample.placebo_shift if p.sample is not None else None,
+            other_outcome=_other_outcome(p.kwargs, prepared.columns.outcome),
         )
         for p in planned
     }
@@ -956,6 +957,14 @@ def _write_outputs(
     write_reports(results, folder.staging, folder.join)
     folder.write_text("results.json", text)
     return results, folder.publish()
+
+
+def _other_outcome(kwargs: Mapping[str, Any], study_outcome: str | None) -> bool:
+    """Whether an analysis's own ``outcome=`` (first of a list) is not the study's."""
+    own = kwargs.get("outcome")
+    if isinstance(own, list):
+        own = own[0] if own else None
+    return isinstance(own, str) and study_outcome is not None and own != study_outcome
 
 
 def treated_baseline(prepared: PreparedData) -> float | None:

@@ -16,7 +16,8 @@ The runner gives each analysis a role (:func:`analysis_role`):
   effect where there is none by construction;
 - ``"power"``: a power simulation (``estimator = "power"``): its numbers are minimum
   detectable effects (MDEs), never effect estimates;
-- ``"descriptive"``: anything else (e.g. a Goodman-Bacon decomposition), not weighed.
+- ``"descriptive"``: anything else (e.g. a Goodman-Bacon decomposition, or an analysis
+  whose own ``outcome=`` names another column), not weighed.
 
 An estimate is *significant* when its p-value is below its ``alpha`` **and** its
 confidence interval excludes zero (either one alone when only one is reported). A claim
@@ -56,7 +57,9 @@ kept by the runner in ``notes[name]["design_detail"]``): with ``s = MDE / (z(1 -
 z(1 - alpha/2))``, using the median MDE. Relative and absolute effects are converted with
 the treated units' mean pre-adoption outcome (for a log outcome a relative change ``r``
 is ``log(1 + r)`` log points, and ``m`` log points a change of ``exp(m) - 1``: a fall of
-``1 - exp(-m)``).
+``1 - exp(-m)``). An analysis that analyses the log on its own (``log_outcome`` in its
+``to_dict()``) is judged on that scale; when the estimates mix log and level scales their
+intervals are not compared with each other.
 
 The conclusion
 --------------
@@ -174,7 +177,9 @@ def verdict_parts(verdict: Any) -> tuple[str, str, str] | None:
     )
 
 
-def analysis_role(estimator: str, *, placebo_shift: int | None = None) -> str:
+def analysis_role(
+    estimator: str, *, placebo_shift: int | None = None, other_outcome: bool = False
+) -> str:
     """Classify an analysis for the verdict.
 
     Parameters
@@ -183,6 +188,9 @@ def analysis_role(estimator: str, *, placebo_shift: int | None = None) -> str:
         The study's estimator name (``did``, ``synth``, ``power``, ...).
     placebo_shift : int, optional
         The analysis's ``sample.placebo_shift``.
+    other_outcome : bool, default False
+        The analysis's own ``outcome=`` names another column than the study's
+        outcome (its estimate is in other units and answers another question).
 
     Returns
     -------
@@ -191,6 +199,8 @@ def analysis_role(estimator: str, *, placebo_shift: int | None = None) -> str:
     """
     if estimator == "power":
         return "power"
+    if other_outcome:
+        return "descriptive"
     if placebo_shift:
         return "placebo"
     if estimator in _EFFECT_ESTIMATORS:
@@ -203,9 +213,15 @@ def _estimates_summary(
     names: Sequence[str],
     analyses: Mapping[str, Mapping[str, Any]],
     direction: int,
+    mixed_scales: bool = False,
 ) -> dict[str, Any]:
     ests = {n: float(analyses[n]["estimate"]) for n in names}
-    cis = {n: ci for n in names if (ci := ci_of(analyses[n])) is not None}
+    # intervals on a log and on a level scale cannot be compared
+    cis = (
+        {}
+        if mixed_scales
+        else {n: ci for n in names if (ci := ci_of(analyses[n])) is not None}
+    )
     sig = {n: signif(analyses[n], both=True) for n in names}
     same_sign = all((v > 0) - (v < 0) == direction for v in ests.values())
     overlap: list[float] | None = None
@@ -223,6 +239,7 @@ def _estimates_summary(
         "same_sign": same_sign,
         "ci_overlap": overlap,
         "cis_overlap": bool(cis) and overlap is not None,
+        "mixed_scales": mixed_scales,
         "significant": for_,
         "significant_against": against,
         "consistent": bool(
@@ -250,6 +267,11 @@ def _estimates_text(est: dict[str, Any], analyses: Mapping[str, Any]) -> str:
             a, b = est["ci_overlap"]
             text += (
                 f"; their confidence intervals overlap ({fmt_num(a)} to {fmt_num(b)})"
+            )
+        elif est.get("mixed_scales"):
+            text += (
+                "; some are on a log scale and some on the outcome's own, so their "
+                "intervals are not compared"
             )
         elif est["cis_overlap"] is False and any(
             ci_of(analyses[x]) for x in est["analyses"]
@@ -367,7 +389,6 @@ def study_verdict(
         ``effect_of_interest``, ``rules``.
     """
     notes = notes or {}
-    scale = Scale(num(baseline), log_outcome)
     names = [
         n
         for n, r in roles.items()
@@ -375,6 +396,12 @@ def study_verdict(
         and n in analyses
         and num(analyses[n].get("estimate")) is not None
     ]
+    # an analysis may analyse the log of the outcome on its own (its log_outcome key)
+    logs = {
+        n: bool(log_outcome or analyses[n].get("log_outcome") is True) for n in names
+    }
+    scale = Scale(num(baseline), bool(log_outcome or (logs and all(logs.values()))))
+    mixed_scales = len(set(logs.values())) > 1
     placebos = [n for n, r in roles.items() if r == "placebo" and n in analyses]
     powers = [n for n, r in roles.items() if r == "power" and n in analyses]
     eoi = (
@@ -438,7 +465,7 @@ def study_verdict(
     else:
         med = median(float(analyses[n]["estimate"]) for n in names)
         direction = (med > 0) - (med < 0)
-    est = _estimates_summary(names, analyses, direction)
+    est = _estimates_summary(names, analyses, direction, mixed_scales)
     out["estimates"] = est
     rob = _robustness(robustness, names)
     out["robustness"] = rob
@@ -515,16 +542,24 @@ def study_verdict(
 
     # 4. the effect of interest ruled out
     if eoi is not None:
-        target_units = eoi[0] if eoi[1] == "absolute" else scale.to_units(eoi[0])
+        # the effect of interest in each analysis's own units
+        targets = [
+            (
+                (eoi[0] if not mixed_scales else None)
+                if eoi[1] == "absolute"
+                else Scale(scale.baseline, logs[n]).to_units(eoi[0])
+            )
+            for n in names
+        ]
         cis = [ci_of(analyses[n]) for n in names]
         if (
-            target_units is not None
+            all(t is not None for t in targets)
             and all(c is not None for c in cis)
             and not est["significant"]
             and all(
-                (c[0] > target_units) if direction < 0 else (c[1] < target_units)
-                for c in cis
-                if c is not None
+                (c[0] > t) if direction < 0 else (c[1] < t)
+                for c, t in zip(cis, targets, strict=True)
+                if c is not None and t is not None
             )
         ):
             return finish(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -70,6 +71,8 @@ def test_roles() -> None:
     assert analysis_role("did", placebo_shift=3) == "placebo"
     assert analysis_role("power") == "power"
     assert analysis_role("bacon") == "descriptive"
+    assert analysis_role("did", other_outcome=True) == "descriptive"
+    assert analysis_role("power", other_outcome=True) == "power"
 
 
 def test_significance_needs_p_and_ci_to_claim_and_either_to_doubt() -> None:
@@ -405,3 +408,88 @@ def test_verdict_is_json_safe() -> None:
         effect_of_interest=-0.10,
     )
     json.dumps(v, allow_nan=False)
+
+
+def test_analyses_on_their_own_log_scale() -> None:
+    # each analysis says log_outcome in its to_dict(): the effect of interest is read in
+    # log points for it (log(0.9) = -0.1054), though the study's data are levels
+    estimates = {
+        "a": {**fake_dict(-0.01, (-0.05, 0.03), 0.6), "log_outcome": True},
+        "b": {**fake_dict(0.0, (-0.103, 0.103), 0.9), "log_outcome": True},
+    }
+    v = _study(estimates, effect_of_interest=-0.10, baseline=50.0)
+    assert v["conclusion"] == "not_supported"
+    # one level, one log: their intervals are not compared with each other, and each
+    # is judged in its own units (-5 for the level one)
+    mixed = {
+        "a": {**fake_dict(-0.06, (-0.09, -0.03), 0.001), "log_outcome": True},
+        "b": fake_dict(-3.0, (-4.5, -1.5), 0.001),
+    }
+    v = _study(mixed, effect_of_interest=-0.10, baseline=50.0)
+    assert v["estimates"]["mixed_scales"] is True
+    assert v["estimates"]["ci_overlap"] is None
+    assert v["conclusion"] == "supported"
+    assert any("not compared" in r for r in v["reasons"])
+    nulls = {
+        "a": {**fake_dict(0.0, (-0.05, 0.05), 0.9), "log_outcome": True},
+        "b": fake_dict(0.0, (-4.0, 4.0), 0.9),
+    }
+    assert _study(nulls, effect_of_interest=-0.10)["conclusion"] == "not_supported"
+    nulls["b"] = fake_dict(0.0, (-6.0, 6.0), 0.9)  # reaches -5: not ruled out
+    assert _study(nulls, effect_of_interest=-0.10)["conclusion"] == "inconclusive"
+
+
+def test_runner_roles_and_verdict_in_results(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from study_fakes import fake_did
+    from study_helpers import write_study
+
+    from impact.study import runner
+
+    spec = """
+[study]
+title = "roles"
+effect_of_interest = -0.1
+
+[data]
+path = "panel.csv"
+unit = "la"
+time = "year"
+outcome = "rate"
+cohort = "cohort"
+
+[[analysis]]
+name = "main"
+estimator = "did"
+
+[[analysis]]
+name = "other outcome"
+estimator = "did"
+outcome = "rate2"
+
+[[analysis]]
+name = "placebo"
+estimator = "did"
+sample = { placebo_shift = 2 }
+"""
+    path = write_study(tmp_path, spec)
+    frame = pd.read_csv(tmp_path / "panel.csv")
+    frame["rate2"] = 1000 * frame["rate"]
+    frame.to_csv(tmp_path / "panel.csv", index=False)
+    monkeypatch.setitem(runner.ESTIMATORS, "did", fake_did)
+    run = runner.run_study(path, out=tmp_path / "out")
+    notes = run.results["notes"]
+    assert [notes[k]["role"] for k in ["main", "other outcome", "placebo"]] == [
+        "estimate",
+        "descriptive",
+        "placebo",
+    ]
+    v = run.results["verdict"]
+    assert v["estimates"]["analyses"] == ["main"]
+    assert list(run.results)[:2] == ["study", "verdict"]
+    # the baseline: the treated units' mean outcome before adoption (2013)
+    pre = frame[(frame["cohort"] == 2013) & (frame["year"] < 2013)]
+    assert v["effect_of_interest"]["text"].endswith(
+        f"({-0.1 * pre['rate'].mean():.3g} in outcome units)"
+    )

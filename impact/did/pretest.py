@@ -106,6 +106,7 @@ def reassigned_fit(
             clone = copy.copy(result)
             clone._cs = {**st, "fit": fit, "cohort_idx": c, "multipliers": None}
             clone._aggregates = {}
+            clone._rows = None  # the observed fit's permutation rows do not apply
             return clone
 
         return fit_cs
@@ -162,6 +163,7 @@ def reassigned_fit(
                 design.refs,
             )
             clone._aggregates = {}
+            clone._rows = None  # the observed fit's permutation rows do not apply
             return clone
 
         return fit_reg

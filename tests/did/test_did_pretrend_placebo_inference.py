@@ -29,7 +29,8 @@ def _cla(seed: int, cohorts: dict[int, int] | None = None) -> pd.DataFrame:
     df = generate_la_panel(
         seed=seed, cohorts=cohorts or {2016: 2, 2019: 3}, assignment="random"
     )
-    return df.assign(y=np.log(df["cla_rate"]))
+    # log(1 + rate): a small authority can have no child in care in a year
+    return df.assign(y=np.log1p(df["cla_rate"]))
 
 
 def _band(reps: int) -> float:

@@ -23,7 +23,8 @@ def _cla(seed: int, n_treated: int) -> pd.DataFrame:
     df = generate_la_panel(
         seed=seed, n_treated=n_treated, cohorts={2018: n_treated}, assignment="random"
     )
-    return df.assign(y=np.log(df["cla_rate"]))
+    # log(1 + rate): a small authority can have no child in care in a year
+    return df.assign(y=np.log1p(df["cla_rate"]))
 
 
 def _flip_p(tau: np.ndarray, tau0: float) -> float:

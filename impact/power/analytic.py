@@ -720,5 +720,17 @@ def panel_did_mde(
     p = n1 / j
     var = bracket / (p * (1.0 - p) * j)
     df = float(j) if any_cov else float(j * (m + r) - (j + m + r))
+    if not df >= 1:
+        raise SpecError(
+            f"panel_did_mde: {j} units with {m} pre- and {r} post-periods leave "
+            f"{df:g} residual degrees of freedom, so no test (and no MDE) exists; "
+            "add units or periods."
+        )
     mult = stats.t.ppf(power, df) + stats.t.ppf(1 - alpha / 2, df)
-    return float(mult * math.sqrt(var))
+    mde = float(mult * math.sqrt(var))
+    if not math.isfinite(mde):
+        raise SpecError(
+            f"panel_did_mde: the MDE is not finite (variance {var:g}, {df:g} degrees "
+            "of freedom); check sigma2, phi and the numbers of units and periods."
+        )
+    return mde

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import asdict, dataclass
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -204,6 +205,15 @@ def _centred_ranks(S: FloatArray) -> FloatArray:
     return out
 
 
+@lru_cache(maxsize=16)
+def _draws(n: int, n_t: int, n_perm: int, seed: int) -> NDArray[np.intp]:
+    """Random ordered sets of n_t of n units (fixed by the seed; cached, read-only)."""
+    rng = np.random.default_rng(seed)
+    out = np.argsort(rng.random((n_perm, n)), axis=1)[:, :n_t]
+    out.flags.writeable = False
+    return out
+
+
 def _null_sd(R: FloatArray, cols: NDArray[np.intp]) -> float:
     """Exact SD of the treated mean rank when adopters are drawn at random.
 
@@ -302,9 +312,8 @@ def selection_diagnostic(
     cols = np.array([col_of[float(c)] for c in cidx[treated]], dtype=np.intp)
     R = np.stack([_centred_ranks(level), _centred_ranks(trend)])  # 2 x n x J
     observed = R[:, rows, cols].mean(axis=1)
-    rng = np.random.default_rng(seed)
     # each draw gives the observed adoption dates to n_t units chosen at random
-    draws = np.argsort(rng.random((n_perm, n)), axis=1)[:, :n_t]
+    draws = _draws(n, n_t, n_perm, seed)
     null = R[:, draws, cols[None, :]].mean(axis=2)  # 2 x n_perm
     sd = np.array([_null_sd(R[k], cols) for k in range(2)])
     sd = np.where(sd > 0, sd, np.inf)

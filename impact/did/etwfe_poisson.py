@@ -76,7 +76,10 @@ def poisson_counts(panel: Any, call: dict[str, Any]) -> tuple[FloatArray, FloatA
         counts = np.asarray(panel.Y, dtype=float)
         exposure = np.ones_like(counts)
         what = f"outcome {panel.outcome!r}"
-    obs = np.isfinite(counts)
+    obs = np.isfinite(counts) & np.asarray(panel.observed, dtype=bool)
+    if not obs.all():  # gaps (balance="keep"): no count and no exposure there
+        counts = np.where(obs, counts, 0.0)
+        exposure = np.where(obs, exposure, 0.0)
     if (counts[obs] < 0).any():
         i, t = np.argwhere(obs & (counts < 0))[0]
         raise DataError(

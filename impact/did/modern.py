@@ -107,7 +107,7 @@ def fit_modern(
                     "family='poisson' takes no covariates here; use family='linear' "
                     "for covariate adjustment."
                 )
-            if panel.W is not None:
+            if panel.weights_col is not None:  # (gaps alone give W as a mask)
                 raise SpecError(
                     "family='poisson' takes no weights=: give the population as "
                     "denominator= (it becomes the exposure)."

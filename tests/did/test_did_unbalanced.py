@@ -318,3 +318,24 @@ def test_poisson_etwfe_uses_the_rows_that_exist():
     b = _quiet(data=balanced, **kw)
     assert a.estimate == pytest.approx(b.estimate, rel=1e-9, abs=1e-9)
     assert any("Kept 1 of 30 unit(s) with gaps" in w for w in a.warnings)
+
+
+def test_2x2_linear_form_with_gaps_and_unequal_periods(gappy):
+    # three years: each unit's pre/post means are over its observed years
+    three = gappy[gappy["year"].isin([2003, 2004, 2005])]
+    three = three.assign(c=np.where(three["first.treat"] == 2004, 2004, np.nan))
+    kw = {**KW, "cohort": "c"}
+    res = _quiet(data=three, method="2x2", **kw)
+    wide = three.pivot(index="countyreal", columns="year", values="lemp")
+    pre = wide[2003]
+    post = wide[[2004, 2005]].mean(axis=1)  # mean of the observed post years
+    change = (post - pre).dropna()
+    treated = three.groupby("countyreal")["c"].first().reindex(change.index).notna()
+    assert res.estimate == pytest.approx(
+        change[treated].mean() - change[~treated].mean(), abs=1e-12
+    )
+    panel = res._panel
+    view = panel.rows_view()
+    cidx = np.where(np.isfinite(panel.cohort), 1.0, np.inf)
+    A = weight_matrix("2x2", view, cidx)
+    assert float(np.sum(A * view.Y)) == pytest.approx(res.estimate, abs=1e-12)

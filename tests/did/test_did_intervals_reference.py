@@ -325,3 +325,8 @@ def test_modern_event_time_rows_use_the_95_percent_normal_interval(mpdta, method
     np.testing.assert_allclose(rows["p_value"], p, atol=1e-12)
     lo, hi, _ = _r_bounds(res.estimate, res.se)
     assert res.ci == pytest.approx((float(lo), float(hi)), abs=1e-12)
+    if res.att_gt is not None and len(res.att_gt):
+        cells = res.att_gt[res.att_gt["se"] > 0]
+        lo, hi, _ = _r_bounds(cells["att"], cells["se"])
+        np.testing.assert_allclose(cells["ci_low"], lo, atol=1e-12)
+        np.testing.assert_allclose(cells["ci_high"], hi, atol=1e-12)

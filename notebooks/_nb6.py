@@ -109,25 +109,35 @@ CELLS = [
 
         ## Reading the report
 
-        `report.md` (and the same content in `report.html`) starts with the provenance of
-        the run (data file and its checksum, seed, checksum of the study file), then the
-        checks, a table of analyses, and one section per analysis with its summary,
-        warnings and figure. The beginning:
+        `report.md` (and the same content in `report.html`) opens with the study's
+        **verdict**: one conclusion for the whole study (supported, inconclusive, not
+        detectable, unreliable or not supported) and the reasons behind it, weighing the
+        range of estimates, the pre-trend tests, any placebo in time, the
+        selection-on-the-outcome diagnostic and the design's power (the rules are in
+        `impact.study.verdict`):
         """,
     ),
     (
         "code",
         """
         report = (run.out / "report.md").read_text()
-        head = report.split("## Analyses")[0]
-        display(Markdown(head.split("## Checks")[0]))
+        verdict, rest = report.split("## Analyses side by side", 1)
+        display(Markdown(verdict))
+        """,
+    ),
+    (
+        "md",
+        """
+        Then the analyses side by side (`impact.compare`, like fixest's `etable`), the
+        provenance of the run (data file and its checksum, seed, checksum of the study
+        file), the checks, and one section per analysis with its summary, warnings and
+        figure:
         """,
     ),
     (
         "code",
         """
-        section = report.split("## Analyses")[1]
-        display(Markdown("## Analyses" + section.split("###")[0]))
+        display(Markdown("## Analyses side by side" + rest.split("\\n## ")[0]))
         """,
     ),
     (

@@ -471,6 +471,23 @@ def study_verdict(
     out["robustness"] = rob
     est_text = _estimates_text(est, analyses)
     rob_text = _robustness_text(rob)
+    sel = diagnostics["selection"]
+    if sel["status"] == "fail" and direction != 0:
+        # regression to the mean moves flagged adopters back towards the average: say
+        # whether that would create or work against the direction the estimates show
+        after = {"high": -1, "rising": -1, "low": 1, "falling": 1}
+        pulls = {after.get(str(x.get("direction"))) for x in sel["tests"] if x["flag"]}
+        if pulls == {-direction}:
+            word = "rise" if direction > 0 else "fall"
+            extra = (
+                f" Regression to the mean would pull the estimates the other way, "
+                f"against the {word} they show, but the adopters and the comparison "
+                "units still differed before adoption."
+            )
+            sel["text"] += extra
+            diag_texts = [
+                t + extra if t.startswith("Selection:") else t for t in diag_texts
+            ]
     failed = [k for k, v in diagnostics.items() if v["status"] == "fail"]
     passed_texts = [diagnostics[k]["text"] for k in diagnostics if k not in failed]
     tail = [t for t in [rob_text] if t]

@@ -493,3 +493,21 @@ sample = { placebo_shift = 2 }
     assert v["effect_of_interest"]["text"].endswith(
         f"({-0.1 * pre['rate'].mean():.3g} in outcome units)"
     )
+
+
+def test_selection_against_the_estimates_direction_is_said() -> None:
+    # adopters were high before adoption (regression to the mean: a fall), but the
+    # estimates show a rise: still unreliable, and the reason says which way it pulls
+    sel = {
+        "pvalue": 0.01,
+        "flagged": True,
+        "direction": "high",
+        "level_percentile": 0.8,
+    }
+    est = {k: fake_dict(5.0, (2.0, 8.0), 0.001, selection=sel) for k in "ab"}
+    v = _study(est)
+    assert v["conclusion"] == "unreliable"
+    assert "against the rise they show" in v["reasons"][0]
+    # the same selection under estimated falls: no such sentence
+    est = {k: fake_dict(-5.0, (-8.0, -2.0), 0.001, selection=sel) for k in "ab"}
+    assert "other way" not in _study(est)["reasons"][0]

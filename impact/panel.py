@@ -733,6 +733,13 @@ class Panel:
             raise DataError(
                 f"New outcome has shape {Y.shape}; expected {self.Y.shape}."
             )
+        magnitude = np.abs(Y[~np.isnan(Y)])
+        if magnitude.size and magnitude.max() > MAX_MAGNITUDE:
+            raise DataError(
+                f"New outcome has values as large as {magnitude.max():.3g}; their "
+                "squares overflow double precision. Rescale it (values must stay below "
+                f"{MAX_MAGNITUDE:.0e} in absolute value)."
+            )
         new = copy.copy(self)
         new.__dict__.pop("frame", None)
         new.Y = Y

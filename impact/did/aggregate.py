@@ -14,7 +14,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from impact.did.cs import CSFit
-from impact.errors import SpecError
+from impact.errors import EstimationError, SpecError
 
 __all__ = ["Aggregation", "aggregate_cs", "multiplier_draws", "pretest_wald"]
 
@@ -231,6 +231,13 @@ def pretest_wald(
         return float("nan"), 0, float("nan")
     a = fit.att[idx]
     Vp = V[np.ix_(idx, idx)]
+    if not (np.isfinite(Vp).all() and np.isfinite(a).all()):
+        # LAPACK can spin on infinities rather than fail: refuse before calling it
+        raise EstimationError(
+            "The pre-period ATT(g,t) or their covariance are not finite (the outcome's "
+            "scale overflowed); the pre-trend test cannot be computed. Rescale the "
+            "outcome."
+        )
     sol, *_ = np.linalg.lstsq(Vp, a, rcond=None)
     rank = int(np.linalg.matrix_rank(Vp))
     stat = float(a @ sol)

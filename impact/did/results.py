@@ -95,6 +95,16 @@ class _Linear:
     overall: tuple[float, float] | None = field(default=None, kw_only=True)
 
 
+def _require_finite(*arrays: Any) -> None:
+    """Refuse non-finite input to LAPACK (which can spin on infinities instead of failing)."""
+    if not all(np.isfinite(np.asarray(a, dtype=float)).all() for a in arrays):
+        raise EstimationError(
+            "The pre-period coefficients or their covariance are not finite (the "
+            "outcome's scale overflowed, or a cell has no variation); the pre-trend test "
+            "cannot be computed. Rescale the outcome or drop the degenerate cohort."
+        )
+
+
 def _row_stats(est: FloatArray, se: FloatArray, alpha: float) -> dict[str, FloatArray]:
     z = special.ndtri(1 - alpha / 2)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -613,6 +623,7 @@ class DiDResult(Result):
             if not pre.any():
                 raise SpecError("No pre-treatment event time to test.")
             Vp = V[np.ix_(pre, pre)]
+            _require_finite(b[pre], Vp)
             sol, *_ = np.linalg.lstsq(Vp, b[pre], rcond=None)
             df = int(np.linalg.matrix_rank(Vp))
             stat = float(b[pre] @ sol)
@@ -643,6 +654,7 @@ class DiDResult(Result):
                 raise SpecError("No pre-treatment coefficient to test.")
             b = lin.theta[pre]
             V = lin.vcov[np.ix_(pre, pre)]
+            _require_finite(b, V)
             sol, *_ = np.linalg.lstsq(V, b, rcond=None)
             df = int(np.linalg.matrix_rank(V))
             stat = float(b @ sol)

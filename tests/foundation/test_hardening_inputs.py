@@ -206,3 +206,24 @@ def test_the_memory_limit_is_checked_before_allocating(base: pd.DataFrame) -> No
         impact.did(base, method="cs", inference="bootstrap", n_boot=999, **KW)
     res = impact.did(base, method="cs", inference="bootstrap", n_boot=999, **KW)
     assert np.isfinite(res.estimate)
+
+
+def test_overflowing_outcome_cannot_reach_lapack(base: pd.DataFrame) -> None:
+    # a Panel's outcome replaced in place of the checks at construction: refused too
+    from impact.errors import EstimationError
+
+    panel = impact.Panel(base, **KW)
+    Y = panel.Y.copy()
+    Y[0, 3] = 1e300
+    with pytest.raises(DataError, match="New outcome has values as large as 1e\\+300"):
+        panel.with_outcome(Y)
+    # and the pre-trend Wald test refuses non-finite input instead of calling LAPACK
+    from impact.did.aggregate import pretest_wald
+
+    res = impact.did(panel, method="cs", inference="analytic")
+    st = res._cs
+    from impact.did.cs import _cluster_sum
+
+    summed = _cluster_sum(st["fit"].inf, st["codes"]) * 1e200  # V = summed^2 overflows
+    with pytest.raises(EstimationError, match="not finite"):
+        pretest_wald(st["fit"], summed, st["n"])

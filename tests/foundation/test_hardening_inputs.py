@@ -9,6 +9,7 @@ same estimate as the plain-dtype panel (the brute-force reference here).
 from __future__ import annotations
 
 import importlib.util
+import math
 import warnings
 
 import numpy as np
@@ -227,3 +228,31 @@ def test_overflowing_outcome_cannot_reach_lapack(base: pd.DataFrame) -> None:
     summed = _cluster_sum(st["fit"].inf, st["codes"]) * 1e200  # V = summed^2 overflows
     with pytest.raises(EstimationError, match="not finite"):
         pretest_wald(st["fit"], summed, st["n"])
+
+
+def test_panel_did_mde_without_degrees_of_freedom_is_refused() -> None:
+    from impact.errors import SpecError
+
+    with pytest.raises(SpecError, match="0 residual degrees of freedom"):
+        impact.power.panel_did_mde(n_treated=1, pre=1, post=1, n_units=2)
+    # one more unit gives a (large, finite) MDE: t quantiles with 1 degree of freedom
+    assert math.isfinite(
+        impact.power.panel_did_mde(n_treated=1, pre=1, post=1, n_units=3)
+    )
+
+
+def test_sdid_with_a_constant_outcome_is_a_clear_error() -> None:
+    d = generate_la_panel(seed=1, n_units=20, n_treated=0)[
+        ["la_code", "year", "cla_rate"]
+    ]
+    d = d.assign(cla_rate=5.0)
+    with pytest.raises(DataError, match="constant"):
+        impact.synth(
+            d,
+            outcome="cla_rate",
+            unit="la_code",
+            time="year",
+            treated_units=["LA001"],
+            treatment_time=2018,
+            method="sdid",
+        )

@@ -52,7 +52,7 @@ def docs_html(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
         ],
         capture_output=True,
         text=True,
-        timeout=600,
+        timeout=1800,
         check=False,
         env={**os.environ, "MPLBACKEND": "Agg"},
     )

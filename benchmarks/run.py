@@ -4,7 +4,7 @@ Usage (from the repository root)::
 
     python benchmarks/run.py [--quick] [--full] [--peers-venv .bench-venv]
                              [--no-install] [--repeats 3] [--threads 1]
-                             [--only cs,twfe,synth,sdid,matching,power]
+                             [--only cs,twfe,modern,synth,sdid,matching,power]
 
 Every row is the same task on the same data for impact and one peer: the median of
 ``--repeats`` wall-clock runs after one warm-up call (a warm-up longer than 5 s leaves
@@ -404,6 +404,62 @@ def peer_power(data_dir: Path, repeats: int, opts: dict[str, Any]) -> dict[str, 
     }
 
 
+MODERN_TASKS = (
+    ("imputation", "imputation (BJS)"),
+    ("did2s", "two-stage (Gardner)"),
+    ("etwfe", "ETWFE linear, not-yet"),
+    ("poisson", "ETWFE Poisson, not-yet"),
+    ("stacked", "stacked, window (1, 1)"),
+    ("dcdh", "dCDH DID_M"),
+)
+
+
+def peer_modern(data_dir: Path, repeats: int, opts: dict[str, Any]) -> dict[str, Any]:
+    """diff-diff 3.13: the issue-17 estimators, analytic SEs, overall ATT."""
+    import warnings
+
+    import numpy as np
+    import pandas as pd
+
+    warnings.simplefilter("ignore")
+    df = pd.read_csv(data_dir / "panel.csv")
+    df["g"] = df["g"].fillna(0)
+    import diff_diff as dd
+
+    def fits() -> dict[str, Callable[[], float]]:
+        kw = {"outcome": "y", "unit": "id", "time": "t"}
+        return {
+            "imputation": lambda: dd.ImputationDiD().fit(df, first_treat="g", **kw),
+            "did2s": lambda: dd.TwoStageDiD().fit(df, first_treat="g", **kw),
+            "etwfe": lambda: dd.WooldridgeDiD(control_group="not_yet_treated").fit(
+                df, cohort="g", **kw
+            ),
+            "poisson": lambda: dd.WooldridgeDiD(
+                method="poisson", control_group="not_yet_treated"
+            ).fit(df, outcome="c", unit="id", time="t", cohort="g"),
+            "stacked": lambda: dd.StackedDiD(
+                kappa_pre=1, kappa_post=1, control_group="not_yet_treated"
+            ).fit(df.assign(g=df["g"].replace(0, np.inf)), first_treat="g", **kw),
+            "dcdh": lambda: dd.ChaisemartinDHaultfoeuille(twfe_diagnostic=False).fit(
+                df, outcome="y", group="id", time="t", treatment="d"
+            ),
+        }
+
+    out: dict[str, Any] = {}
+    for name, fit in fits().items():
+
+        def one(fit: Callable[[], Any] = fit) -> dict[str, Any]:
+            sec, res = tm.median_time(fit, repeats)
+            return {
+                "seconds": sec,
+                "value": float(res.overall_att),
+                "version": _version("diff-diff"),
+            }
+
+        out[name] = _peer_guard(name, one)
+    return out
+
+
 PEER_TASKS: dict[str, Callable[[Path, int, dict[str, Any]], dict[str, Any]]] = {
     "cs": peer_cs,
     "twfe": peer_twfe,
@@ -411,6 +467,7 @@ PEER_TASKS: dict[str, Callable[[Path, int, dict[str, Any]], dict[str, Any]]] = {
     "sdid": peer_sdid,
     "matching": peer_matching,
     "power": peer_power,
+    "modern": peer_modern,
 }
 
 
@@ -457,6 +514,28 @@ def _impact_twfe(df: Any, repeats: int, method: str) -> tuple[float, float]:
             inference="analytic",
         )
         return float(res.estimate)
+
+    return tm.median_time(run, repeats)
+
+
+def _impact_modern(df: Any, repeats: int, task: str) -> tuple[float, float]:
+    import impact
+
+    kw: dict[str, Any] = {"unit": "id", "time": "t", "inference": "analytic"}
+    if task == "poisson":
+        kw.update(outcome="c", cohort="g", method="etwfe", family="poisson")
+        kw["control"] = "notyet"
+    elif task == "dcdh":
+        kw.update(outcome="y", treated="d", method="dcdh")
+    else:
+        kw.update(outcome="y", cohort="g", method=task)
+        if task in ("etwfe", "stacked"):
+            kw["control"] = "notyet"
+        if task == "stacked":
+            kw["window"] = (1, 1)
+
+    def run() -> float:
+        return float(impact.did(df, **kw).estimate)
 
     return tm.median_time(run, repeats)
 
@@ -781,8 +860,31 @@ def run_all(args: argparse.Namespace) -> Bench:
             )
             b.add(f"power, 1,000 placebo draws, {est}, 150x16", ours, peers, [peer])
 
+    def modern() -> None:
+        rng = np.random.default_rng(17)
+        for label, df in panels.items():
+            d = tmp / f"modern-{label.split()[1]}"
+            d.mkdir(exist_ok=True)
+            df = df.copy()
+            g = df["g"].to_numpy()
+            df["d"] = ((g > 0) & (df["t"].to_numpy() >= g)).astype(int)
+            df["c"] = rng.poisson(np.exp(2.0 + 0.3 * df["y"].to_numpy().clip(-5, 5)))
+            df.to_csv(d / "panel.csv", index=False)
+            peers = b.peers("modern", d, {}, slow_timeout)
+            for task, name in MODERN_TASKS:
+                print(f"[run] impact: {name} {label}", file=sys.stderr, flush=True)
+                ours, est = _impact_modern(df, r, task)
+                b.add(
+                    f"{name}, {label}",
+                    ours,
+                    {"diff-diff": peers.get(task, {"na": "not run"})},
+                    ["diff-diff"],
+                    _agree(est),
+                )
+
     section("cs", cs)
     section("twfe", twfe)
+    section("modern", modern)
     section("synth", synth)
     section("sdid", sdid)
     section("matching", matching)

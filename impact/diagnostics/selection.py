@@ -238,13 +238,20 @@ def _share_below(
     comparison: NDArray[np.bool_],
 ) -> float:
     """Average share of comparison units below each treated unit (same window)."""
-    shares = []
-    for r, j in zip(rows, col, strict=True):
+    shares = np.full(len(rows), np.nan)
+    for j in np.unique(col):
         ref = S[comparison, j]
-        ref = ref[np.isfinite(ref)]
-        if ref.size and np.isfinite(S[r, j]):
-            shares.append(float((ref < S[r, j]).mean() + 0.5 * (ref == S[r, j]).mean()))
-    return float(np.mean(shares)) if shares else float("nan")
+        ref = np.sort(ref[np.isfinite(ref)])
+        pick = col == j
+        vals = S[rows[pick], j]
+        if ref.size == 0:
+            continue
+        below = np.searchsorted(ref, vals, side="left")
+        ties = np.searchsorted(ref, vals, side="right") - below
+        share = (below + 0.5 * ties) / ref.size
+        shares[pick] = np.where(np.isfinite(vals), share, np.nan)
+    ok = np.isfinite(shares)
+    return float(shares[ok].mean()) if ok.any() else float("nan")
 
 
 def selection_diagnostic(

@@ -333,12 +333,17 @@ def fit_etwfe_poisson(
             "infinity on the log scale). Pool periods or use family='linear'."
         )
     beta = _newton(X, y, np.log(np.where(keep, E, 1.0)), keep)
-    # unit-level scores and the Hessian of the QMLE
-    Xu = X.reshape(len(levels), n_t, -1)[lev]  # (N, T, k)
-    eta_u = Xu @ beta
-    mu = exposure * np.exp(eta_u)
-    scores_u = np.einsum("ntk,nt->nk", Xu, counts - mu)
-    H = np.einsum("ntk,nt,ntl->kl", Xu, mu, Xu)
+    # unit-level scores and the Hessian of the QMLE (X depends on the cohort only)
+    XL = X.reshape(len(levels), n_t, -1)  # (levels, T, k)
+    mu = exposure * np.exp(np.einsum("ltk,k->lt", XL, beta)[lev])
+    resid = counts - mu
+    scores_u = np.zeros((n, X.shape[1]))
+    for lv in range(len(levels)):
+        rows = lev == lv
+        scores_u[rows] = resid[rows] @ XL[lv]
+    mu_table = np.zeros((len(levels), n_t))
+    np.add.at(mu_table, lev, mu)
+    H = (X.T * mu_table.ravel()) @ X
     bread = np.linalg.inv(H)
     unit_codes = np.arange(n) if codes is None else np.asarray(codes)
     S = np.zeros((int(unit_codes.max()) + 1, X.shape[1]))

@@ -143,11 +143,19 @@ def did(
     cohort : str, optional
         First treated period (NaN, 0 or inf = never treated).
     treated : str, optional
-        0/1 absorbing treatment indicator (alternative to ``cohort``).
-    method : {"2x2", "twfe", "event_study", "cs", "sunab"}, default "cs"
-        Estimator.
+        0/1 treatment indicator (alternative to ``cohort``): absorbing, except for
+        ``method="dcdh"``, where it may switch on and off.
+    method : str, default "cs"
+        Estimator: ``"2x2"``, ``"twfe"``, ``"event_study"``, ``"cs"``
+        (Callaway-Sant'Anna), ``"sunab"`` (Sun-Abraham), ``"imputation"``
+        (Borusyak-Jaravel-Spiess), ``"did2s"`` (Gardner), ``"etwfe"`` (Wooldridge;
+        ``family="linear"`` or ``"poisson"``), ``"stacked"`` (Wing-Freedman-
+        Hollingsworth stacked DiD; ``window=(pre, post)``) or ``"dcdh"`` (de
+        Chaisemartin-D'Haultfoeuille ``DID_M`` with dynamic effects and placebos; the
+        only method that accepts a ``treated=`` indicator that switches off).
     control : {"never", "notyet"}, default "never"
-        Comparison group for ``"cs"`` (never treated, or not yet treated).
+        Comparison group for ``"cs"``, ``"etwfe"`` and ``"stacked"`` (never treated,
+        or not yet treated).
     covariates : str or list of str, optional
         ``"cs"``: conditioning covariates (base-period values); ``"twfe"``,
         ``"event_study"``, ``"sunab"``: extra regressors.
@@ -199,8 +207,12 @@ def did(
         ``panel.denominator``), where a count model uses the denominator as its
         exposure.
     **options
-        ``ref_period`` (int or list, default -1) and ``bins`` ((lo, hi)) for
-        ``"event_study"``/``"sunab"``; ``balance`` passed to :class:`Panel`
+        ``family`` (``"linear"`` or ``"poisson"``: Poisson QMLE on counts, with the
+        denominator as exposure when ``numerator=``/``denominator=`` are given) for
+        ``"etwfe"``; ``window`` (int or ``(pre, post)`` event window) for
+        ``"stacked"`` and ``"dcdh"``; ``ref_period`` (int or list, default -1) and
+        ``bins`` ((lo, hi)) for ``"event_study"``/``"sunab"``; ``balance`` passed to
+        :class:`Panel`
         (``"keep"``: units with gaps are kept and every method estimates on the
         rows that exist: regressions by weighting missing cells out, ``"cs"`` as R
         ``did``'s ``allow_unbalanced_panel=TRUE`` (cell means of the rows observed

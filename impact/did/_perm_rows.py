@@ -465,6 +465,8 @@ def attach_rows(result: Any, engine: RowEngine, call: dict[str, Any]) -> Any:
         "min_pvalue": simple.min_pvalue,
         "studentized": studentized,
         "se_unit_noise": float(simple.se[-1]),
+        "t_stat": float(simple.t_zero[simple.observed, -1]),
+        "t_perm": simple.t_zero[:, -1],
         **engine.details,
     }
     result.warnings.extend(w for w in simple.warnings if w not in result.warnings)

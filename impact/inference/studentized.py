@@ -241,10 +241,10 @@ class RowInference:
         ``1 - alpha`` quantile of ``max_j |t_j|`` (uniform band ``estimate -/+
         band_crit se``).
     t_null : ndarray (B, J)
-        Studentized draws under the effects-removed null (for pre-tests, plots).
-    t_zero : ndarray (B, J) or None
-        Studentized draws under the zero-effect null, the ones the p-value counts
-        (joint across outcomes fitted with the same assignments: Romano-Wolf).
+        Studentized draws under the effects-removed null (intervals and bands).
+    t_zero : ndarray (B, J)
+        Studentized draws under the zero-effect null (p-values; the observed
+        assignment's row included).
     """
 
     estimate: FloatArray
@@ -255,13 +255,13 @@ class RowInference:
     crit: FloatArray
     band_crit: float
     t_null: FloatArray
+    t_zero: FloatArray
     n_draws: int
     exact: bool
     min_pvalue: float
     observed: int = 0
     alpha: float = 0.05
     warnings: list[str] = field(default_factory=list)
-    t_zero: FloatArray | None = None
 
     @property
     def band_low(self) -> FloatArray:
@@ -326,7 +326,7 @@ def row_inference(
     *,
     unit_weights: ArrayLike | None = None,
     alpha: float = 0.05,
-    chunk: int = 256,
+    chunk: int = 1024,
 ) -> RowInference:
     """Studentized randomization inference for every row a role-weight function defines.
 
@@ -348,7 +348,7 @@ def row_inference(
         Unit weights ``w_i`` (default 1).
     alpha : float, default 0.05
         One minus the confidence level.
-    chunk : int, default 256
+    chunk : int, default 1024
         Re-assignments per batch.
 
     Returns
@@ -373,13 +373,20 @@ def row_inference(
         c = C[start : start + chunk]
         member = (c[:, None, :] == roles[None, :, None]).astype(float)  # (b, R, N)
         totals = member @ ww  # (b, R)
-        H = np.asarray(role_weights(totals), dtype=float)  # (b|1, J, R, T)
+        same = bool(np.all(totals == totals[:1]))  # unweighted: shares never change
+        H = np.asarray(role_weights(totals[:1] if same else totals), dtype=float)
         S = member @ wy  # (b, R, T)
         S0 = member @ wy0
-        est_parts.append(np.einsum("bjrt,brt->bj", H, S))
-        est0_parts.append(np.einsum("bjrt,brt->bj", H, S0))
-        quad = np.einsum("bjrt,ts,bjrs->bjr", H, R, H)
-        var_parts.append(np.einsum("bjr,br->bj", quad, member @ wwv))
+        if H.shape[0] == 1:
+            quad = np.einsum("jrt,ts,jrs->jr", H[0], R, H[0])
+            est_parts.append(np.einsum("jrt,brt->bj", H[0], S))
+            est0_parts.append(np.einsum("jrt,brt->bj", H[0], S0))
+            var_parts.append((member @ wwv) @ quad.T)
+        else:
+            quad_b = np.einsum("bjrt,ts,bjrs->bjr", H, R, H)
+            est_parts.append(np.einsum("bjrt,brt->bj", H, S))
+            est0_parts.append(np.einsum("bjrt,brt->bj", H, S0))
+            var_parts.append(np.einsum("bjr,br->bj", quad_b, member @ wwv))
     est = np.concatenate(est_parts)
     est0 = np.concatenate(est0_parts)
     var = np.concatenate(var_parts)
@@ -429,11 +436,11 @@ def row_inference(
         crit=crit,
         band_crit=band_crit,
         t_null=t_null,
+        t_zero=t_zero,
         n_draws=b,
         exact=exact,
         min_pvalue=min_p,
         observed=obs,
         alpha=alpha,
         warnings=warnings,
-        t_zero=t_zero,
     )

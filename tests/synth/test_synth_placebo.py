@@ -135,6 +135,10 @@ def test_placebo_mspe_threshold_drops_poor_fits():
     direct = impact.synth(df, mspe_threshold=threshold, **SIM)
     assert direct.pvalue == pytest.approx(p, abs=1e-12)
     assert direct.se == pytest.approx(kept["att"].std(ddof=1), rel=1e-9)
+    half = 1.959963984540054 * direct.se  # qnorm(0.975): the 95% normal interval
+    assert direct.ci == pytest.approx(
+        (direct.estimate - half, direct.estimate + half), rel=1e-12
+    )
     with pytest.raises(impact.errors.SpecError, match="mspe_threshold"):
         res.placebo(mspe_threshold=-1)
 

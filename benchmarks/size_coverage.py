@@ -232,10 +232,28 @@ replications by default, 400 under `-m slow`).
   {FEW_CLUSTERS_THRESHOLD} clusters in total, use the wild cluster bootstrap; otherwise
   analytic cluster-robust SEs. {_analytic_sentence(df)} Randomization inference assumes
   the treated units could have been any of the eligible units (exchangeability);
-  restrict `eligible` when only some units could have been chosen, and prefer the wild
-  bootstrap (from about five treated clusters) when units differ a lot in noise, e.g.
-  small and large LAs.
+  restrict `eligible` when only some units could have been chosen. Through
+  `impact.did` it is studentized (each re-assignment's estimate divided by a standard
+  error built from every unit's own pre-adoption noise), so it keeps its size when the
+  treated units are the noisy small LAs or the quiet large ones; when fewer than three
+  periods precede the first adoption that noise cannot be estimated and `auto` uses the
+  wild bootstrap instead (from five treated clusters). The tables above are the raw
+  (unstudentized) `permutation_inference` on equally noisy units; the studentized
+  version on CLA-calibrated panels, for every interval a result prints, is in the
+  section below.
 """
+
+
+#: Sections below this marker are written by benchmarks/row_coverage.py and kept.
+ROWS_MARKER = "<!-- row-coverage: benchmarks/row_coverage.py -->"
+
+
+def _write(path: Path, text: str) -> None:
+    """Write the page, keeping the section benchmarks/row_coverage.py wrote."""
+    old = path.read_text() if path.exists() else ""
+    if ROWS_MARKER in old:
+        text = text.rstrip("\n") + "\n\n" + old[old.index(ROWS_MARKER) :]
+    path.write_text(text)
 
 
 def _analytic_sentence(df: pd.DataFrame) -> str:
@@ -287,7 +305,7 @@ def main(argv: list[str] | None = None) -> int:
             seed=args.seed,
             seconds=args.minutes * 60,
         )
-        Path(args.out).write_text(text)
+        _write(Path(args.out), text)
         print(f"wrote {args.out}", file=sys.stderr)
         return 0
     start = time.time()
@@ -307,7 +325,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(text)
+    _write(out, text)
     if args.csv:
         df.to_csv(args.csv, index=False)
     print(df.to_string(), file=sys.stderr)

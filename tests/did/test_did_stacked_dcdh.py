@@ -339,3 +339,29 @@ def test_switching_treatment_errors_name_dcdh(switching):
     never = switching.assign(d=0)
     with pytest.raises(DataError, match=r"treatment never changes|No unit is treated"):
         _dcdh(never)
+
+
+def test_new_methods_plot_frame_dict_and_compare(mpdta, switching):
+    import json
+
+    from matplotlib.axes import Axes
+
+    kw = {**MPDTA, "inference": "analytic"}
+    counts = mpdta.assign(c=(np.exp(mpdta["lemp"]) * 10).round())
+    results = {
+        "stacked": impact.did(mpdta, method="stacked", window=(2, 1), **kw),
+        "dcdh": _dcdh(switching, inference="analytic"),
+        "poisson": impact.did(
+            counts, **{**kw, "outcome": "c"}, method="etwfe", family="poisson"
+        ),
+    }
+    for name, res in results.items():
+        assert isinstance(res.plot(), Axes), name
+        frame = res.to_frame()
+        assert (frame["event_time"].dropna() >= 0).any(), name
+        payload = json.loads(json.dumps(res.to_dict()))
+        assert payload["estimate"] == pytest.approx(res.estimate), name
+        assert "dynamic" in payload["aggregates"], name
+        assert res.summary()
+    table = impact.compare(results).to_frame()
+    assert list(table["analysis"]) == list(results)

@@ -100,6 +100,15 @@ def few_treated_rule(
        ``"wild"``;
     3. otherwise ``"analytic"`` (cluster-robust standard errors).
 
+    Through :func:`impact.did` the randomization inference of rule 1 is studentized
+    (:mod:`impact.inference.studentized`): each re-assignment's estimate is divided by a
+    standard error built from every unit's own noise, estimated from its changes
+    before the first adoption, so the test keeps its size when the treated units are
+    noisier or quieter than the rest. When fewer than three periods precede the first
+    adoption that noise cannot be estimated and ``auto`` uses the wild bootstrap
+    instead, from five treated clusters
+    (:func:`impact.inference.studentized.noise_aware_choice`).
+
     Parameters
     ----------
     n_treated_clusters : int

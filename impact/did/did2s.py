@@ -56,7 +56,7 @@ def second_stage_residuals(
         members = post[key[post] == value]
         fitted = float(cells.size[members] @ theta[members] / cells.size[members].sum())
         for k in members:
-            sel = cells.omega[k] > 0
+            sel = (cells.members(int(k)), cells.tidx[k])
             e[sel] = fit.tau[sel] - fitted
     return np.nan_to_num(e)
 

@@ -91,6 +91,43 @@ def solve_two_way(
     return alpha, gamma
 
 
+def _solve_two_way_shared(
+    m: FloatArray, r_unit: FloatArray, r_time: FloatArray
+) -> tuple[FloatArray, FloatArray]:
+    """:func:`solve_two_way` for K right-hand sides sharing one weight matrix.
+
+    The period system is built and factorised once (not once per functional).
+
+    Parameters
+    ----------
+    m : ndarray (N, T)
+        Cell weights.
+    r_unit : ndarray (K, N)
+        Right-hand sides of the unit equations.
+    r_time : ndarray (K, T)
+        Right-hand sides of the period equations.
+
+    Returns
+    -------
+    alpha : ndarray (K, N)
+    gamma : ndarray (K, T)
+    """
+    n_i = m.sum(axis=-1)
+    c_t = m.sum(axis=-2)
+    inv_n = np.divide(1.0, n_i, out=np.zeros_like(n_i), where=n_i > 0)
+    S = -((m * inv_n[:, None]).T @ m)
+    used = c_t > 0
+    idx = np.arange(m.shape[-1])
+    S[idx, idx] += np.where(used, c_t, 1.0)
+    u = used.astype(float)
+    S += max(float(c_t.mean()), 1e-300) * np.outer(u, u)
+    rhs = r_time - (r_unit * inv_n[None, :]) @ m
+    rhs = np.where(used[None, :], rhs, 0.0)
+    gamma = np.linalg.solve(S, rhs.T).T
+    alpha = (r_unit - gamma @ m.T) * inv_n[None, :]
+    return alpha, gamma
+
+
 @dataclass
 class ImputationFit:
     """The first stage of an imputation estimator.
@@ -205,9 +242,7 @@ def cell_functionals(fit: ImputationFit, omega: FloatArray) -> FloatArray:
         ``omega - v``: ``v`` spreads each functional over the fitted cells.
     """
     m = fit.m
-    alpha, gamma = solve_two_way(
-        np.broadcast_to(m, omega.shape), omega.sum(axis=2), omega.sum(axis=1)
-    )
+    alpha, gamma = _solve_two_way_shared(m, omega.sum(axis=2), omega.sum(axis=1))
     A = omega - m[None] * (alpha[:, :, None] + gamma[:, None, :])
     if fit.Xr is not None and fit.xtx_inv is not None:
         c = np.einsum("knt,ntp->kp", omega, fit.Xr)
@@ -274,10 +309,20 @@ class _Cells:
 
     gidx: NDArray[np.intp]
     tidx: NDArray[np.intp]
-    omega: FloatArray  # (K, N, T), each row sums to one
+    weight: FloatArray  # (K, N): cell k's weight on unit i in period tidx[k]; sums to 1
     size: FloatArray  # (K,) total weight of the cell
     n_units: NDArray[np.intp]
     post: BoolArray
+
+    def members(self, k: int) -> NDArray[np.intp]:
+        """Units with positive weight in cell ``k`` (all in period ``tidx[k]``)."""
+        return np.flatnonzero(self.weight[k] > 0)
+
+    def omega(self, n_t: int) -> FloatArray:
+        """The dense weights (K, N, T) of the cells (for small problems and tests)."""
+        out = np.zeros((*self.weight.shape, n_t))
+        out[np.arange(len(self.tidx)), :, self.tidx] = self.weight
+        return out
 
 
 def _cells(
@@ -286,7 +331,7 @@ def _cells(
     """One functional per (cohort, period) cell: treated cells, and with ``leads`` the
     treated cohorts' fitted pre-adoption cells (placebo coefficients)."""
     n, n_t = fit.tau.shape
-    rows_g, rows_t, omegas, sizes, counts = [], [], [], [], []
+    rows_g, rows_t, weights, sizes, counts = [], [], [], [], []
     for g in np.unique(cidx[np.isfinite(cidx)]).astype(int):
         members = cidx == g
         for t in range(n_t):
@@ -295,14 +340,13 @@ def _cells(
             sel = members & fit.identified[:, t]
             if not sel.any():
                 continue
-            om = np.zeros((n, n_t))
-            om[sel, t] = w[sel, t]
+            om = np.where(sel, w[:, t], 0.0)
             total = om.sum()
             if total <= 0:
                 continue
             rows_g.append(g)
             rows_t.append(t)
-            omegas.append(om / total)
+            weights.append(om / total)
             sizes.append(total)
             counts.append(int(sel.sum()))
     gidx = np.array(rows_g, dtype=np.intp)
@@ -310,18 +354,67 @@ def _cells(
     return _Cells(
         gidx,
         tidx,
-        np.array(omegas).reshape(len(rows_g), n, n_t),
+        np.array(weights, dtype=float).reshape(len(rows_g), n),
         np.array(sizes, dtype=float),
         np.array(counts, dtype=np.intp),
         tidx >= gidx,
     )
 
 
+@dataclass
+class _Functionals:
+    """``A_k = omega_k - v_k`` of each cell, kept in factored form (no (K, N, T) array).
+
+    ``A_k = omega_k - m * (alpha_k[:, None] + gamma_k[None, :] + Xr @ b_k)`` with
+    ``omega_k`` the cell's weights (one period), so sums of ``A_k * Z`` over the panel
+    reduce to (N, T) products.
+    """
+
+    cells: _Cells
+    m: FloatArray  # (N, T)
+    alpha: FloatArray  # (K, N)
+    gamma: FloatArray  # (K, T)
+    Xr: FloatArray | None  # (N, T, p)
+    b: FloatArray | None  # (K, p)
+
+    @classmethod
+    def of(cls, fit: ImputationFit, cells: _Cells) -> _Functionals:
+        """The functionals of ``cells`` for the first stage ``fit``."""
+        weight, tidx = cells.weight, cells.tidx
+        r_time = np.zeros((len(tidx), fit.m.shape[1]))
+        r_time[np.arange(len(tidx)), tidx] = weight.sum(axis=1)
+        alpha, gamma = _solve_two_way_shared(fit.m, weight, r_time)
+        b = None
+        if fit.Xr is not None and fit.xtx_inv is not None:
+            c = np.einsum("ki,ikp->kp", weight, fit.Xr[:, tidx, :])
+            b = c @ fit.xtx_inv.T
+        return cls(cells, fit.m, alpha, gamma, fit.Xr, b)
+
+    def unit_sums(self, Z: FloatArray) -> FloatArray:
+        """``sum_t A_k[i, t] * Z[i, t]`` for every unit and cell: (N, K)."""
+        mZ = self.m * Z
+        out = self.cells.weight.T * Z[:, self.cells.tidx]
+        out = out - self.alpha.T * mZ.sum(axis=1)[:, None] - mZ @ self.gamma.T
+        if self.Xr is not None and self.b is not None:
+            out = out - np.einsum("nt,ntp->np", mZ, self.Xr) @ self.b.T
+        return np.asarray(out, dtype=float)
+
+    def dot(self, Z: FloatArray) -> FloatArray:
+        """``sum(A_k * Z)`` for every cell: (K,)."""
+        return np.asarray(self.unit_sums(Z).sum(axis=0), dtype=float)
+
+
 def cluster_scores(
-    A: FloatArray, resid: FloatArray, codes: NDArray[np.intp] | None
+    A: FloatArray | _Functionals,
+    resid: FloatArray,
+    codes: NDArray[np.intp] | None,
 ) -> FloatArray:
     """Per-cluster sums of ``A * resid`` for each functional: (G, K)."""
-    unit = np.einsum("knt,knt->nk", A, np.nan_to_num(resid[None] * np.ones_like(A)))
+    r = np.nan_to_num(resid)
+    if isinstance(A, _Functionals):
+        unit = A.unit_sums(r)
+    else:
+        unit = np.einsum("knt,nt->nk", A, r)
     if codes is None:
         return unit
     out = np.zeros((int(codes.max()) + 1, unit.shape[1]))
@@ -338,7 +431,7 @@ def bjs_residuals(fit: ImputationFit, cells: _Cells, w: FloatArray) -> FloatArra
     """
     e = np.where(fit.fit_mask, fit.tau, 0.0)
     for k in np.flatnonzero(cells.post):
-        sel = cells.omega[k] > 0
+        sel = (cells.members(int(k)), cells.tidx[k])
         w2 = w[sel] ** 2
         tau_tilde = float((w2 * fit.tau[sel]).sum() / w2.sum())
         e[sel] = fit.tau[sel] - tau_tilde
@@ -446,8 +539,8 @@ def fit_imputation_result(
             "No treated cell can be imputed: no period has both treated and untreated "
             "units. Check the cohort column."
         )
-    A = cell_functionals(fit, cells.omega)
-    theta = np.einsum("knt,nt->k", A, Y)
+    A = _Functionals.of(fit, cells)
+    theta = A.dot(Y)
     e_kind = cells.tidx - cells.gidx
 
     exact = bool(

@@ -129,8 +129,9 @@ CELLS = [
         `inference="auto"` (the default) chooses the inference to suit the design:
         analytic standard errors when treated and comparison authorities are both
         numerous, otherwise the wild cluster bootstrap or randomization inference. With
-        only ten never-treated authorities it chooses randomization inference for the
-        staggered estimators here; the `Inference:` line of each `.summary()` says which
+        only ten never-treated authorities it chooses randomization inference for all
+        three estimators here (a studentized permutation interval for the headline and
+        for every event-time row); the `Inference:` line of each `.summary()` says which
         was used.
         """,
     ),
@@ -179,7 +180,7 @@ CELLS = [
     (
         "code",
         """
-        bacon = impact.bacon(panel)
+        bacon = impact.bacon(panel, seed=SEED)
         print(bacon.summary())
         """,
     ),
@@ -257,11 +258,16 @@ CELLS = [
     (
         "md",
         """
-        A word on that test: the data were simulated with parallel trends, yet the joint
-        test of 26 pre-adoption estimates rejects at the 5% level, driven by two of them
-        (three and nine years before adoption). Pre-tests are noisy in both directions
-        and have low power against the violations that matter (Roth 2022): treat them as
-        a prompt to look at the plot, not as a verdict.
+        A word on that test: the data were simulated with parallel trends, yet two of
+        the 26 pre-adoption estimates (three and nine years before adoption) have
+        intervals that exclude zero. The joint Wald test does not reject here (p = 0.23)
+        because its p-value comes from random re-assignments of the cohorts; the same
+        statistic referred to the chi-squared(26) distribution would give p = 0.005,
+        and with only ten never-treated authorities that reference over-rejects.
+        Pre-tests are noisy in both directions and have low power against the
+        violations that matter (Roth 2022; the summary below reports the smallest
+        linear trend the pre-test would catch): treat them as a prompt to look at the
+        plot, not as a verdict.
 
         ## What to conclude, and what not to
 
@@ -284,6 +290,19 @@ CELLS = [
         "code",
         """
         print(cs.summary())
+        """,
+    ),
+    (
+        "md",
+        """
+        The summary ends with a **selection-on-the-outcome** warning: the test compares
+        the adopters' level and trend over the three years before adoption with those
+        of the comparison authorities. Here it is a false alarm: the waves were drawn
+        at random, the adopters sit near the middle of the comparison authorities (about
+        the 50th percentile on both level and trend), and a test at the 5% level fires
+        by chance about once in twenty panels. On real data, where adopters are often
+        chosen because their rates were high or rising, take the warning seriously and
+        run the placebo in time of notebook 2 before reporting an effect.
         """,
     ),
 ]

@@ -35,7 +35,7 @@ CELLS = [
         """
         # Parameters
         QUICK = os.environ.get("IMPACT_QUICK", "0") == "1"
-        N_BOOT = 199 if QUICK else 999  # wild bootstrap draws
+        N_BOOT = 199 if QUICK else 999  # random re-assignments for permutation inference
         SEED = 2020
         """,
     ),
@@ -273,7 +273,8 @@ CELLS = [
                 d=lambda x: ((x["cohort"] > 0) & (x["year"] >= x["cohort"])).astype(int)
             )
             fit = impact.did(two, outcome="log_rate", unit="la_name", time="year",
-                             treated="d", method="2x2", inference="analytic")
+                             treated="d", method="2x2", inference="analytic",
+                             log_outcome=True)
             rows.append({"before year": before, "after year": 2025,
                          "DiD on log rate": fit.estimate, "std. error": fit.se})
         pd.DataFrame(rows).round(3)
@@ -285,17 +286,23 @@ CELLS = [
         From a small *rise* (+3%, against 2013) to a 10% fall (against 2019), depending
         only on the window. The event
         study shows why: the adopters were already diverging upwards years before SFPC.
-        (Callaway-Sant'Anna with never-adopting comparison authorities; with 17 treated
-        authorities, analytic standard errors over-reject, so we use the wild cluster
-        bootstrap.)
+        (Callaway-Sant'Anna with never-adopting comparison authorities. With 17 treated
+        authorities analytic standard errors over-reject, so we use randomization
+        inference, `inference="permutation"`, which is also what the default `"auto"`
+        picks here: the adoption years are re-assigned at random among the
+        authorities, and every event-time estimate gets a studentized permutation
+        interval from the same re-assignments as the headline. The wild cluster
+        bootstrap, `inference="wild"`, would cover the headline only; the event-time
+        intervals would then be analytic, and the result warns about that.)
         """,
     ),
     (
         "code",
         """
-        kw = dict(outcome="log_rate", unit="la_name", time="year", cohort="cohort")
+        kw = dict(outcome="log_rate", log_outcome=True, unit="la_name", time="year",
+                  cohort="cohort")
         cs = impact.did(sample, method="cs", control="never", base_period="universal",
-                        inference="wild", n_boot=N_BOOT, seed=SEED, **kw)
+                        inference="permutation", n_boot=N_BOOT, seed=SEED, **kw)
         ax = cs.plot(kind="event_study")
         ax.set_ylabel("Effect on log CLA rate (approx. proportion)")
         ax.set_title("SFPC adopters vs other authorities: event study (universal base year)");
@@ -322,12 +329,14 @@ CELLS = [
         "code",
         """
         cs_varying = impact.did(sample, method="cs", control="never",
-                                inference="wild", n_boot=N_BOOT, seed=SEED, **kw)
+                                inference="permutation", n_boot=N_BOOT, seed=SEED,
+                                **kw)
         placebo = cs_varying.placebo_in_time(3)
         print(f"Headline estimate (2021-2025): {cs_varying.estimate:+.3f} "
               f"(95% CI {cs_varying.ci[0]:+.3f} to {cs_varying.ci[1]:+.3f})")
         print(f"Placebo in time (2018-2020):  {placebo.estimate:+.3f} "
               f"(95% CI {placebo.ci[0]:+.3f} to {placebo.ci[1]:+.3f})")
+        print(*[w for w in cs_varying.warnings if w.startswith("Selection")], sep="\\n")
         """,
     ),
     (
@@ -335,10 +344,16 @@ CELLS = [
         """
         The placebo "effect" is an *increase* of about 3% in years when nothing was done,
         half the size of the headline fall and in the opposite direction; the event study
-        shows a steady relative rise of some 15% over the decade before adoption. The
-        headline (about -5%, with a confidence interval that includes zero) is therefore
-        not evidence that SFPC reduced the rate: part or all of it may be the rise
-        reversing (regression to the mean), the pattern the eligibility rule invites.
+        shows a steady relative rise of some 15% over the decade before adoption; and
+        the selection-on-the-outcome diagnostic, attached to every DiD result, finds the
+        adopters' rates over the three years before adoption higher than those of about
+        70% of the other authorities on average, more than random adoption would
+        produce (its p-value uses random re-assignments of the adoption years). Their
+        trend over those last three years was not unusual: the relative rise came
+        earlier, as the event study shows. The headline, a fall of about 5% whose
+        interval only just excludes zero, is therefore not evidence that SFPC reduced
+        the rate: part or all of it may be the rise reversing (regression to the mean),
+        the pattern the eligibility rule invites.
 
         ## What to conclude, and what not to
 

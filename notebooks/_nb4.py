@@ -212,6 +212,14 @@ CELLS = [
         adopters' rising rates would have partly reversed anyway). Matching on the
         pre-period trend brings the estimate close to the truth.
 
+        The matched DiD summary still carries a **selection-on-the-outcome** warning,
+        and rightly: it describes the adopters, whose rates in the three years before
+        adoption were higher and rose faster than those of most never-adopters (this
+        panel was simulated that way). Matching is the response to that warning, not a
+        reason to delete it; it works here because the matched comparison authorities
+        had the same high, rising rates, which the balance table shows. With real data,
+        back it up with a placebo in time (notebook 2).
+
         ## What to conclude, and what not to
 
         * Match only on characteristics measured before adoption, and show the balance

@@ -179,8 +179,11 @@ CELLS = [
         A `[[robustness]]` table re-runs one analysis over a grid of variations and
         summarises how much the estimate moves (a "specification curve"). Below we write
         a new study file for the same data: Callaway-Sant'Anna, varied over the
-        comparison group, the base period and anticipation, 8 specifications in all. We
-        run it with the command-line tool, as you would in a terminal or a CI job.
+        comparison group, the base period and anticipation, 8 specifications in all
+        (`log_outcome = true` says, as in `castle.toml`, that `l_homicide` is already a
+        log, so effects read as approximate proportional changes and no warning asks
+        whether it is one). We run it with the command-line tool, as you would in a
+        terminal or a CI job.
         """,
     ),
     (
@@ -203,6 +206,7 @@ CELLS = [
         name = "cs"
         label = "Callaway-Sant'Anna, never-treated comparison"
         estimator = "did"
+        log_outcome = true
         method = "cs"
 
         [[robustness]]

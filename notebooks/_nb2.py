@@ -369,9 +369,10 @@ CELLS = [
         * Keep the data layer honest: record the release vintage, never coerce
           suppression markers, and harmonise reorganised authorities before building a
           panel.
-        * 17 treated authorities is a small number of clusters: use `inference="wild"`
-          or `"permutation"` (the default `"auto"` does this for you), and see notebook 5
-          for what effect such a design could detect at all.
+        * 17 treated authorities is a small number of clusters: use
+          `inference="permutation"` (the default `"auto"` picks it here; it covers the
+          event-time rows too) or `"wild"` (the headline only), and see notebook 5 for
+          what effect such a design could detect at all.
         """,
     ),
 ]

@@ -200,7 +200,8 @@ def _centred_ranks(S: FloatArray) -> FloatArray:
         n = int(ok.sum())
         if n < 2:
             continue
-        order = col[ok].argsort(kind="stable").argsort(kind="stable")
+        order = np.empty(n, dtype=np.intp)
+        order[col[ok].argsort(kind="stable")] = np.arange(n)  # inverse permutation
         out[ok, j] = (order + 0.5) / n - 0.5
     return out
 

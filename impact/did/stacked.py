@@ -211,7 +211,8 @@ def _stack(
             Ak[tr, t0] -= w[tr, t0] / wd[ref]
             Ak[co, t] -= w[co, t] / wc[j]
             Ak[co, t0] += w[co, t0] / wc[ref]
-            scores[:, k] = (Ak * R).sum(axis=1)
+            # A_k is zero outside columns t and t0 (R is finite: Y has no gaps here)
+            scores[:, k] = Ak[:, t] * R[:, t] + Ak[:, t0] * R[:, t0]
             size[k] = wd[j]
             a_lab[k] = a
             e_lab[k] = ev[j]

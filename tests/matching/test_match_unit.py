@@ -320,8 +320,26 @@ def test_bootstrap_reproducible() -> None:
     a = match(df, **KW, se="bootstrap", n_boot=12, seed=11)
     b = match(df, **KW, se="bootstrap", n_boot=12, seed=11)
     assert a.se == b.se
-    assert a.se > 0
     assert a.se_method.startswith("bootstrap (12 replications")
+
+
+def test_bootstrap_se_matches_brute_force_loop() -> None:
+    # Reference: a bootstrap written here (units resampled within treatment groups,
+    # the whole match re-run, SD with ddof=1) on its own seed. Both are 300-draw MC
+    # estimates of the same bootstrap SD; the relative SE of an SD from B draws is
+    # about 1/sqrt(2(B-1)), so their ratio has SD ~ 1/sqrt(B-1) = 5.8%. Tolerance 25%
+    # (> 4 MC SDs) still catches a variance-for-SD, ddof-free-sqrt(n) or wrong-group bug.
+    df = _toy()
+    res = match(df, **KW, se="bootstrap", n_boot=300, seed=11)
+    rng = np.random.default_rng(2024)
+    i1 = np.flatnonzero(df["d"] == 1)
+    i0 = np.flatnonzero(df["d"] == 0)
+    est = []
+    for _ in range(300):
+        idx = np.r_[rng.choice(i1, len(i1)), rng.choice(i0, len(i0))]
+        est.append(match(df.iloc[idx].reset_index(drop=True), **KW).estimate)
+    ref = float(np.std(est, ddof=1))
+    assert res.se == pytest.approx(ref, rel=0.25)
 
 
 @pytest.mark.slow

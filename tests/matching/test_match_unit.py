@@ -432,9 +432,42 @@ def test_within_arm_variance_by_hand() -> None:
 def test_ai_heteroskedastic_option() -> None:
     df = _toy()
     res = match(df, **KW, replace=True, se="ai", ai_var_calc=2)
-    assert res.se > 0 and "heteroskedastic" in res.se_method
+    assert "heteroskedastic" in res.se_method
     with pytest.raises(SpecError, match="'ai_var_calc' parameter"):
         match(df, **KW, replace=True, se="ai", ai_var_calc=-1)
+
+
+def test_ai_heteroskedastic_se_by_hand() -> None:
+    # Abadie and Imbens (2006), ATT with M=1 and replacement:
+    #   V = [sum_treated (tau_i - tau)^2 + sum_controls K_j (K_j - 1) sigma^2(X_j)] / N1^2
+    # with sigma^2(X_j) = J/(J+1) (Y_j - Y of its nearest same-arm unit)^2, J=1
+    # (their section 4). One covariate, so Mahalanobis matching is nearest-|x|.
+    df = pd.DataFrame(
+        {
+            "d": [1, 1, 1, 0, 0, 0, 0],
+            "x": [0.0, 0.3, 5.0, 0.1, 1.9, 6.0, 10.0],
+            "y": [1.0, 2.0, 7.0, 0.5, 1.0, 4.0, 9.0],
+        }
+    )
+    # matches: x=0 -> 0.1, x=0.3 -> 0.1 (0.2 < 1.6), x=5 -> 6 (1 < 5)
+    tau_i = np.array([1.0 - 0.5, 2.0 - 0.5, 7.0 - 4.0])
+    tau = tau_i.mean()
+    # within-control neighbours: 0.1 -> 1.9 (y 1.0); 6 -> 10 (4 < 4.1, y 9.0)
+    sig2 = {"c0.1": 0.5 * (0.5 - 1.0) ** 2, "c6": 0.5 * (4.0 - 9.0) ** 2}
+    k = {"c0.1": 2, "c6": 1}
+    var = (np.sum((tau_i - tau) ** 2) + sum(k[j] * (k[j] - 1) * sig2[j] for j in k)) / 9
+    res = match(
+        df,
+        treatment="d",
+        covariates=["x"],
+        outcome="y",
+        distance="mahalanobis",
+        replace=True,
+        se="ai",
+        ai_var_calc=1,
+    )
+    assert res.estimate == pytest.approx(tau, abs=1e-12)
+    assert res.se == pytest.approx(np.sqrt(var), rel=1e-12)
 
 
 # ------------------------------------------------------------ few treated units

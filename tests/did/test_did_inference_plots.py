@@ -78,7 +78,9 @@ def test_permutation_and_auto():
     assert auto.inference == "permutation"
     perm = impact.did(panel, method="cs", inference="permutation", seed=1, n_boot=199)
     assert perm.inference == "permutation"
-    assert 0 < perm.pvalue <= 1
+    # 199 sampled re-assignments plus the observed one: p is a multiple of 1/200
+    assert perm.pvalue * 200 == pytest.approx(round(perm.pvalue * 200), abs=1e-9)
+    assert 1 / 200 <= perm.pvalue <= 1
     assert (
         perm.estimate == impact.did(panel, method="cs", inference="analytic").estimate
     )
@@ -86,6 +88,32 @@ def test_permutation_and_auto():
     assert default.inference == "permutation"
     ev = impact.did(panel, method="event_study", inference="wild", seed=2, n_boot=99)
     assert ev.inference == "wild" and np.isfinite(ev.pvalue)
+
+
+@pytest.mark.parametrize("method", ["cs", "twfe"])
+def test_permutation_pvalue_exact_enumeration(method):
+    # 8 units, 2 treated (one cohort): C(8, 2) = 28 assignments, all enumerated.
+    # Brute force: with an effect of +20 (noise sd ~1.7) the observed assignment has
+    # the largest |t| of the 28, so the exact p is 1/28; with no effect p is still a
+    # multiple of 1/28 (exact enumeration, no Monte Carlo).
+    import itertools
+
+    n_assign = len(list(itertools.combinations(range(8), 2)))
+    rng = np.random.default_rng(4)
+    cohort = np.full(8, np.inf)
+    cohort[:2] = 5
+    Y = rng.normal(size=(8, 1)) + rng.normal(size=(1, 8)) + rng.normal(size=(8, 8))
+    big = Y.copy()
+    big[:2, 5:] += 20.0
+    res = impact.did(
+        Panel.from_arrays(big, cohort), method=method, inference="permutation"
+    )
+    assert res.pvalue == pytest.approx(1 / n_assign, abs=1e-12)
+    null = impact.did(
+        Panel.from_arrays(Y, cohort), method=method, inference="permutation"
+    )
+    k = null.pvalue * n_assign
+    assert k == pytest.approx(round(k), abs=1e-9) and 1 <= round(k) <= n_assign
 
 
 def test_placebo_in_time(mpdta, castle):

@@ -191,7 +191,10 @@ def test_permutation_inference_runs_on_gaps_and_wild_refuses(gappy):
         seed=3,
     )
     assert res.inference == "permutation"
-    assert 0 < res.pvalue <= 1 and res.ci[0] < res.estimate < res.ci[1]
+    assert res.ci[0] < res.estimate < res.ci[1]
+    # 99 sampled re-assignments plus the observed one: p = k/100, 1 <= k <= 100
+    k = res.pvalue * 100
+    assert k == pytest.approx(round(k), abs=1e-9) and 1 <= round(k) <= 100
     with pytest.raises(SpecError, match="inference='wild' needs a balanced panel"):
         _quiet(data=gappy, method="twfe", **{**KW, "inference": "wild"})
     with pytest.raises(SpecError, match="covariates needs a balanced panel"):

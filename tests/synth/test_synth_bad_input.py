@@ -40,7 +40,12 @@ def test_one_donor_via_donors_argument(df):
 
 def test_two_donors_still_fit(df):
     res = fit(df[df["la"].isin(["A", "d00", "d01"])])
-    assert np.isfinite(res.estimate)
+    # by construction (test_synth_api.panel) A = 0.6 d00 + 0.4 d01 before 2008 and
+    # 3.0 lower after: exact weights (0.6, 0.4) and effect -3.0
+    assert res.weights.loc[["d00", "d01"]].tolist() == pytest.approx(
+        [0.6, 0.4], abs=1e-6
+    )
+    assert res.estimate == pytest.approx(-3.0, abs=1e-6)
     assert res.pvalue == pytest.approx(1 / 3)
 
 
@@ -55,7 +60,24 @@ def test_constant_treated_unit_alone_still_fits(df):
     data = df.copy()
     data.loc[data["la"] == "A", "rate"] = 40.0
     res = fit(data, inference=None)
-    assert np.isfinite(res.estimate)
+    # brute force: the simplex-constrained least-squares fit of the pre-2008 levels
+    # by scipy SLSQP (ftol 1e-14), then the mean post-period gap; agrees to ~1e-6
+    from scipy.optimize import minimize
+
+    wide = data.pivot(index="la", columns="year", values="rate")
+    y0 = wide.drop("A").to_numpy()
+    pre = np.asarray(wide.columns < 2008)
+    n = y0.shape[0]
+    opt = minimize(
+        lambda w: np.sum((40.0 - w @ y0[:, pre]) ** 2),
+        np.full(n, 1 / n),
+        method="SLSQP",
+        bounds=[(0, 1)] * n,
+        constraints=[{"type": "eq", "fun": lambda w: w.sum() - 1}],
+        options={"ftol": 1e-14, "maxiter": 1000},
+    )
+    expect = float(np.mean(40.0 - opt.x @ y0[:, ~pre]))
+    assert res.estimate == pytest.approx(expect, abs=1e-4)
 
 
 @pytest.mark.parametrize("method", ["abadie", "augmented", "sdid"])

@@ -278,7 +278,20 @@ def test_bootstrap_se_runs_and_is_seeded():
     fit = sdid_estimate(Y, treated, T0)
     a = sdid_se(Y, treated, T0, method="bootstrap", n_reps=20, seed=3, fit=fit)
     b = sdid_se(Y, treated, T0, method="bootstrap", n_reps=20, seed=3, fit=fit)
-    assert a == b and 0 < a < 5
+    assert a == b
+    # brute force: units resampled with replacement (draws without a treated or a
+    # control unit redrawn), the whole SDID re-fitted, SD with ddof=0 (synthdid's
+    # sqrt((r-1)/r) sd). Two 200-draw MC estimates of one bootstrap SD: their ratio has
+    # SD ~ 1/sqrt(200) = 7%; tolerance 30% (> 4 MC SDs).
+    se = sdid_se(Y, treated, T0, method="bootstrap", n_reps=200, seed=3, fit=fit)
+    rng = np.random.default_rng(8)
+    est: list[float] = []
+    while len(est) < 200:
+        idx = rng.integers(0, len(treated), len(treated))
+        if treated[idx].all() or not treated[idx].any():
+            continue
+        est.append(sdid_estimate(Y[idx], treated[idx], T0).att)
+    assert se == pytest.approx(float(np.std(est)), rel=0.3)
 
 
 def test_se_estimators_differ_and_are_positive():
@@ -286,6 +299,20 @@ def test_se_estimators_differ_and_are_positive():
     for est in ("sdid", "sc", "did"):
         se = sdid_se(Y, treated, T0, method="placebo", n_reps=20, seed=1, estimator=est)
         assert np.isfinite(se) and se > 0
+    # DiD placebo SE against exact enumeration: every choice of 2 of the 14 controls as
+    # pseudo-treated (C(14, 2) = 91), population SD of the DiD estimates. 400 random
+    # placebos: MC relative SD of an SD ~ 1/sqrt(800) = 3.5%; tolerance 15%.
+    import itertools
+
+    co = Y[~treated]
+    dd = co[:, T0:].mean(axis=1) - co[:, :T0].mean(axis=1)
+    exact = []
+    for pick in itertools.combinations(range(len(co)), 2):
+        m = np.zeros(len(co), dtype=bool)
+        m[list(pick)] = True
+        exact.append(dd[m].mean() - dd[~m].mean())
+    se = sdid_se(Y, treated, T0, method="placebo", n_reps=400, seed=1, estimator="did")
+    assert se == pytest.approx(float(np.std(exact)), rel=0.15)
 
 
 def test_estimate_many_matches_single_fits():

@@ -137,4 +137,8 @@ def test_few_treated_analytic_warns(syn: pd.DataFrame) -> None:
 def test_few_treated_auto_switches_inference(syn: pd.DataFrame) -> None:
     res = impact.did(_three_treated(syn), **SYN, method="twfe", seed=1)
     assert res.to_dict()["inference"] in {"wild", "permutation"}
-    assert 0.0 < res.pvalue <= 1.0
+    # 3 of 33 units treated: C(33, 3) = 5456 > 5000 assignments, so 999 are sampled;
+    # with the observed one p = k/1000, 1 <= k <= 1000
+    assert res.to_dict()["inference"] == "permutation"
+    k = res.pvalue * 1000
+    assert k == pytest.approx(round(k), abs=1e-9) and 1 <= round(k) <= 1000

@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
-from impact.errors import DataError
+from impact.errors import DataError, SpecError
 from impact.panel import Panel
 
-__all__ = ["cohort_index"]
+__all__ = ["cohort_index", "parse_window"]
 
 FloatArray = NDArray[np.float64]
 
@@ -42,3 +42,36 @@ def cohort_index(panel: Panel) -> FloatArray:
         )
     idx[finite] = pos
     return idx
+
+
+def parse_window(window: object, method: str) -> tuple[int, int]:
+    """Read ``window=`` (an int k, or a pair ``(pre, post)``) of an event-time method.
+
+    Parameters
+    ----------
+    window : int or pair of int
+        The user's value (not None).
+    method : str
+        The method, for messages.
+
+    Returns
+    -------
+    tuple of int
+        ``(pre, post)`` with ``pre >= 1`` and ``post >= 0``.
+    """
+    if isinstance(window, (int, np.integer)) and not isinstance(window, bool):
+        pre, post = int(window), int(window)
+    else:
+        try:
+            pre, post = (int(v) for v in window)  # type: ignore[attr-defined]
+        except (TypeError, ValueError) as exc:
+            raise SpecError(
+                f"window= must be an int k (k periods before and after adoption) "
+                f"or a pair (pre, post); got {window!r}."
+            ) from exc
+    if pre < 1 or post < 0:
+        raise SpecError(
+            f"window=({pre}, {post}) needs pre >= 1 (the reference period a - 1 "
+            f"is inside the window) and post >= 0 for method={method!r}."
+        )
+    return pre, post

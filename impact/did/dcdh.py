@@ -38,6 +38,7 @@ import pandas as pd
 from numpy.typing import NDArray
 from scipy import special
 
+from impact.did._cohorts import parse_window
 from impact.did.results import DiDResult, _Linear
 from impact.errors import DataError, SpecError
 
@@ -234,20 +235,7 @@ def _centred_contributions(
 def _resolve_window(window: Any, des: DcdhDesign, n_t: int) -> tuple[int, int]:
     """(pre, post): placebos ``1..pre-1`` and effects ``1..post+1``."""
     if window is not None:
-        if isinstance(window, (int, np.integer)) and not isinstance(window, bool):
-            pre, post = int(window), int(window)
-        else:
-            try:
-                pre, post = (int(v) for v in window)
-            except (TypeError, ValueError) as exc:
-                raise SpecError(
-                    f"window= must be an int or a pair (pre, post); got {window!r}."
-                ) from exc
-        if pre < 1 or post < 0:
-            raise SpecError(
-                f"window=({pre}, {post}) needs pre >= 1 and post >= 0 for method='dcdh'."
-            )
-        return pre, post
+        return parse_window(window, "dcdh")
     post = 0
     while post + 2 <= n_t - 1 and _horizon_weights(des, n_t, post + 2, False)[1] > 0:
         post += 1

@@ -38,8 +38,9 @@ import pandas as pd
 from numpy.typing import NDArray
 from scipy import special
 
+from impact.did._cohorts import parse_window
 from impact.did.results import DiDResult, _Linear
-from impact.errors import DataError, SpecError
+from impact.errors import DataError
 
 __all__ = [
     "fit_stacked",
@@ -110,22 +111,7 @@ def resolve_window(
         ``(pre, post)`` with ``pre >= 1`` and ``post >= 0``.
     """
     if window is not None:
-        if isinstance(window, (int, np.integer)) and not isinstance(window, bool):
-            pre, post = int(window), int(window)
-        else:
-            try:
-                pre, post = (int(v) for v in window)
-            except (TypeError, ValueError) as exc:
-                raise SpecError(
-                    f"window= must be an int k (k periods before and after adoption) "
-                    f"or a pair (pre, post); got {window!r}."
-                ) from exc
-        if pre < 1 or post < 0:
-            raise SpecError(
-                f"window=({pre}, {post}) needs pre >= 1 (the reference period a - 1 "
-                "is inside the window) and post >= 0."
-            )
-        return pre, post
+        return parse_window(window, "stacked")
     size = w[:, 0]
     best: tuple[float, int, int] | None = None
     for post in range(n_t - 1):

@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from numpy.typing import NDArray
 
 from impact._scale import resolve_log_outcome
 from impact._validation import check_alpha, check_option, check_positive_int
@@ -676,6 +677,29 @@ def _conformal(
 
 
 # ------------------------------------------------------------------------ sdid
+
+
+def _sdid_unit_fit(
+    label: Any, t0: Any, donors: NDArray[Any], fit: Any, pre: NDArray[np.bool_]
+) -> UnitFit:
+    """A synthetic-DiD fit in the UnitFit shape the result, plots and placebos read."""
+    return UnitFit(
+        unit=label,
+        treatment_time=t0,
+        donors=donors,
+        weights=np.asarray(fit.unit_weights, dtype=float),
+        v=np.empty(0),
+        predictors=[],
+        x1=np.empty(0),
+        X0=np.empty((0, donors.size)),
+        y1=np.asarray(fit.treated_trajectory, dtype=float),
+        synthetic=np.asarray(fit.synthetic_trajectory, dtype=float),
+        pre=pre,
+        post=~pre,
+        extra={"time_weights": np.asarray(fit.time_weights, dtype=float)},
+    )
+
+
 def _fit_sdid(
     design: Design,
     treated: list[Any],
@@ -713,20 +737,12 @@ def _fit_sdid(
         warn.append("No inference requested (inference=None): no SE, CI or p-value.")
     pre = design.periods < t0
     fits = [
-        UnitFit(
-            unit=u if len(treated) == 1 else "treated mean",
-            treatment_time=t0,
-            donors=design.units[donor_rows],
-            weights=np.asarray(fit.unit_weights, dtype=float),
-            v=np.empty(0),
-            predictors=[],
-            x1=np.empty(0),
-            X0=np.empty((0, donor_rows.size)),
-            y1=np.asarray(fit.treated_trajectory, dtype=float),
-            synthetic=np.asarray(fit.synthetic_trajectory, dtype=float),
-            pre=pre,
-            post=~pre,
-            extra={"time_weights": np.asarray(fit.time_weights, dtype=float)},
+        _sdid_unit_fit(
+            u if len(treated) == 1 else "treated mean",
+            t0,
+            design.units[donor_rows],
+            fit,
+            pre,
         )
         for u in treated[:1]
     ]
@@ -799,21 +815,7 @@ def _fit_sdid_staggered(
         t0 = design.periods[cohort]
         pre = design.periods < t0
         fits.append(
-            UnitFit(
-                unit=f"cohort {_plain(t0)}",
-                treatment_time=t0,
-                donors=design.units[donor_rows],
-                weights=np.asarray(f.unit_weights, dtype=float),
-                v=np.empty(0),
-                predictors=[],
-                x1=np.empty(0),
-                X0=np.empty((0, donor_rows.size)),
-                y1=np.asarray(f.treated_trajectory, dtype=float),
-                synthetic=np.asarray(f.synthetic_trajectory, dtype=float),
-                pre=pre,
-                post=~pre,
-                extra={"time_weights": np.asarray(f.time_weights, dtype=float)},
-            )
+            _sdid_unit_fit(f"cohort {_plain(t0)}", t0, design.units[donor_rows], f, pre)
         )
     cohorts = fit.cohorts.copy()
     cohorts["cohort"] = design.periods[cohorts["cohort"].to_numpy(int)]

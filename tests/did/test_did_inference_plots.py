@@ -11,9 +11,11 @@ import numpy as np
 import pandas as pd
 import pytest
 from matplotlib.axes import Axes
+from scipy import stats
 
 import impact
 from impact.panel import Panel
+from tests.did import perm_reference as pr
 
 KW = {"outcome": "lemp", "unit": "countyreal", "time": "year", "cohort": "first.treat"}
 CASTLE = {"outcome": "l_homicide", "unit": "sid", "time": "year", "cohort": "effyear"}
@@ -78,16 +80,95 @@ def test_permutation_and_auto():
     assert auto.inference == "permutation"
     perm = impact.did(panel, method="cs", inference="permutation", seed=1, n_boot=199)
     assert perm.inference == "permutation"
-    # 199 sampled re-assignments plus the observed one: p is a multiple of 1/200
-    assert perm.pvalue * 200 == pytest.approx(round(perm.pvalue * 200), abs=1e-9)
-    assert 1 / 200 <= perm.pvalue <= 1
+    # Brute force (tests/did/perm_reference.py): the same 199 seeded re-assignments
+    # plus the observed one, the unit-noise studentized statistic written out from
+    # impact.inference.studentized's docstring, p = (1 + #{|t*| >= |t|}) / 200.
+    # Same draws on both sides, so equal to rounding (1e-12).
+    C = pr.sampled_assignments(panel.cohort, 199, seed=1)
+    t_cs = pr.studentized_stats(panel.Y, C, pr.cs_one_cohort_weights, first=5)
+    t_tw = pr.studentized_stats(panel.Y, C, pr.twfe_weights, first=5)
+    assert perm.inference_details["t_stat"] == pytest.approx(t_cs[0], rel=1e-10)
+    assert perm.pvalue == pytest.approx(pr.sampled_pvalue(t_cs), abs=1e-12)
+    assert auto.pvalue == pytest.approx(pr.sampled_pvalue(t_tw), abs=1e-12)
+    assert perm.pvalue == pytest.approx(41 / 200, abs=1e-12)  # the value, stated
     assert (
         perm.estimate == impact.did(panel, method="cs", inference="analytic").estimate
     )
     default = impact.did(panel, method="cs", seed=3, n_boot=99)  # inference="auto"
     assert default.inference == "permutation"
     ev = impact.did(panel, method="event_study", inference="wild", seed=2, n_boot=99)
-    assert ev.inference == "wild" and np.isfinite(ev.pvalue)
+    assert ev.inference == "wild"
+
+
+def _wcr_by_hand(Y, cohort, seed, n_boot):
+    """Restricted wild cluster bootstrap of the event-study headline, written out.
+
+    Brute force (Roodman et al. 2019, Stata Journal 19(1), WCR with Webb weights):
+    the event study is OLS of y on event-time dummies (-5..-2, 0..2; -1 omitted),
+    unit and period dummies; the headline is the mean of the post coefficients, so
+    ``theta = a'y`` with ``a`` the mean of those rows of pinv(X). Null model: y on unit
+    and period dummies with ``theta0 * Dn`` imposed (``Dn = D / a'D``, D the treated
+    cells); unrestricted model adds ``Dn``. Each draw rebuilds
+    ``y* = fit0 + u0 * v_unit``, refits the unrestricted model by projection and
+    studentizes with CRV1 (G / (G - 1)); p = share of draws with |t*| >= |t|. Webb
+    six-point weights because 3 treated clusters < 20; draws are
+    ``support[default_rng(seed).integers(0, 6, size=(G, B))]`` (impact's documented
+    stream; G = 40 units as clusters, 6^40 > B so no enumeration).
+    """
+    n, t = Y.shape
+    g = int(np.min(cohort[np.isfinite(cohort)]))
+    unit, per = np.repeat(np.arange(n), t), np.tile(np.arange(t), n)
+    y = Y.ravel()
+    fe = np.column_stack([np.eye(n)[unit], np.eye(t)[per][:, 1:]])
+    treated = np.isfinite(cohort)[unit]
+    e = per - g
+    times = [k for k in range(-g, t - g) if k != -1]
+    dummies = np.column_stack([(treated & (e == k)).astype(float) for k in times])
+    rows = np.linalg.pinv(np.column_stack([dummies, fe]))[: len(times)]
+    a = rows[[i for i, k in enumerate(times) if k >= 0]].mean(axis=0)
+    theta = float(a @ y)
+    D = (treated & (e >= 0)).astype(float)
+    Dn = D / (a @ D)
+
+    def annihilator(Z):
+        return np.eye(len(Z)) - Z @ np.linalg.pinv(Z)
+
+    M0, M1 = annihilator(fe), annihilator(np.column_stack([fe, Dn]))
+
+    def crv1(ystar):
+        s = np.bincount(unit, weights=a * (M1 @ ystar), minlength=n)
+        return float(np.sqrt(n / (n - 1) * (s**2).sum()))
+
+    r = np.sqrt([0.5, 1.0, 1.5])
+    webb = np.concatenate([-r[::-1], r])
+    V = webb[np.random.default_rng(seed).integers(0, 6, size=(n, n_boot))]
+
+    def pvalue(theta0):
+        u0 = M0 @ (y - theta0 * Dn)
+        fit0 = y - u0
+        t_obs = (theta - theta0) / crv1(y)
+        t_star = []
+        for b in range(n_boot):
+            ystar = fit0 + u0 * V[unit, b]
+            t_star.append((a @ ystar - a @ fit0) / crv1(ystar))
+        return float(np.mean(np.abs(t_star) >= abs(t_obs)))
+
+    return theta, pvalue
+
+
+def test_wild_event_study_matches_bruteforce_wcr():
+    panel = _few_treated_panel()
+    ev = impact.did(panel, method="event_study", inference="wild", seed=2, n_boot=99)
+    theta, pvalue = _wcr_by_hand(panel.Y, panel.cohort, seed=2, n_boot=99)
+    assert ev.estimate == pytest.approx(theta, abs=1e-10)
+    # p is k/99 with both sides on the same draws: equal to rounding
+    assert ev.pvalue == pytest.approx(pvalue(0.0), abs=1e-12)
+    assert ev.pvalue == pytest.approx(29 / 99, abs=1e-12)  # the value, stated
+    # the interval inverts the test: p <= 0.05 just outside each end, > 0.05 inside
+    lo, hi = ev.ci
+    eps = 1e-6 * (hi - lo)
+    assert pvalue(lo - eps) <= 0.05 < pvalue(lo + eps)
+    assert pvalue(hi + eps) <= 0.05 < pvalue(hi - eps)
 
 
 @pytest.mark.parametrize("method", ["cs", "twfe"])
@@ -116,13 +197,66 @@ def test_permutation_pvalue_exact_enumeration(method):
     assert k == pytest.approx(round(k), abs=1e-9) and 1 <= round(k) <= n_assign
 
 
+def _cs_placebo_by_hand(mpdta: pd.DataFrame) -> tuple[float, float, np.ndarray]:
+    """CS placebo (k=1) on mpdta written out: estimate, SE and the ATT(g,t) rows.
+
+    Brute force, following R did 2.5's unconditional estimator and its "simple"
+    aggregation (Callaway and Sant'Anna 2021): each cohort is moved one year early and
+    only cells whose two years precede its real adoption are kept, i.e. the 2006
+    cohort (fake 2005) gives 2005 vs 2004 (post) and 2004 vs 2003 (pre), the 2007
+    cohort (fake 2006) gives 2006 vs 2005 (post), 2004 vs 2003 and 2005 vs 2004 (pre);
+    the 2004 cohort (fake 2003) has no base year and drops out. Comparisons: never
+    treated. Each cell is a difference of mean changes with influence function
+    n [1{G=g} (dY - mean_g) / n_g - 1{never} (dY - mean_never) / n_never]; the
+    aggregate weights post cells by cohort share (over all n counties) and adds the
+    estimated-weights term ("wif") of R did's aggte. SE = sqrt(sum IF^2) / n.
+    """
+    wide = mpdta.pivot(index="countyreal", columns="year", values="lemp")
+    first = mpdta.groupby("countyreal")["first.treat"].first().reindex(wide.index)
+    G = first.to_numpy()
+    n = len(G)
+    never = G == 0
+
+    def cell(g: int, t: int, b: int) -> tuple[float, np.ndarray]:
+        dy = (wide[t] - wide[b]).to_numpy()
+        tr = G == g
+        inf = n * (
+            tr * (dy - dy[tr].mean()) / tr.sum()
+            - never * (dy - dy[never].mean()) / never.sum()
+        )
+        return float(dy[tr].mean() - dy[never].mean()), inf
+
+    # rows in the result's order: (fake group, time) = (2005, 2004), (2005, 2005),
+    # (2006, 2004), (2006, 2005), (2006, 2006); real cohort = fake + 1
+    spec = [(2006, 2004, 2003), (2006, 2005, 2004), (2007, 2004, 2003)]
+    spec += [(2007, 2005, 2004), (2007, 2006, 2005)]
+    rows = np.array([cell(*c)[0] for c in spec])
+    post = [(2006, 2005, 2004), (2007, 2006, 2005)]
+    att = np.array([cell(*c)[0] for c in post])
+    inf = np.column_stack([cell(*c)[1] for c in post])
+    member = np.column_stack([G == g for g, _, _ in post]).astype(float)
+    pg = member.mean(axis=0)
+    w = pg / pg.sum()
+    wif = (member - pg) / pg.sum() - np.outer(
+        (member - pg).sum(axis=1), pg / pg.sum() ** 2
+    )
+    agg = inf @ w + wif @ att
+    return float(w @ att), float(np.sqrt((agg**2).sum()) / n), rows
+
+
 def test_placebo_in_time(mpdta, castle):
     res = impact.did(mpdta, **KW)
     plc = res.placebo_in_time(1)
     assert plc.warnings[0].startswith("Placebo: adoption moved 1 period")
     # pre-period data only: every kept cell lies before the true adoption
     assert (plc.att_gt["time"] < plc.att_gt["group"] + 1).all()
-    assert np.isfinite(plc.estimate) and np.isfinite(plc.se)
+    est, se, rows = _cs_placebo_by_hand(mpdta)
+    np.testing.assert_allclose(plc.att_gt["att"], rows, atol=1e-12)
+    assert plc.estimate == pytest.approx(est, abs=1e-12)
+    assert plc.se == pytest.approx(se, abs=1e-12)
+    z = stats.norm.ppf(0.975)
+    assert plc.ci == pytest.approx((est - z * se, est + z * se), abs=1e-12)
+    assert plc.pvalue == pytest.approx(2 * stats.norm.sf(abs(est / se)), abs=1e-12)
     tw = impact.did(castle, method="twfe", **CASTLE).placebo_in_time(2)
     # brute force: OLS written here on 2000-2004 (before the first 2005 adoption),
     # fake adoption 2 years early (2005 cohort from 2003, 2006 cohort from 2004; later

@@ -51,6 +51,8 @@ def synth(
     penalty: float | str = "cv",
     demean: bool = False,
     inference: str | None = "placebo",
+    e_method: str = "gaussian",
+    sims: int = 200,
     donors: Sequence[Any] | None = None,
     mspe_threshold: float | None = None,
     alpha: float = 0.05,
@@ -138,6 +140,20 @@ def synth(
         placebo ATTs, divided by sqrt(number of treated); for ``method="sdid"`` the
         SDID placebo SE). ``"conformal"``: Chernozhukov, Wuthrich and Zhu (2021)
         interval for a constant effect and per-period intervals (``.conformal``).
+        ``"prediction"``: Cattaneo, Feng and Titiunik (2021) prediction intervals
+        for each post-period effect (``.intervals``: ``time, gap, low, high,
+        synthetic, synthetic_low, synthetic_high``), in-sample weight uncertainty
+        (simulated) plus the post-period error, each bounded at ``alpha/2``, so every
+        interval holds the effect with probability at least ``1 - alpha``
+        (conservative by construction). The headline ``ci`` is the interval for the
+        average post-period effect; there is no standard error or p-value. Needs
+        ``method="abadie"`` matching the pre-period outcome path (no predictors),
+        one treated unit and at least 5 pre-periods.
+    e_method : {"gaussian", "ls", "qreg"}, default "gaussian"
+        Out-of-sample bound of ``inference="prediction"``: sub-Gaussian, location-scale
+        (empirical quantiles of standardised residuals) or quantile regression.
+    sims : int, default 200
+        Simulation draws of the in-sample bound of ``inference="prediction"``.
     donors : list of labels, optional
         Donor pool (default: every unit that is not treated; with a Panel, every
         never-treated unit).
@@ -189,7 +205,23 @@ def synth(
     check_option(
         "method", method, ["abadie", "penalized", "augmented", "sdid"], _CALLER
     )
-    check_option("inference", inference, ["placebo", "conformal", None], _CALLER)
+    check_option(
+        "inference", inference, ["placebo", "conformal", "prediction", None], _CALLER
+    )
+    if inference == "prediction":
+        from impact.synth.prediction import check_prediction_request
+
+        check_prediction_request(
+            method,
+            treated_units,
+            predictors,
+            special_predictors,
+            optimize_period,
+            v,
+            demean,
+            e_method,
+            sims,
+        )
     if not isinstance(demean, (bool, np.bool_)):
         raise SpecError(
             f"The 'demean' parameter of synth must be True or False. Got {demean!r}."
@@ -340,6 +372,22 @@ def synth(
             "(Chernozhukov, Wuthrich and Zhu 2021); there is no standard error. "
             "Per-period intervals are in .conformal."
         )
+    elif inference == "prediction":
+        from impact.synth.prediction import PREDICTION_NOTE, synth_prediction
+
+        intervals, ci, bands = synth_prediction(
+            design,
+            fits[0],
+            donor_rows,
+            alpha=alpha,
+            e_method=e_method,
+            sims=sims,
+            rng=rngs[-1],
+            progress=progress,
+        )
+        extra["prediction"] = bands
+        result_kw.update(se=float("nan"), ci=ci, pvalue=float("nan"))
+        warn.append(PREDICTION_NOTE.format(alpha=alpha, half=alpha / 2))
     else:
         result_kw.update(se=float("nan"), pvalue=float("nan"))
     res = SynthResult(
@@ -353,6 +401,8 @@ def synth(
         extra=extra,
         **result_kw,
     )
+    if inference == "prediction":
+        res.intervals = intervals
     res.log_outcome, scale_warns = resolve_log_outcome(
         log_outcome, outcome, design.Y, _CALLER
     )

@@ -88,6 +88,11 @@ class SynthResult(Result):
         RMSPE-ratio rank p-value, when placebo inference was run.
     fits : list of UnitFit
         Per treated unit details.
+    intervals : DataFrame or None
+        With ``inference="prediction"``: Cattaneo-Feng-Titiunik prediction intervals,
+        one row per post-period (``time, gap, low, high, synthetic, synthetic_low,
+        synthetic_high``); ``low, high`` bound the effect, ``synthetic_low,
+        synthetic_high`` the untreated outcome.
     """
 
     def __init__(
@@ -114,6 +119,8 @@ class SynthResult(Result):
         self._placebo_messages: list[str] = []
         self._near_optimal: dict[Any, pd.DataFrame] = {}
         self.conformal = conformal
+        #: Prediction intervals per post-period (``inference="prediction"``).
+        self.intervals: pd.DataFrame | None = None
         self.extra = dict(extra or {})
         self.treated_units = [f.unit for f in fits]
         self.treatment_time = {f.unit: f.treatment_time for f in fits}
@@ -425,6 +432,18 @@ class SynthResult(Result):
                 f"Placebo-in-space p-value ({stat}, {n} units): "
                 f"{self.placebo_pvalue:.4f}"
             )
+        if self.intervals is not None:
+            a = self.intervals.attrs
+            lines.append(
+                f"Prediction intervals (Cattaneo-Feng-Titiunik, e_method="
+                f"{a.get('e_method')!r}, {a.get('sims')} draws), coverage at least "
+                f"{1 - self.alpha:.0%} per period:"
+            )
+            lines.append(
+                self.intervals[["time", "gap", "low", "high"]].to_string(
+                    index=False, float_format=lambda x: f"{x:.4g}"
+                )
+            )
         lines.extend(self._near_optimal_lines())
         if isinstance(self.weights, pd.Series):
             w = self.weights[self.weights.abs() > 5e-4].sort_values(ascending=False)
@@ -487,7 +506,9 @@ class SynthResult(Result):
             )
         if len(self.balance):
             out["balance"] = self.balance.reset_index()
-        out.update(self.extra)
+        out.update({k: v for k, v in self.extra.items() if k != "prediction"})
+        if self.intervals is not None:
+            out["intervals"] = self.intervals
         return out
 
     def _plot(self, ax: Axes, kind: str | None, **kwargs: Any) -> Axes:

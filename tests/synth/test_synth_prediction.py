@@ -1,0 +1,273 @@
+"""Cattaneo-Feng-Titiunik prediction intervals (``inference="prediction"``).
+
+Reference: scpi_pkg 4.0.0 on Proposition 99 (California, 38 donor states, cigsale,
+pre-period 1970-1988, post 1989-2000), settings and seed in
+``reference/generate_prop99_scpi.py``: e_method "all", u_alpha = e_alpha = 0.05,
+sims = 200, numpy.random.seed(8894). scpi's in-sample bound is a quantile over
+simulated draws; the test feeds our implementation the *same* standard normal draws
+(``numpy.random.normal`` after the same seed, the order scpi uses), so the comparison is
+deterministic and the tolerances are solver precision, not simulation error: scpi's
+ECOS solver receives its constraint data in float32 and is accurate to a few 1e-3 per
+draw; ours solves each draw exactly (a simplex QP per Lagrange multiplier).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import impact
+from impact.errors import DataError, SpecError
+from impact.synth.prediction import _Extremes, prediction_intervals
+
+REF = Path(__file__).parent / "reference"
+SEED, SIMS = 8894, 200
+
+
+@pytest.fixture(scope="module")
+def prop99(reference_data):
+    return pd.read_csv(reference_data / "smoking_prop99.csv")
+
+
+@pytest.fixture(scope="module")
+def matrices(prop99):
+    Y = prop99.pivot(index="year", columns="state", values="cigsale")
+    donors = sorted(c for c in Y.columns if c != "California")
+    pre = Y.index < 1989
+    return (
+        Y.loc[pre, "California"].to_numpy(),
+        Y.loc[pre, donors].to_numpy(),
+        Y.loc[~pre, donors].to_numpy(),
+        donors,
+    )
+
+
+def _scpi_normals(J: int) -> np.ndarray:
+    state = np.random.RandomState(SEED)
+    return state.normal(size=J * SIMS).reshape(J, SIMS)
+
+
+@pytest.fixture(scope="module")
+def ours(matrices):
+    y, B, P, _ = matrices
+    return prediction_intervals(
+        y,
+        B,
+        P,
+        u_alpha=0.05,
+        e_alpha=0.05,
+        e_method="gaussian",
+        sims=SIMS,
+        scores=_scpi_normals(B.shape[1]),
+    )
+
+
+@pytest.mark.slow
+def test_weights_and_synthetic_match_scpi(matrices, ours):
+    """scpi prints 2 decimals; its weights (cvxpy) agree with our exact QP to 1e-4."""
+    y, B, _, donors = matrices
+    ref = pd.read_csv(REF / "prop99_scpi_gaussian.csv")
+    np.testing.assert_allclose(ours.table["synthetic"], ref["synthetic"], atol=1e-3)
+    w_ref = pd.read_csv(REF / "prop99_scpi_weights.csv").set_index("donor")["weight"]
+    from impact.synth.weights import simplex_lsq
+
+    w = pd.Series(simplex_lsq(B, y), index=donors)
+    np.testing.assert_allclose(w[w_ref.index], w_ref, atol=1e-4)
+
+
+def test_weights_match_scpi(matrices):
+    """scpi's weights (cvxpy) agree with our exact simplex QP to 1e-4."""
+    y, B, _, donors = matrices
+    from impact.synth.weights import simplex_lsq
+
+    w_ref = pd.read_csv(REF / "prop99_scpi_weights.csv").set_index("donor")["weight"]
+    w = pd.Series(simplex_lsq(B, y), index=donors)
+    np.testing.assert_allclose(w[w_ref.index], w_ref, atol=1e-4)
+    ref = pd.read_csv(REF / "prop99_scpi_gaussian.csv")
+    _, _, P, _ = matrices
+    np.testing.assert_allclose(P @ w, ref["synthetic"], atol=1e-3)
+
+
+def test_out_of_sample_matches_scpi(matrices):
+    """e_mean, e_var and the Gaussian out-of-sample half-widths (no simulation)."""
+    y, B, P, _ = matrices
+    from impact.synth.prediction import _design, _out_of_sample, _rho
+    from impact.synth.weights import simplex_lsq
+
+    ref = pd.read_csv(REF / "prop99_scpi_gaussian.csv")
+    draws = pd.read_csv(REF / "prop99_scpi_draws.csv").to_numpy()
+    w = simplex_lsq(B, y)
+    res = y - B @ w
+    big = w > _rho(res, B, w, 0.2)
+    X = _design(B[:, big], B.shape[0])
+    Xp = np.column_stack([np.ones(P.shape[0]), P[:, big]])[:, : X.shape[1]]
+    lo, hi, mean, var, _ = _out_of_sample(res, X, Xp, "gaussian", 0.05)
+    np.testing.assert_allclose(mean, ref["e_mean"], atol=1e-3)
+    np.testing.assert_allclose(var, ref["e_var"], rtol=2e-3)
+    # scpi's full bound = its in-sample bound (quantile of its draws) + e bound
+    in_lo = ref["synthetic"] + np.nanquantile(draws[:, :12], 0.025, axis=0)
+    in_hi = ref["synthetic"] + np.nanquantile(draws[:, 12:], 0.975, axis=0)
+    np.testing.assert_allclose(in_lo, ref["in_low"], atol=1e-5)
+    np.testing.assert_allclose(in_hi, ref["in_high"], atol=1e-5)
+    np.testing.assert_allclose(ref["in_low"] + lo, ref["low"], atol=5e-3)
+    np.testing.assert_allclose(ref["in_high"] + hi, ref["high"], atol=5e-3)
+
+
+def test_in_sample_draws_match_scpi(matrices):
+    """Per draw, our exact extremes equal scpi's ECOS solutions to its precision."""
+    y, B, P, _ = matrices
+    draws = pd.read_csv(REF / "prop99_scpi_draws.csv").to_numpy()[:25]
+    from scipy.linalg import sqrtm
+
+    from impact.synth.prediction import _rho
+    from impact.synth.weights import simplex_lsq
+
+    w = simplex_lsq(B, y)
+    res = y - B @ w
+    rho = _rho(res, B, w, 0.2)
+    assert rho == pytest.approx(0.2)  # scpi: type-2 rule capped at rho_max
+    lb = np.where(w < rho, w, 0.0)
+    big = w > rho
+    T0 = B.shape[0]
+    X = np.column_stack([np.ones(T0), B[:, big]])
+    u_mean = X @ np.linalg.lstsq(X, res, rcond=None)[0]
+    df = int(np.sum(w >= 1e-6)) - 1
+    omega = (res - u_mean) ** 2 * T0 / (T0 - df)
+    Sigma = (B.T * omega) @ B / T0**2
+    G = (np.real(sqrtm(Sigma)) @ _scpi_normals(38)).T
+    Q = B.T @ B / T0
+    for i in range(draws.shape[0]):
+        solver = _Extremes(Q, 1 - lb.sum(), lb - w, G[i])
+        for h in range(P.shape[0]):
+            assert -solver.maximum(P[h]) == pytest.approx(draws[i, h], abs=1e-2)
+            assert solver.maximum(-P[h]) == pytest.approx(draws[i, 12 + h], abs=1e-2)
+
+
+@pytest.mark.slow  # 200 draws x 24 programs: about 25-45 s
+def test_gaussian_bounds_match_scpi(ours):
+    """Same draws: in-sample bounds to 1e-3, full bounds to half of scpi's 0.01."""
+    ref = pd.read_csv(REF / "prop99_scpi_gaussian.csv")
+    t = ours.table
+    assert ours.failed == 0
+    np.testing.assert_allclose(t["in_low"], ref["in_low"], atol=1e-3)
+    np.testing.assert_allclose(t["in_high"], ref["in_high"], atol=1e-3)
+    # out-of-sample: deterministic given the residuals (OLS mean, log-variance OLS)
+    np.testing.assert_allclose(t["e_mean"], ref["e_mean"], atol=1e-3)
+    np.testing.assert_allclose(t["e_var"], ref["e_var"], rtol=2e-3)
+    e_ref_low = ref["low"] - ref["in_low"]
+    e_ref_high = ref["high"] - ref["in_high"]
+    np.testing.assert_allclose(t["e_low"], e_ref_low, atol=5e-3)
+    np.testing.assert_allclose(t["e_high"], e_ref_high, atol=5e-3)
+    np.testing.assert_allclose(t["low"], ref["low"], atol=5e-3)
+    np.testing.assert_allclose(t["high"], ref["high"], atol=5e-3)
+    # 1989: scpi [80.0749, 102.1806]; ours [80.0752, 102.1812]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("e_method", ["ls", "qreg"])
+def test_other_out_of_sample_methods_match_scpi(matrices, ours, e_method):
+    """Location-scale and quantile-regression bounds on top of the same in-sample part."""
+    y, B, P, _ = matrices
+    ref = pd.read_csv(REF / "prop99_scpi_other.csv")
+    from impact.synth.prediction import _design, _out_of_sample
+    from impact.synth.weights import simplex_lsq
+
+    w = simplex_lsq(B, y)
+    res = y - B @ w
+    big = w > ours.rho
+    X = _design(B[:, big], B.shape[0])
+    Xp = np.column_stack([np.ones(P.shape[0]), P[:, big]])[:, : X.shape[1]]
+    lo, hi, *_ = _out_of_sample(res, X, Xp, e_method, 0.05)
+    t = ours.table
+    np.testing.assert_allclose(t["in_low"] + lo, ref[f"{e_method}_low"], atol=5e-3)
+    np.testing.assert_allclose(t["in_high"] + hi, ref[f"{e_method}_high"], atol=5e-3)
+
+
+def test_synth_prediction_api(prop99):
+    res = impact.synth(
+        prop99,
+        outcome="cigsale",
+        unit="state",
+        time="year",
+        treated_units="California",
+        treatment_time=1989,
+        inference="prediction",
+        sims=10,
+        seed=3,
+    )
+    iv = res.intervals
+    assert list(iv.columns) == [
+        "time",
+        "gap",
+        "low",
+        "high",
+        "synthetic",
+        "synthetic_low",
+        "synthetic_high",
+    ]
+    assert iv["time"].tolist() == list(range(1989, 2001))
+    f = res.fits[0]
+    np.testing.assert_allclose(iv["gap"], f.gap[f.post])
+    # effect bounds mirror the counterfactual bounds
+    np.testing.assert_allclose(iv["low"], f.y1[f.post] - iv["synthetic_high"])
+    assert (iv["low"] < iv["high"]).all()
+    lo, hi = res.ci
+    assert lo < res.estimate < hi
+    assert np.isnan(res.pvalue) and np.isnan(res.se)
+    assert any("Cattaneo, Feng and Titiunik" in w for w in res.warnings)
+    assert "Prediction intervals" in res.summary()
+    again = impact.synth(
+        prop99,
+        outcome="cigsale",
+        unit="state",
+        time="year",
+        treated_units="California",
+        treatment_time=1989,
+        inference="prediction",
+        sims=10,
+        seed=3,
+    )
+    pd.testing.assert_frame_equal(iv, again.intervals)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"method": "sdid"}, "not defined for method='sdid'"),
+        ({"method": "augmented"}, "not defined for method='augmented'"),
+        ({"method": "penalized", "penalty": 0.1}, "not defined for method='penalized'"),
+        ({"predictors": ["retprice"]}, "drop predictors"),
+        ({"demean": True}, "drop demean"),
+        ({"treated_units": ["California", "Utah"]}, "one treated unit"),
+        ({"e_method": "normal"}, "e_method"),
+        ({"sims": 0}, "sims"),
+    ],
+)
+def test_prediction_refused_where_undefined(prop99, kwargs, match):
+    args = {
+        "outcome": "cigsale",
+        "unit": "state",
+        "time": "year",
+        "treated_units": "California",
+        "treatment_time": 1989,
+        "inference": "prediction",
+    }
+    args.update(kwargs)
+    with pytest.raises(SpecError, match=match):
+        impact.synth(prop99, **args)
+
+
+def test_too_few_pre_periods(prop99):
+    with pytest.raises(DataError, match="at least 5 pre-treatment periods"):
+        impact.synth(
+            prop99,
+            outcome="cigsale",
+            unit="state",
+            time="year",
+            treated_units="California",
+            treatment_time=1974,
+            inference="prediction",
+        )

@@ -137,7 +137,8 @@ def match(
         For ``se="ai"``: 0 uses the homoskedastic conditional variance (R
         ``Matching::Match``'s default ``Var.calc = 0``); ``J > 0`` estimates each
         unit's variance from its ``J`` nearest neighbours in its own arm (Abadie and
-        Imbens 2006, heteroskedasticity-robust).
+        Imbens 2006, heteroskedasticity-robust; for ``J > 1`` their formula, which
+        differs from ``Matching``'s ``Var.calc = J``).
     adjust : bool or sequence of str, default False
         Regression adjustment in the matched/weighted sample: covariates (all, or the
         named columns) centred in the target population and interacted with
@@ -148,8 +149,9 @@ def match(
     ties : {"matchit", "all"}
         Tie handling for nearest matching on a scalar distance. ``"matchit"`` pins
         MatchIt 4.7.2's rule (see :mod:`impact.matching.nearest`); ``"all"`` (with
-        replacement, ratio 1) keeps all equidistant controls, weighted equally, like R
-        ``Matching::Match(ties=TRUE)``.
+        replacement, ratio 1) keeps all controls tied with the nearest one, weighted
+        equally, by R ``Matching::Match(ties=TRUE)``'s rule (squared distance in
+        units of its variance within ``1e-5`` of the nearest).
     binary : {"raw", "std"}
         Default for :meth:`MatchResult.balance`: raw difference in proportions for 0/1
         covariates (cobalt) or standardised (MatchIt's ``summary()``).

@@ -152,8 +152,9 @@ def abadie_imbens(
         (estimate, standard error). The variance is
         ``[sum_focal (tau_i - tau)^2 + sigma^2 sum_matched (K_j^2 - K'_j)] / N^2``
         with ``K_j`` the summed match weights of unit ``j``, ``K'_j`` the summed
-        squared weights and ``sigma^2`` half the mean squared deviation of the unit
-        effects (``Matching::Match``'s default homoskedastic variance).
+        squared weights and ``sigma^2`` half the weighted mean squared deviation of
+        the match-row differences ``Y_i - Y_j`` from the estimate
+        (``Matching::Match``'s default homoskedastic variance, ``Var.calc = 0``).
     """
     units, f_code = np.unique(focal, return_inverse=True)
     n_f = len(units)
@@ -164,7 +165,10 @@ def abadie_imbens(
     tau_i = sign * (y[units] - yhat)
     est = float(tau_i.mean())
     eps2 = (tau_i - est) ** 2
-    sigma2 = 0.5 * eps2.mean()
+    # homoskedastic sigma^2 from the match rows, not the focal averages: with k
+    # matches (ratio or ties) Var(Y_i - Y_mean) is (1 + 1/k) sigma^2, not 2 sigma^2
+    row_eps2 = (sign * (y[focal] - y[match]) - est) ** 2
+    sigma2 = 0.5 * float(np.sum(weight * row_eps2) / np.sum(weight))
     m_units, m_code = np.unique(match, return_inverse=True)
     K = np.zeros(len(m_units))
     KK = np.zeros(len(m_units))
@@ -181,8 +185,10 @@ def within_arm_variance(
     """Conditional outcome variance of every unit by matching within its own arm.
 
     Abadie and Imbens (2006), section 4: ``sigma^2(X_i) = J / (J + 1) *
-    (Y_i - mean of its J nearest same-arm neighbours)^2`` (R ``Matching``'s
-    ``Var.calc = J``).
+    (Y_i - mean of its J nearest same-arm neighbours)^2`` (as Stata's
+    ``teffects nnmatch, vce(robust, nn(J))``). R ``Matching``'s ``Var.calc = J``
+    agrees for ``J = 1`` without ties; it uses the sample variance of the ``J + 1``
+    outcomes instead for ``J > 1`` and keeps distance ties among the neighbours.
 
     Parameters
     ----------

@@ -158,10 +158,13 @@ def greedy_scalar(
         Stratum codes; matches only within a stratum.
     ties : {"matchit", "all"}
         ``"matchit"`` keeps one control per match slot by MatchIt's rule; ``"all"``
-        (with replacement, ratio 1) keeps every control within ``tie_tol`` of the
-        nearest distance, weighted equally, as R ``Matching::Match(ties=TRUE)``.
+        (with replacement, ratio 1) keeps every control tied with the nearest one,
+        weighted equally, by R ``Matching::Match(ties=TRUE)``'s rule: a control ties
+        when its squared distance, in units of the variance of ``distance`` over all
+        units, is within ``tie_tol`` of the nearest one's (Matching 4.10-8,
+        ``distance.tolerance``).
     tie_tol : float
-        Tolerance for ``ties="all"``.
+        Tolerance for ``ties="all"`` (Matching's default ``1e-5``).
 
     Returns
     -------
@@ -177,6 +180,7 @@ def greedy_scalar(
     out_r: list[np.ndarray] = []
     rank_in_order = np.empty(n, dtype=np.int64)
     rank_in_order[order] = np.arange(len(order))
+    scale = float(np.var(distance, ddof=1)) if n > 1 else 1.0
     for stratum in _strata(exact, n):
         ctrl_mask = stratum & ~focal & eligible
         c_idx = full[ctrl_mask[full]]  # controls in sorted order
@@ -186,7 +190,7 @@ def greedy_scalar(
         if replace:
             if ties == "all":
                 f, m, r = _replace_all_ties(
-                    distance, pos, c_idx, t_idx, caliper, tie_tol
+                    distance, pos, c_idx, t_idx, caliper, tie_tol * scale
                 )
             else:
                 f, m, r = _replace_vec(distance, pos, c_idx, t_idx, ratio, caliper)
@@ -250,19 +254,25 @@ def _replace_all_ties(
     caliper: float | None,
     tol: float,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """With replacement, ratio 1, keeping every control tied with the nearest."""
+    """With replacement, ratio 1, keeping every control tied with the nearest.
+
+    A control ties when its squared distance is within ``tol`` (already in squared
+    distance units) of the nearest control's, as ``Matching::Match``.
+    """
     c_d = distance[c_idx]
     f, m, r = _replace_vec(distance, pos, c_idx, t_idx, 1, caliper)
     d_t = distance[f]
     dmin = np.abs(distance[m] - d_t)
-    lo = np.searchsorted(c_d, d_t - dmin - tol, side="left")
-    hi = np.searchsorted(c_d, d_t + dmin + tol, side="right")
+    radius = np.sqrt(dmin**2 + tol)
+    lo = np.searchsorted(c_d, d_t - radius, side="left")
+    hi = np.searchsorted(c_d, d_t + radius, side="right")
     counts = hi - lo
     rep_f = np.repeat(f, counts)
     starts = np.repeat(lo, counts)
     offs = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
     cand = starts + offs
-    keep = np.abs(np.abs(c_d[cand] - distance[rep_f]) - np.repeat(dmin, counts)) <= tol
+    gap = c_d[cand] - distance[rep_f]
+    keep = gap**2 - np.repeat(dmin**2, counts) <= tol
     if caliper is not None:
         keep &= np.abs(c_d[cand] - distance[rep_f]) <= caliper
     rep_f, cand = rep_f[keep], cand[keep]

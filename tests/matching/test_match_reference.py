@@ -202,25 +202,25 @@ def test_cps1_unadjusted_difference(cps1: pd.DataFrame) -> None:
     assert est == pytest.approx(-8497.5161, abs=ATOL)
 
 
+# The Abadie-Imbens SE against R Matching 4.10-8 (lalonde and CPS-1, exactly) and a
+# brute-force implementation: test_match_abadie_imbens.py.
+
+
 @pytest.mark.reference
-def test_abadie_imbens_se_close_to_matching_package(lalonde: pd.DataFrame) -> None:
-    """R Matching 4.10-8 Match(..., M=1, replace=TRUE, ties=TRUE) on the same score:
-    ATT 1933.3919, AI SE 1090.6046 (matching_power.md 4.2). Match averages over tied
-    controls with its own tie definition, which we do not reproduce exactly (its
-    matched set differs from MatchIt's), so only the SE is compared, at 2% (the AI
-    formula is the same; the matched sets differ by a handful of tied controls)."""
-    res = match(
-        lalonde, treatment="treat", covariates=LALONDE_COVS, outcome="re78",
-        categorical=["race"], replace=True, se="ai",
-    )  # fmt: skip
-    assert res.se == pytest.approx(1090.6046, rel=0.02)
-    assert res.estimate == pytest.approx(1991.6153, abs=ATOL)
-
-
-def test_propensity_coefficients_finite(lalonde: pd.DataFrame) -> None:
+def test_propensity_coefficients_match_r_glm(lalonde: pd.DataFrame) -> None:
+    """R 4.2.2 ``glm(treat ~ age + educ + race + married + nodegree + re74 + re75,
+    binomial, control = glm.control(epsilon = 1e-14))`` on lalonde_matchit.csv,
+    printed with 10 significant digits; tolerance 1e-8 relative (both converged MLEs)."""
     from impact.matching._prep import build_design
 
+    r_glm = {
+        "(Intercept)": -1.663281598, "age": 0.01577707102, "educ": 0.1613068774,
+        "race_hispan": -2.08173412, "race_white": -3.065367741,
+        "married": -0.8321132754, "nodegree": 0.7072968814,
+        "re74": -7.177668644e-05, "re75": 5.344644707e-05,
+    }  # fmt: skip
     des = build_design(lalonde, LALONDE_COVS, ["race"], "test")
     pf = fit_propensity(des.model, lalonde["treat"].to_numpy(bool), des.model_names)
-    assert np.all(np.isfinite(pf.params))
-    assert pf.names[0] == "(Intercept)"
+    assert list(pf.names) == list(r_glm)
+    for name, value in zip(pf.names, pf.params, strict=True):
+        assert value == pytest.approx(r_glm[name], rel=1e-8), name

@@ -18,12 +18,16 @@ Sources of the pinned numbers (computed in the benchmark peers venv, diff-diff 3
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
 
 import impact
 from impact.errors import DataError, SpecError
+from impact.panel import Panel
+from tests.did import perm_reference as pr
 
 MPDTA = {
     "outcome": "lemp",
@@ -223,10 +227,27 @@ def test_stacked_few_treated_inference_and_window_errors(mpdta):
     )
     assert res.inference == "permutation"
     assert res.ci[0] < res.estimate < res.ci[1]
-    # 6 of ~300 units treated: 199 sampled re-assignments plus the observed one, so p
-    # is k/200 with 1 <= k <= 200 (the observed assignment always counts)
-    k = res.pvalue * 200
-    assert k == pytest.approx(round(k), abs=1e-9) and 1 <= round(k) <= 200
+    # 6 of ~300 units treated: 199 sampled re-assignments plus the observed one.
+    # Brute force (tests/did/perm_reference.py): the same seeded re-assignments, each
+    # refitted with impact.did(method="stacked", inference="analytic") (its estimate
+    # is pinned elsewhere), p = (1 + #{|est*| >= |est|}) / 200; same draws on both
+    # sides, so equal to rounding (1e-12).
+    Y = small.pivot(index="countyreal", columns="year", values="lemp")
+    first = small.groupby("countyreal")["first.treat"].first().reindex(Y.index)
+    cohort = np.where(first > 0, first, np.inf).astype(float)
+    years = Y.columns.to_numpy()
+    est = []
+    for c in pr.sampled_assignments(cohort, 199, seed=4):
+        panel = Panel.from_arrays(Y.to_numpy(), c, periods=years)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            fit = impact.did(
+                panel, method="stacked", window=(2, 1), inference="analytic"
+            )
+        est.append(fit.estimate)
+    assert res.estimate == pytest.approx(est[0], abs=1e-12)
+    assert res.pvalue == pytest.approx(pr.sampled_pvalue(np.array(est)), abs=1e-12)
+    assert res.pvalue == pytest.approx(0.74, abs=1e-12)  # the value, stated
     with pytest.raises(DataError, match="no cohort fits the window"):
         impact.did(mpdta, **MPDTA, method="stacked", window=(4, 4))
     with pytest.raises(SpecError, match="window="):

@@ -199,12 +199,39 @@ def test_optimal_minimises_total_distance() -> None:
     assert total <= np.abs(dist[g.focal] - dist[g.match]).sum() + 1e-12
 
 
+def _logit_ps(df: pd.DataFrame, covs: tuple[str, ...] = ("x1", "x2")) -> np.ndarray:
+    """Propensity score from statsmodels' Logit (independent of impact)."""
+    import statsmodels.api as sm
+
+    X = sm.add_constant(df[list(covs)].astype(float))
+    return np.asarray(sm.Logit(df["d"], X).fit(disp=0, tol=1e-12).predict(X))
+
+
+def _largest_first(ps: np.ndarray, d: np.ndarray) -> np.ndarray:
+    return np.flatnonzero(d)[np.argsort(-ps[d], kind="stable")]
+
+
 def test_caliper_respected_and_warned() -> None:
+    # Reference: statsmodels logit score, caliper 0.05 SD (ddof=1, MatchIt's
+    # std.caliper), the greedy loop above in MatchIt's "largest" order. Continuous
+    # scores: no ties, so the matched pairs and the estimate are exact (1e-12).
     df = _toy(n1=60, n0=80, seed=2)
     res = match(df, **KW, caliper=0.05)
+    ps, d, y = _logit_ps(df), df["d"].to_numpy(bool), df["y"].to_numpy()
+    cal = 0.05 * np.std(ps, ddof=1)
+    assert res.caliper == pytest.approx(cal, rel=1e-9)
+    ref = _brute_greedy(ps, d, _largest_first(ps, d), False, cal)
+    got = dict(zip(res.matched["focal"], res.matched["match"], strict=True))
+    assert got == ref
+    assert res.n_matched == len(ref) == 36
+    assert res.estimate == pytest.approx(
+        np.mean([y[t] - y[c] for t, c in ref.items()]), rel=1e-12
+    )
     assert (res.matched["distance"] <= res.caliper + 1e-15).all()
-    assert res.n_matched < 60
-    assert any("left unmatched by the caliper" in w for w in res.warnings)
+    assert any(
+        "24 of 60 treated units were left unmatched by the caliper" in w
+        for w in res.warnings
+    )
 
 
 def test_overlap_weights_balance_model_covariates_exactly() -> None:
@@ -246,8 +273,30 @@ def test_regression_adjustment_recovers_linear_effect() -> None:
 
 
 def test_mahalanobis_within_caliper() -> None:
+    # Reference: a loop over treated units in decreasing logit score (statsmodels),
+    # each taking the alive control with the smallest Mahalanobis distance on x1, x2
+    # (pooled within-group covariance, divisor n - 2, as MatchIt) among those within
+    # 0.25 SD of the score. Continuous data: the pairs must agree exactly.
     df = _toy()
     res = match(df, **KW, mahvars=["x1", "x2"], caliper=0.25)
+    ps, d = _logit_ps(df), df["d"].to_numpy(bool)
+    X = df[["x1", "x2"]].to_numpy(float)
+    C = X.copy()
+    for g in (True, False):
+        C[d == g] -= X[d == g].mean(axis=0)
+    S_inv = np.linalg.inv(C.T @ C / (len(X) - 2))
+    cal = 0.25 * np.std(ps, ddof=1)
+    alive, ref = ~d, {}
+    for t in _largest_first(ps, d):
+        cand = np.flatnonzero(alive & (np.abs(ps - ps[t]) <= cal))
+        if len(cand):
+            diff = X[cand] - X[t]
+            c = int(cand[np.argmin(np.einsum("ij,jk,ik->i", diff, S_inv, diff))])
+            ref[int(t)] = c
+            alive[c] = False
+    assert res.caliper == pytest.approx(cal, rel=1e-9)
+    got = dict(zip(res.matched["focal"], res.matched["match"], strict=True))
+    assert got == ref and res.n_matched == 38
     assert (res.matched["distance"] <= res.caliper + 1e-12).all()
 
 
@@ -388,22 +437,45 @@ def test_speed_full() -> None:
 
 
 def test_discard_both_drops_outside_common_support() -> None:
+    # Reference: statsmodels logit score; units outside [max of the two minima, min
+    # of the two maxima] dropped; the greedy loop (largest first, no replacement) on
+    # the rest. No ties: pairs and estimate exact.
     df = _toy(seed=8)
     res = match(df, **KW, discard="both")
-    ps = res.propensity.to_numpy()
-    d = df["d"].to_numpy(bool)
+    ps, d, y = _logit_ps(df), df["d"].to_numpy(bool), df["y"].to_numpy()
     lo = max(ps[d].min(), ps[~d].min())
     hi = min(ps[d].max(), ps[~d].max())
+    inside = (ps >= lo) & (ps <= hi)
+    order = _largest_first(ps, d & inside)
+    ref = _brute_greedy(ps, d | ~inside, order, False, None)  # outside: not controls
+    got = dict(zip(res.matched["focal"], res.matched["match"], strict=True))
+    assert got == ref
+    assert res.n_matched == int((d & inside).sum()) == len(ref)
+    assert res.estimate == pytest.approx(
+        np.mean([y[t] - y[c] for t, c in ref.items()]), rel=1e-12
+    )
     used = res.weights.to_numpy() > 0
     assert np.all((ps[used] >= lo) & (ps[used] <= hi))
 
 
 def test_exact_constraint_within_nearest() -> None:
+    # Reference: the greedy loop (largest score first, no replacement) restricted to
+    # controls of the treated unit's own g.
     df = _toy(n1=30, n0=300)
     res = match(df, **KW, exact="g")
-    m = res.matched
-    g = df["g"]
-    assert (g.loc[m["focal"]].to_numpy() == g.loc[m["match"]].to_numpy()).all()
+    ps, d, y = _logit_ps(df), df["d"].to_numpy(bool), df["y"].to_numpy()
+    g = df["g"].to_numpy()
+    alive, ref = ~d, {}
+    for t in _largest_first(ps, d):
+        cand = np.flatnonzero(alive & (g == g[t]))
+        c = int(cand[np.argmin(np.abs(ps[cand] - ps[t]))])
+        ref[int(t)] = c
+        alive[c] = False
+    got = dict(zip(res.matched["focal"], res.matched["match"], strict=True))
+    assert got == ref
+    assert res.estimate == pytest.approx(
+        np.mean([y[t] - y[c] for t, c in ref.items()]), rel=1e-12
+    )
 
 
 def test_ties_all_weights_equal_controls() -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -77,8 +79,11 @@ def test_pooled_placebo_pvalue_several_treated():
     # 200 placebos, 3 treated: too many sets, 10,000 random ones are drawn
     p_mc = placebo_pvalue(np.array([50.0, 60.0, 70.0]), rng.uniform(0, 5, 200), rng=rng)
     assert p_mc == pytest.approx(1 / 10_001)
-    p_null = placebo_pvalue(np.array([2.5, 2.5]), rng.uniform(0, 5, 30), rng=rng)
-    assert 0.2 < p_null < 0.8
+    placebo = rng.uniform(0, 5, 30)
+    p_null = placebo_pvalue(np.array([2.5, 2.5]), placebo, rng=rng)
+    # brute force: every pair of placebos, share whose mean reaches the treated mean
+    means = [(a + b) / 2 for a, b in itertools.combinations(placebo, 2)]
+    assert p_null == pytest.approx((1 + sum(m >= 2.5 for m in means)) / 436, abs=1e-12)
 
 
 def test_placebo_in_space_simulated():
@@ -88,8 +93,17 @@ def test_placebo_in_space_simulated():
     assert len(table) == 17 and table["treated"].sum() == 1
     assert p == pytest.approx(1 / 17)  # a -5 effect with noise 0.3 ranks first
     assert res.pvalue == pytest.approx(p)
-    assert res.se > 0 and res.ci[0] < res.estimate < res.ci[1]
     assert abs(res.estimate - (-5.0)) < 1.0
+    # the estimate is the mean post-period gap of the reported weights; the SE is the
+    # SD (ddof 1) of the placebo units' ATTs and the CI the normal 95% interval
+    wide = df.pivot(index="unit", columns="year", values="y")
+    w = res.weights.reindex(wide.index.drop("T")).fillna(0.0).to_numpy()
+    gap = wide.loc["T"].to_numpy() - w @ wide.drop(index="T").to_numpy()
+    assert res.estimate == pytest.approx(gap[10:].mean(), abs=1e-9)
+    att = table.loc[~table["treated"], "att"].to_numpy()
+    assert res.se == pytest.approx(att.std(ddof=1), rel=1e-9)
+    half = 1.959963984540054 * res.se  # qnorm(0.975)
+    assert res.ci == pytest.approx((res.estimate - half, res.estimate + half))
     d = res.to_dict()
     assert d["placebo_pvalue"] == pytest.approx(p)
 

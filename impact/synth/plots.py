@@ -86,6 +86,10 @@ def trajectory_plot(
 ) -> Axes:
     """Treated outcome against its synthetic control (one panel per treated unit).
 
+    With ``inference="prediction"`` the post-period prediction intervals for the
+    untreated outcome (``result.intervals``) are drawn as a band around the synthetic
+    path.
+
     Parameters
     ----------
     result : SynthResult
@@ -122,6 +126,17 @@ def trajectory_plot(
             lw=1.5,
             label=f"synthetic {f.unit}" if single else f"synthetic{lab}",
         )
+    iv = getattr(result, "intervals", None)
+    if iv is not None:
+        ax.fill_between(
+            iv["time"].to_numpy(),
+            iv["synthetic_low"].to_numpy(),
+            iv["synthetic_high"].to_numpy(),
+            color=_SYNTH,
+            alpha=0.18,
+            lw=0,
+            label=_band_label(result),
+        )
     for t0 in sorted({f.treatment_time for f in result.fits[:8]}):
         _mark_treatment(ax, t0)
     if len(result.fits) > 8:
@@ -138,6 +153,11 @@ def trajectory_plot(
         xlabel or _time_label(_time_name(result)),
         ylabel or _level_label(d.outcome, units),
     )
+
+
+def _band_label(result: SynthResult) -> str:
+    level = 1 - result.alpha
+    return f"prediction interval (CFT, \u2265{level:.0%})"
 
 
 def _mean_trajectory_plot(
@@ -201,6 +221,9 @@ def gap_plot(
 ) -> Axes:
     """Gap (treated minus synthetic) over time.
 
+    With ``inference="prediction"`` the post-period prediction intervals for the
+    effect (``result.intervals``) are drawn as a band.
+
     Parameters
     ----------
     result : SynthResult
@@ -227,6 +250,17 @@ def gap_plot(
             lw=1.8,
             label=str(col),
         )
+    iv = getattr(result, "intervals", None)
+    if iv is not None:
+        ax.fill_between(
+            iv["time"].to_numpy(),
+            iv["low"].to_numpy(),
+            iv["high"].to_numpy(),
+            color=_TREATED,
+            alpha=0.18,
+            lw=0,
+            label=_band_label(result),
+        )
     ax.axhline(0, color="black", lw=0.8)
     _mark_treatment(ax, result.fits[0].treatment_time)
     return finish_axes(
@@ -236,7 +270,7 @@ def gap_plot(
         f"(post-period ATT {result.estimate:.3g})",
         xlabel or _time_label(_time_name(result)),
         ylabel or _gap_label(d.outcome, units),
-        legend=len(result.gaps.columns) > 1,
+        legend=len(result.gaps.columns) > 1 or iv is not None,
     )
 
 

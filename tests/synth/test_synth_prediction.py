@@ -182,8 +182,12 @@ def test_other_out_of_sample_methods_match_scpi(matrices, ours, e_method):
     Xp = np.column_stack([np.ones(P.shape[0]), P[:, big]])[:, : X.shape[1]]
     lo, hi, *_ = _out_of_sample(res, X, Xp, e_method, 0.05)
     t = ours.table
-    np.testing.assert_allclose(t["in_low"] + lo, ref[f"{e_method}_low"], atol=5e-3)
-    np.testing.assert_allclose(t["in_high"] + hi, ref[f"{e_method}_high"], atol=5e-3)
+    # scpi's printed precision (0.01): both bounds go through quantiles of 19
+    # residuals (quantile regression, empirical quantiles of standardised residuals),
+    # which move by up to 8e-3 with the 5e-5 differences between cvxpy's weights and
+    # our exact ones
+    np.testing.assert_allclose(t["in_low"] + lo, ref[f"{e_method}_low"], atol=1e-2)
+    np.testing.assert_allclose(t["in_high"] + hi, ref[f"{e_method}_high"], atol=1e-2)
 
 
 def test_synth_prediction_api(prop99):
@@ -271,3 +275,54 @@ def test_too_few_pre_periods(prop99):
             treatment_time=1974,
             inference="prediction",
         )
+
+
+def test_plots_show_the_intervals(prop99):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    res = impact.synth(
+        prop99,
+        outcome="cigsale",
+        unit="state",
+        time="year",
+        treated_units="California",
+        treatment_time=1989,
+        inference="prediction",
+        sims=10,
+        seed=1,
+    )
+    iv = res.intervals
+    for kind, lo, hi in (
+        ("trajectory", "synthetic_low", "synthetic_high"),
+        ("gap", "low", "high"),
+    ):
+        _, ax = plt.subplots()
+        out = res.plot(kind=kind, ax=ax)
+        assert out is ax
+        bands = ax.collections
+        assert len(bands) == 1
+        verts = bands[0].get_paths()[0].vertices
+        # the band spans exactly the interval ends over the post-period
+        assert verts[:, 1].min() == pytest.approx(iv[lo].min())
+        assert verts[:, 1].max() == pytest.approx(iv[hi].max())
+        assert verts[:, 0].min() == 1989 and verts[:, 0].max() == 2000
+        labels = [t.get_text() for t in ax.get_legend().get_texts()]
+        assert any("prediction interval" in t for t in labels)
+        plt.close("all")
+    # without prediction inference no band is drawn
+    plain = impact.synth(
+        prop99,
+        outcome="cigsale",
+        unit="state",
+        time="year",
+        treated_units="California",
+        treatment_time=1989,
+        inference=None,
+    )
+    _, ax = plt.subplots()
+    plain.plot(kind="gap", ax=ax)
+    assert len(ax.collections) == 0
+    plt.close("all")

@@ -347,10 +347,10 @@ class _Extremes:
 
     ``ell(delta) = delta'Q delta - 2 G'delta``. For a multiplier ``mu > 0`` the
     Lagrangian maximiser solves the simplex QP ``min u'(2Q)u/2 - (c0 + p/(mu S))'u``
-    exactly (active set); ``ell`` along the solution path falls as ``mu`` grows and the
-    path is piecewise linear in ``1/mu``, so ``mu`` is bisected until both ends of the
-    bracket share a support, and the crossing ``ell = 0`` is then solved exactly on
-    that linear piece.
+    exactly (active set). The solution path is piecewise linear in ``t = 1/mu`` and
+    ``ell`` rises along it, so the path is followed piece by piece from ``t = 0`` (a
+    parametric active set) to the crossing ``ell = 0``, solved exactly on its piece;
+    on a degenerate path ``t`` is bisected with the QP instead.
     """
 
     def __init__(self, Q: _F, S: float, d0: _F, G: _F) -> None:
@@ -358,6 +358,7 @@ class _Extremes:
         self.H = 2.0 * Q
         self.c0 = (2.0 * G - 2.0 * Q @ d0) / S
         self.scale = max(float(np.abs(Q).max()), 1e-300)
+        self._u0: _F | None = None
 
     def ell(self, u: _F) -> float:
         d = self.d0 + self.S * u
@@ -374,17 +375,27 @@ class _Extremes:
             u = _penalized_polish(self.H, self.c0 + t * p / self.S, support[0])
         return np.asarray(u, dtype=float)
 
+    def start(self) -> _F:
+        """The minimiser of ``ell`` over the feasible set (the path at ``t = 0``)."""
+        if self._u0 is None:
+            u0 = self._solve(0.0, np.zeros(self.d0.size), [int(np.argmin(self.d0))])
+            if self.ell(u0) > 1e-9 * self.scale:
+                raise ImpactError("no feasible perturbation (numerical failure)")
+            self._u0 = u0
+        return self._u0
+
     def maximum(self, p: _F) -> float:
         j = int(np.argmax(p))
         vertex = np.zeros(p.size)
         vertex[j] = 1.0
         if self.ell(vertex) <= 0:
             return float(p @ (self.d0 + self.S * vertex))
-        # t = 1/mu: t -> 0 minimises ell (feasible), t -> inf maximises p'u
+        u_lo = self.start()
+        value = self._follow(u_lo, p)
+        if value is not None:
+            return value
+        # degenerate path (singular face, ties): bisect on t = 1/mu instead
         lo_t = 0.0
-        u_lo = self._solve(0.0, p, [j])
-        if self.ell(u_lo) > 1e-9 * self.scale:
-            raise ImpactError("no feasible perturbation (numerical failure)")
         hi_t = 1.0
         u_hi = self._solve(hi_t, p, _supp(u_lo))
         n = 0
@@ -422,6 +433,87 @@ class _Extremes:
             theta = -qc / qb
         theta = float(np.clip(theta, 0.0, 1.0))
         return float(p @ (d_lo + theta * dd))
+
+    def _follow(self, u0: _F, p: _F) -> float | None:
+        """Follow the piecewise-linear path ``u(t)`` from ``t = 0`` to ``ell = 0``.
+
+        On a support ``F`` the KKT system is linear in ``t``, so ``u_F(t) = a + t b``
+        and the multipliers of the other donors are linear too; the piece ends where a
+        weight reaches zero or a multiplier does (parametric active set). ``ell`` is
+        quadratic on each piece, so the crossing is exact. Returns None on a singular
+        face or a tie the path cannot resolve (the caller then bisects).
+        """
+        H, Q, G, S, d0 = self.H, self.Q, self.G, self.S, self.d0
+        q = p / S
+        J = p.size
+        F = _supp(u0)
+        t = 0.0
+        eps = 1e-12
+        for _ in range(4 * J + 20):
+            n = len(F)
+            K = np.zeros((n + 1, n + 1))
+            K[:n, :n] = H[F][:, F]
+            K[:n, n] = 1.0
+            K[n, :n] = 1.0
+            rhs = np.zeros((n + 1, 2))
+            rhs[:n, 0] = self.c0[F]
+            rhs[n, 0] = 1.0
+            rhs[:n, 1] = q[F]
+            try:
+                sol = np.linalg.solve(K, rhs)
+            except np.linalg.LinAlgError:
+                return None
+            if not np.all(np.isfinite(sol)) or np.abs(sol[:n]).max() > 1e8:
+                return None  # (nearly) singular face: no unique path
+            A = np.zeros(J)
+            Bv = np.zeros(J)
+            A[F], Bv[F] = sol[:n, 0], sol[:n, 1]
+            la = H @ A - self.c0 + sol[n, 0]
+            lb = H @ Bv - q + sol[n, 1]
+            out = np.ones(J, dtype=bool)
+            out[F] = False
+            # next breakpoint after t: a weight reaches zero or a multiplier does
+            hit_w = np.full(J, np.inf)
+            down = (~out) & (Bv < 0)
+            hit_w[down] = -A[down] / Bv[down]
+            hit_m = np.full(J, np.inf)
+            falls = out & (lb < -eps * (1 + np.abs(la)))
+            hit_m[falls] = -la[falls] / lb[falls]
+            hit_w[hit_w < t] = t
+            hit_m[hit_m < t] = t
+            s_w, s_m = float(hit_w.min()), float(hit_m.min())
+            s_next = min(s_w, s_m)
+            # ell on this piece: delta(s) = e + s f
+            e = d0 + S * A
+            f = S * Bv
+            Qf = Q @ f
+            qa = float(f @ Qf)
+            qb = float(2.0 * e @ Qf - 2.0 * G @ f)
+            qc = float(e @ Q @ e - 2.0 * G @ e)
+            end = s_next if np.isfinite(s_next) else None
+            if end is None or qa * end * end + qb * end + qc > 0:
+                # the crossing lies on this piece, after t
+                if qa > 0:
+                    disc = max(qb * qb - 4.0 * qa * qc, 0.0)
+                    root = (-qb + np.sqrt(disc)) / (2.0 * qa)
+                elif qb > 0:
+                    root = -qc / qb
+                else:
+                    return None
+                if end is not None:
+                    root = min(root, end)
+                root = max(root, t)
+                return float(p @ (e + root * f))
+            t = s_next
+            if s_w <= s_m:
+                k = int(np.argmin(hit_w))
+                F = [i for i in F if i != k]
+                if not F:
+                    return None
+            else:
+                k = int(np.argmin(hit_m))
+                F = sorted([*F, k])
+        return None
 
 
 def _supp(u: _F) -> list[int]:

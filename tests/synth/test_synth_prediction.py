@@ -65,19 +65,6 @@ def ours(matrices):
     )
 
 
-@pytest.mark.slow
-def test_weights_and_synthetic_match_scpi(matrices, ours):
-    """scpi prints 2 decimals; its weights (cvxpy) agree with our exact QP to 1e-4."""
-    y, B, _, donors = matrices
-    ref = pd.read_csv(REF / "prop99_scpi_gaussian.csv")
-    np.testing.assert_allclose(ours.table["synthetic"], ref["synthetic"], atol=1e-3)
-    w_ref = pd.read_csv(REF / "prop99_scpi_weights.csv").set_index("donor")["weight"]
-    from impact.synth.weights import simplex_lsq
-
-    w = pd.Series(simplex_lsq(B, y), index=donors)
-    np.testing.assert_allclose(w[w_ref.index], w_ref, atol=1e-4)
-
-
 def test_weights_match_scpi(matrices):
     """scpi's weights (cvxpy) agree with our exact simplex QP to 1e-4."""
     y, B, _, donors = matrices
@@ -146,7 +133,6 @@ def test_in_sample_draws_match_scpi(matrices):
             assert solver.maximum(-P[h]) == pytest.approx(draws[i, 12 + h], abs=1e-2)
 
 
-@pytest.mark.slow  # 200 draws x 24 programs: about 25-45 s
 def test_gaussian_bounds_match_scpi(ours):
     """Same draws: in-sample bounds to 1e-3, full bounds to half of scpi's 0.01."""
     ref = pd.read_csv(REF / "prop99_scpi_gaussian.csv")
@@ -166,7 +152,6 @@ def test_gaussian_bounds_match_scpi(ours):
     # 1989: scpi [80.0749, 102.1806]; ours [80.0752, 102.1812]
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize("e_method", ["ls", "qreg"])
 def test_other_out_of_sample_methods_match_scpi(matrices, ours, e_method):
     """Location-scale and quantile-regression bounds on top of the same in-sample part."""

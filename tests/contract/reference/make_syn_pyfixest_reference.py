@@ -18,7 +18,8 @@ size, overall the mean of the rows. SEs by the delta method, sqrt(w' V w), V the
 clustered covariance. ``pretrend``: Wald statistic of all pre-period (e < 0) cells, key1
 = its degrees of freedom. The same regression with one dummy per relative period pooled
 over cohorts gives the event study (``es_*`` rows: its coefficients, the mean of the
-e >= 0 ones, and the pre-period Wald statistic). Output: kind, key1, att, se (17
+e >= 0 ones, and the pre-period Wald statistic); ``twfe``: the static TWFE coefficient
+on the treatment dummy. Output: kind, key1, att, se (17
 significant digits).
 """
 
@@ -117,6 +118,11 @@ bp, Vp = bv[pre], Vv[np.ix_(pre, pre)]
 rows.append(
     ("es_pretrend", int(pre.sum()), float(bp @ np.linalg.solve(Vp, bp)), np.nan)
 )
+
+# Static TWFE: y on D = 1{treated and year >= cohort}, same FE and clustering.
+data["D"] = ((data["cohort"] > 0) & (data["year"] >= data["cohort"])).astype(float)
+tw = pf.feols("cla_rate ~ D | uid + year", data=data, vcov={"CRV1": "uid"})
+rows.append(("twfe", np.nan, float(tw.coef()["D"]), float(tw.se()["D"])))
 frame = pd.DataFrame(rows, columns=["kind", "key1", "att", "se"])
 frame.to_csv(out, index=False, float_format="%.17g")
 print(frame.groupby("kind").size())

@@ -107,7 +107,10 @@ def test_heterogeneity_orders_cohorts() -> None:
     tr = df[df["treated"] == 1].copy()
     tr["rel"] = tr["true_effect"] / (tr["cla_rate"] - tr["true_effect"])
     means = tr.groupby("cohort")["rel"].mean()
-    assert means.loc[2014] < means.loc[2016] < means.loc[2018] < 0
+    # documented: earliest effect * (1 + h), latest effect * (1 - h), linear between;
+    # the observed rate carries Poisson noise (per-cell SD of the ratio ~0.007, so
+    # the cohort means are within ~0.002): tolerance 0.005
+    assert means.to_numpy() == pytest.approx([-0.15, -0.10, -0.05], abs=0.005)
 
 
 def test_selected_assignment_picks_high_rising_rates() -> None:

@@ -206,7 +206,26 @@ def test_the_memory_limit_is_checked_before_allocating(base: pd.DataFrame) -> No
     ):
         impact.did(base, method="cs", inference="bootstrap", n_boot=999, **KW)
     res = impact.did(base, method="cs", inference="bootstrap", n_boot=999, **KW)
-    assert np.isfinite(res.estimate)
+    assert res.estimate == pytest.approx(_cs_simple_by_hand(base), abs=1e-10)
+
+
+def _cs_simple_by_hand(data: pd.DataFrame) -> float:
+    """Callaway-Sant'Anna simple ATT, never-treated controls, by cell means:
+    ATT(g,t) = mean_g(Y_t - Y_{g-1}) - mean_never(Y_t - Y_{g-1}), averaged over
+    post cells t >= g weighted by cohort size."""
+    W = data.pivot(index="la_code", columns="year", values="cla_rate")
+    coh = data.groupby("la_code")["cohort"].first()
+    never = coh.index[coh == 0]
+    num = den = 0.0
+    for g in sorted(set(coh) - {0}):
+        grp = coh.index[coh == g]
+        for t in W.columns[W.columns >= g]:
+            att = (W.loc[grp, t] - W.loc[grp, g - 1]).mean() - (
+                W.loc[never, t] - W.loc[never, g - 1]
+            ).mean()
+            num += len(grp) * att
+            den += len(grp)
+    return num / den
 
 
 def test_overflowing_outcome_cannot_reach_lapack(base: pd.DataFrame) -> None:
@@ -235,10 +254,12 @@ def test_panel_did_mde_without_degrees_of_freedom_is_refused() -> None:
 
     with pytest.raises(SpecError, match="0 residual degrees of freedom"):
         impact.power.panel_did_mde(n_treated=1, pre=1, post=1, n_units=2)
-    # one more unit gives a (large, finite) MDE: t quantiles with 1 degree of freedom
-    assert math.isfinite(
-        impact.power.panel_did_mde(n_treated=1, pre=1, post=1, n_units=3)
-    )
+    # one more unit gives a large, finite MDE: df = J(m+r) - (J+m+r) = 1, whose t
+    # quantiles are Cauchy's, tan(pi (p - 1/2)); Var = (m+r)/(mr) / (P(1-P)J) = 3
+    # (Burlig, Preonas and Woerman 2020, iid errors, sigma2 = 1)
+    expect = (math.tan(math.pi * 0.3) + math.tan(math.pi * 0.475)) * math.sqrt(3)
+    got = impact.power.panel_did_mde(n_treated=1, pre=1, post=1, n_units=3)
+    assert got == pytest.approx(expect, rel=1e-9)
 
 
 def test_sdid_with_a_constant_outcome_is_a_clear_error() -> None:

@@ -257,34 +257,78 @@ def test_thousand_vectorised_draws_under_a_second() -> None:
 
 
 # ------------------------------------------------------------- behaviour
+def _twfe_on_injected(
+    n: int, periods: np.ndarray, cohorts: dict[int, int], effect: float, phase_in: int
+) -> tuple[float, float]:
+    """TWFE coefficient (statsmodels OLS with unit and period dummies) on a panel
+    holding only the injected effect ``effect * min((e + 1) / (phase_in + 1), 1)``,
+    and the mean injected effect over treated cells (the simulation's target)."""
+    import statsmodels.api as sm
+
+    first = np.concatenate(
+        [np.full(k, float(g)) for g, k in cohorts.items()]
+        + [np.full(n - sum(cohorts.values()), np.inf)]
+    )
+    unit, per = np.meshgrid(np.arange(n), np.arange(len(periods)), indexing="ij")
+    e = per - np.searchsorted(periods, np.where(np.isfinite(first), first, 1e9))[
+        :, None
+    ]
+    D = (e >= 0).astype(float)
+    y = effect * np.minimum((e + 1) / (phase_in + 1), 1.0) * D
+    X = pd.concat(
+        [
+            pd.Series(D.ravel(), name="D"),
+            pd.get_dummies(unit.ravel(), prefix="u", drop_first=True, dtype=float),
+            pd.get_dummies(per.ravel(), prefix="t", drop_first=True, dtype=float),
+        ],
+        axis=1,
+    )
+    beta = sm.OLS(y.ravel(), sm.add_constant(X)).fit().params["D"]
+    return float(beta), float(y[D == 1].mean())
+
+
 def test_effects_phase_in_and_relative_target() -> None:
-    # Relative effect with a phase-in: the CS estimate targets the mean injected
-    # effect over treated cells, so its relative bias is ~0 (no selection).
+    # The bias column is mean(estimate - target); the noise part is the same draw's
+    # no-effect estimate, so bias(effect) - bias(0) is the estimator's bias on the
+    # injected effect alone, with no Monte Carlo error.
+    # CS, relative effect, phase-in: ATT(g,t) of the injected part is exactly the
+    # mean injected effect of the cell (the base period is untreated), so the
+    # difference is 0 (1e-12); the no-effect bias is only noise: two-sided within 3
+    # Monte Carlo SEs of 0.
     res = simulate(
         _panel(),
         treatment_time=2019,
         n_treated=20,
-        effect=[-0.1],
+        effect=[0.0, -0.1],
         estimator="cs",
         n_sims=300,
         seed=4,
         phase_in=3,
     )
-    assert abs(float(res.table["bias"].iloc[0])) < 0.01
-    # Staggered cohorts with a slow phase-in: TWFE uses the early cohort as a control
-    # for the late one and is biased toward zero (Goodman-Bacon); CS is not.
+    tab = res.table.set_index("effect")
+    assert tab.loc[-0.1, "bias"] - tab.loc[0.0, "bias"] == pytest.approx(0, abs=1e-12)
+    assert abs(tab.loc[0.0, "bias"]) <= 3 * tab.loc[0.0, "sd"] / np.sqrt(300)
+    # Staggered cohorts (20 + 20 treated units, _split), absolute effect with a slow
+    # phase-in: TWFE's bias is what statsmodels' TWFE regression gives on the
+    # injected effect alone (Goodman-Bacon: the early cohort serves as a control
+    # while its effect still grows, biasing towards zero); CS's is 0.
     kw = {
         "treatment_time": [2013, 2021],
         "n_treated": 40,
-        "effect": [-0.1],
-        "n_sims": 300,
+        "effect": [0.0, -0.1],
+        "effect_type": "absolute",
+        "n_sims": 50,
         "seed": 4,
         "phase_in": 6,
     }
-    twfe = float(simulate(_panel(), estimator="twfe", **kw).table["bias"].iloc[0])
-    cs = float(simulate(_panel(), estimator="cs", **kw).table["bias"].iloc[0])
-    assert twfe > 0.01
-    assert abs(cs) < 0.002
+    beta, target = _twfe_on_injected(
+        150, np.arange(2010, 2026), {2013: 20, 2021: 20}, -0.1, 6
+    )
+    assert beta - target > 0.01  # the reference itself shows the bias
+    for estimator, expect in (("twfe", beta - target), ("cs", 0.0)):
+        tab = simulate(_panel(), estimator=estimator, **kw).table.set_index("effect")
+        diff = tab.loc[-0.1, "bias"] - tab.loc[0.0, "bias"]
+        assert diff == pytest.approx(expect, abs=1e-10), estimator
 
 
 def test_assignment_rules_and_selection_bias() -> None:

@@ -252,8 +252,21 @@ def test_ipw_matches_hand_formula() -> None:
     w1, w0 = 1 / e[d], 1 / (1 - e[~d])
     hand = np.sum(w1 * y[d]) / w1.sum() - np.sum(w0 * y[~d]) / w0.sum()
     assert res.estimate == pytest.approx(hand, rel=1e-12)
+    # trimming (Crump et al. 2009): only units with 0.1 <= e <= 0.9 enter; ATT
+    # weights 1 (treated) and e / (1 - e) (controls), score from statsmodels
     res_t = match(df, **KW, method="ipw", trim=0.1)
-    assert any("Trimming at 0.1" in w for w in res_t.warnings)
+    e = _logit_ps(df)
+    keep = (e >= 0.1) & (e <= 0.9)
+    assert 0 < (~keep & d).sum() and 0 < (~keep & ~d).sum()  # both arms trimmed
+    t, c = keep & d, keep & ~d
+    w0 = e[c] / (1 - e[c])
+    hand_t = y[t].mean() - np.sum(w0 * y[c]) / w0.sum()
+    assert res_t.estimate == pytest.approx(hand_t, rel=1e-9)
+    assert any(
+        f"Trimming at 0.1 dropped {(~keep & d).sum()} treated and "
+        f"{(~keep & ~d).sum()} comparison units" in w
+        for w in res_t.warnings
+    )
 
 
 def test_exact_matching_cells() -> None:

@@ -270,9 +270,10 @@ def _twfe_on_injected(
         + [np.full(n - sum(cohorts.values()), np.inf)]
     )
     unit, per = np.meshgrid(np.arange(n), np.arange(len(periods)), indexing="ij")
-    e = per - np.searchsorted(periods, np.where(np.isfinite(first), first, 1e9))[
-        :, None
-    ]
+    e = (
+        per
+        - np.searchsorted(periods, np.where(np.isfinite(first), first, 1e9))[:, None]
+    )
     D = (e >= 0).astype(float)
     y = effect * np.minimum((e + 1) / (phase_in + 1), 1.0) * D
     X = pd.concat(

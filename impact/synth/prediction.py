@@ -143,8 +143,9 @@ def prediction_intervals(
     Raises
     ------
     DataError
-        Fewer than 5 pre-periods, shape mismatch, non-finite outcomes or a donor whose
-        pre-period outcome is constant.
+        Fewer than 5 pre-periods, shape mismatch, non-finite outcomes, a donor whose
+        pre-period outcome is constant, or an exact pre-period fit (zero residuals
+        carry no error variance).
     SpecError
         Invalid level, method or number of draws.
     """
@@ -165,6 +166,7 @@ def prediction_intervals(
     else:
         w = np.asarray(weights, dtype=float).ravel()
     res = y - B @ w
+    _check_not_degenerate(y, B, res)
     rho = _rho(res, B, w, rho_max)
     big = w > rho
     if not big.any():
@@ -266,6 +268,24 @@ def _check_shapes(y: _F, B: _F, P: _F) -> None:
         raise DataError(
             "prediction_intervals: outcomes contain missing or infinite values; the "
             "treated unit and every donor need complete outcomes."
+        )
+
+
+def _check_not_degenerate(y: _F, B: _F, res: _F) -> None:
+    """Refuse an exact pre-period fit: its residuals carry no error variance."""
+    from impact.synth.placebo import noise_variance
+
+    noise = noise_variance(np.vstack([y, B.T]))
+    mspe = float(np.mean(res**2))
+    if np.isfinite(noise) and mspe <= 1e-6 * noise:
+        raise DataError(
+            "The synthetic control reproduces the treated unit's pre-period outcome "
+            f"exactly (pre-period MSPE {mspe:.3g}, below a millionth of the outcome's "
+            f"year-to-year noise variance {noise:.3g}): with {B.shape[1]} donors and "
+            f"{B.shape[0]} pre-periods the weights can match almost any path, and "
+            "prediction intervals estimated from zero residuals would have zero "
+            "width. Use fewer donors (e.g. statistical neighbours, donors=) or a "
+            "longer pre-period."
         )
 
 

@@ -311,3 +311,29 @@ def test_plots_show_the_intervals(prop99):
     plain.plot(kind="gap", ax=ax)
     assert len(ax.collections) == 0
     plt.close("all")
+
+
+def test_exact_pre_fit_is_refused():
+    """Zero pre-period residuals carry no error variance: refused, not zero width."""
+    rng = np.random.default_rng(4)
+    T, J = 14, 12
+    Y0 = 50 + np.cumsum(rng.normal(size=(T, J)), axis=0)
+    y1 = Y0[:, :3] @ np.array([0.5, 0.3, 0.2])
+    units = [f"d{j:02d}" for j in range(J)] + ["T"]
+    df = pd.DataFrame(
+        {
+            "unit": np.repeat(units, T),
+            "year": np.tile(np.arange(2000, 2000 + T), J + 1),
+            "y": np.concatenate([Y0.T.ravel(), y1]),
+        }
+    )
+    with pytest.raises(DataError, match="reproduces the treated unit's pre-period"):
+        impact.synth(
+            df,
+            outcome="y",
+            unit="unit",
+            time="year",
+            treated_units="T",
+            treatment_time=2010,
+            inference="prediction",
+        )

@@ -79,7 +79,9 @@ def reassigned_fit(
     )
     if gappy and on_arrays:
         # gaps as zero-weight cells (the rows that exist); a refit through
-        # impact.did handles the gaps itself
+        # impact.did handles the gaps itself. The outcome's missing cells become 0
+        # as in rows_view (they carry no weight; NaN there failed every refit).
+        Yo = np.where(panel.observed, Yo, 0.0)
         panel = panel.rows_view()
     if result._cs is not None:
         from impact.did.cs import compute_att_gt

@@ -76,7 +76,7 @@ def test_cs_covariates_permutation_equals_refits() -> None:
     est, obs = _refits(df)
     assert res.estimate == pytest.approx(est[obs], abs=1e-10)
     assert res.pvalue == pytest.approx(_p(est, obs), abs=1e-12)
-    lo, _ = res.ci
-    assert np.isfinite(lo)
+    lo, hi = res.ci
     eps = 1e-5
     assert _p(*_refits(df, lo - eps)) <= 0.05 < _p(*_refits(df, lo + eps))
+    assert _p(*_refits(df, hi + eps)) <= 0.05 < _p(*_refits(df, hi - eps))

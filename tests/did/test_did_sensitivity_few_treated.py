@@ -20,6 +20,7 @@ from impact.data.synthetic import generate_la_panel
 from impact.did._event_draws import _cs_dynamic_draws
 from impact.did.aggregate import aggregate_cs
 from impact.did.cs import compute_att_gt
+from tests.did import perm_reference as pr
 
 KW = {"outcome": "y", "unit": "la_code", "time": "year", "cohort": "cohort"}
 
@@ -119,11 +120,49 @@ def test_m0_interval_size_four_treated_full() -> None:
     assert abs(perm - 0.05) <= _band(reps) and perm <= 0.10
 
 
-def test_event_study_refit_path_widens_the_interval() -> None:
+def test_event_study_refit_path_widens_the_interval(monkeypatch) -> None:
+    import importlib
+
+    honest = importlib.import_module("impact.did.honest")  # impact.did is the function
     df = _cla(seed=8, cohorts={2019: 4})
     es = impact.did(df, **KW, method="event_study", inference="analytic")
+    seen: list[np.ndarray] = []
+    real = honest.honest_sensitivity
+
+    def spy(betahat, sigma, **kw):
+        seen.append(np.asarray(sigma))
+        return real(betahat, sigma, **kw)
+
+    monkeypatch.setattr(honest, "honest_sensitivity", spy)
     perm = es.sensitivity(M=[0.0], covariance="permutation", n_perm=60, seed=1)
     ana = es.sensitivity(M=[0.0], covariance="analytic")
     width = perm.table.iloc[1]["ci_high"] - perm.table.iloc[1]["ci_low"]
-    assert np.isfinite(width)
     assert width > 2 * (ana.table.iloc[1]["ci_high"] - ana.table.iloc[1]["ci_low"])
+    # Brute force of the covariance handed to the Rambachan-Roth step: remove the
+    # estimated post-period effects from the treated cells, draw the same 60 seeded
+    # re-assignments (tests/did/perm_reference.py, without the observed one), refit
+    # the event study through impact.did(inference="analytic") on each, np.cov.
+    Y = df.pivot(index="la_code", columns="year", values="y")
+    years = Y.columns.to_numpy()
+    first = df.groupby("la_code")["cohort"].first().reindex(Y.index).to_numpy()
+    cohort = np.where(first > 0, first, np.inf).astype(float)
+    coef = es.event_study[~es.event_study["reference"]]
+    effect = dict(zip(coef["event_time"], coef["estimate"], strict=True))
+    rel = years[None, :] - cohort[:, None]
+    Y0 = Y.to_numpy() - np.vectorize(lambda e: effect.get(e, 0.0) if e >= 0 else 0.0)(
+        np.where(np.isfinite(rel), rel, -99)
+    )
+    draws = []
+    for c in pr.sampled_assignments(cohort, 60, seed=1)[1:]:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            fit = impact.did(
+                impact.Panel.from_arrays(Y0, c, periods=years),
+                method="event_study",
+                inference="analytic",
+            )
+        tab = fit.event_study[~fit.event_study["reference"]]
+        draws.append(tab.set_index("event_time").loc[coef["event_time"], "estimate"])
+    np.testing.assert_allclose(
+        seen[0], np.cov(np.array(draws).T), rtol=1e-9, atol=1e-14
+    )

@@ -19,6 +19,7 @@ from impact.inference import (
     twfe_estimate_batch,
     twfe_weights,
 )
+from tests.did import perm_reference as pr
 
 
 def test_enumeration_is_complete_and_distinct():
@@ -139,8 +140,21 @@ def test_nonlinear_estimator_uses_refits():
         y, cohort, median_did, periods=np.arange(6), seed=2, n_perm=99, max_enumerate=50
     )
     assert out.details["linear"] is False
-    assert np.all(np.isfinite(out.ci))
-    assert out.ci[0] < out.details["estimate"] < out.ci[1]
+    # Brute force: the same 99 seeded re-assignments (observed first, then
+    # default_rng(2).permuted rows; tests/did/perm_reference.py), the median DiD
+    # recomputed on Y - tau D for each; p(tau) = (1 + #{|s*| >= |s|}) / 100. The
+    # reported p is p(0); the interval ends are where p crosses 0.05.
+    C = pr.sampled_assignments(cohort, 99, seed=2)
+    D = (np.arange(6)[None, :] >= cohort[:, None]).astype(float)
+
+    def pvalue(tau: float) -> float:
+        return pr.sampled_pvalue(median_did(y - tau * D, C))
+
+    assert out.pvalue == pytest.approx(pvalue(0.0), abs=1e-12)
+    lo, hi = out.ci
+    eps = 1e-6 * (hi - lo)
+    assert pvalue(lo - eps) <= 0.05 < pvalue(lo + eps)
+    assert pvalue(hi + eps) <= 0.05 < pvalue(hi - eps)
 
 
 def test_se_is_sd_of_null_distribution_and_seed_reproducible():
@@ -154,9 +168,15 @@ def test_se_is_sd_of_null_distribution_and_seed_reproducible():
         y, cohort, est, periods=np.arange(6), seed=np.random.default_rng(9)
     )
     assert one.pvalue == two.pvalue and one.ci == two.ci
-    dist = one.details["distribution"]  # under Y (tau = 0); SE uses Y - estimate * D
-    assert one.se > 0 and np.isfinite(one.se)
-    assert one.se == pytest.approx(np.std(dist[1:], ddof=1), rel=0.2)
+    # Brute force: SE = SD (ddof 1) of the TWFE estimate over the 999 seeded
+    # re-assignments (observed one excluded) of Y - estimate * D, with the TWFE
+    # weights D~ / sum(D~ D) written out (tests/did/perm_reference.py).
+    C = pr.sampled_assignments(cohort, 999, seed=9)
+    D = (np.arange(6)[None, :] >= cohort[:, None]).astype(float)
+    theta = float(np.sum(pr.twfe_weights(cohort, 6) * y))
+    assert one.details["estimate"] == pytest.approx(theta, abs=1e-12)
+    null = [np.sum(pr.twfe_weights(c, 6) * (y - theta * D)) for c in C[1:]]
+    assert one.se == pytest.approx(np.std(null, ddof=1), rel=1e-10)
 
 
 def test_few_assignments_warn():

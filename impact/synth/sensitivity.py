@@ -23,7 +23,13 @@ from impact.errors import SpecError
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
-__all__ = ["PlaceboSensitivity", "placebo_sensitivity", "worst_case_pvalue"]
+__all__ = [
+    "PlaceboSensitivity",
+    "calibrated_near_optimal_range",
+    "near_optimal_range",
+    "placebo_sensitivity",
+    "worst_case_pvalue",
+]
 
 
 @dataclass
@@ -189,66 +195,29 @@ def placebo_sensitivity(
 
 # ---------------------------------------------------------------- near-optimal range
 def _extreme_on_level_set(
-    A: np.ndarray, b: np.ndarray, a: np.ndarray, bound: float, w_opt: np.ndarray
-) -> np.ndarray:
-    """Minimise ``a'w`` over the simplex subject to ``||b - A w||^2 <= bound``.
+    A: np.ndarray, b: np.ndarray, p: np.ndarray, bound: float, c_star: float, top: bool
+) -> float:
+    """Largest (``top``) or smallest ``p'w`` over simplex ``w`` with SSR ``<= bound``.
 
-    Lagrangian duality: for a multiplier ``mu > 0`` the minimiser of
-    ``a'w + mu ||b - A w||^2`` on the simplex is an exact simplex QP; its loss falls
-    as ``mu`` grows, so ``mu`` is bisected (on a log scale) until the loss meets the
-    bound, and the last step interpolates between the two sides of the crossing.
+    The smallest pre-period SSR of weights with ``p'w = c`` (:func:`pinned_ssr`) is
+    convex in ``c`` and at most ``bound`` at ``c_star`` (the optimum's value), so
+    ``{c : pinned_ssr(c) <= bound}`` is an interval around ``c_star`` whose end is
+    found by bisection between ``c_star`` and the extreme donor value.
     """
-    from impact.synth.weights import simplex_qp
-
-    H = A.T @ A
-    c0 = A.T @ b
-    scale = max(float(np.abs(A).max()), 1e-300)
-    thr = 1e-12 * scale * (scale + float(np.abs(b).max()))
-
-    def loss(w: np.ndarray) -> float:
-        r = b - A @ w
-        return float(r @ r)
-
-    # the unconstrained minimum of a'w on the simplex is the best vertex
-    j = int(np.argmin(a))
-    vertex = np.zeros(a.size)
-    vertex[j] = 1.0
-    if loss(vertex) <= bound:
-        return vertex
-
-    def solve(mu: float) -> np.ndarray:
-        start = [int(i) for i in np.flatnonzero(w_opt > 0)] or [j]
-        w = simplex_qp(H, c0 - a / (2.0 * mu), start, thr * (1.0 + 1.0 / mu))
-        if w is None:
-            from impact.synth.abadie import _penalized_polish
-
-            w = _penalized_polish(H, c0 - a / (2.0 * mu), j)
-        return w
-
-    lo, hi = -12.0, 12.0  # log10 mu: small mu follows a, large mu follows the fit
-    w_hi = solve(10.0**hi)
-    if loss(w_hi) > bound:
-        return w_opt
-    w_lo = vertex
-    for _ in range(80):
-        mid = 0.5 * (lo + hi)
-        w = solve(10.0**mid)
-        if loss(w) <= bound:
-            hi, w_hi = mid, w
-        else:
-            lo, w_lo = mid, w
-        if hi - lo < 1e-10:
+    end = float(p.max() if top else p.min())
+    if pinned_ssr(A, b, p, end) <= bound:
+        return end
+    inner, outer = c_star, end
+    tol = 1e-10 * max(abs(end - c_star), 1e-300)
+    for _ in range(200):
+        if abs(outer - inner) <= tol:
             break
-    # move from the feasible side towards the infeasible one up to the boundary
-    d = w_lo - w_hi
-    if a @ d < 0:
-        r = b - A @ w_hi
-        Ad = A @ d
-        qa, qb, qc = float(Ad @ Ad), -2.0 * float(r @ Ad), loss(w_hi) - bound
-        if qa > 0:
-            theta = (-qb + np.sqrt(max(qb * qb - 4 * qa * qc, 0.0))) / (2 * qa)
-            w_hi = w_hi + float(np.clip(theta, 0.0, 1.0)) * d
-    return w_hi
+        mid = 0.5 * (inner + outer)
+        if pinned_ssr(A, b, p, mid) <= bound:
+            inner = mid
+        else:
+            outer = mid
+    return inner
 
 
 def near_optimal_range(
@@ -257,6 +226,8 @@ def near_optimal_range(
     y_post: Any,
     Y0_post: Any,
     tolerance: float,
+    *,
+    bounds: Any = None,
 ) -> tuple[np.ndarray, np.ndarray, tuple[float, float], float]:
     """Range of post-period gaps over near-optimal simplex weights.
 
@@ -273,6 +244,10 @@ def near_optimal_range(
     tolerance : float
         Relative slack: weights qualify when their pre-period MSPE is at most
         ``(1 + tolerance)`` times the smallest MSPE any simplex weights reach.
+    bounds : array_like (T1 + 1,), optional
+        Absolute bounds on the pre-period sum of squared residuals, one per
+        post-period and a last one for the average gap; replaces ``tolerance``.
+        ``inf`` allows every simplex weighting.
 
     Returns
     -------
@@ -289,16 +264,158 @@ def near_optimal_range(
     w_opt = simplex_lsq(A, b)
     r = b - A @ w_opt
     best = float(r @ r)
-    # a little absolute slack too, so that an exact pre-fit still has a (tiny) set
-    bound = best * (1.0 + tolerance) + 1e-12 * float(b @ b)
+    rows = [*P, P.mean(axis=0)]
+    if bounds is None:
+        # a little absolute slack too, so that an exact pre-fit still has a (tiny) set
+        bound = best * (1.0 + tolerance) + 1e-12 * float(b @ b)
+        bnd = np.full(len(rows), bound)
+    else:
+        bnd = np.maximum(np.asarray(bounds, dtype=float), best + 1e-12 * float(b @ b))
     lowest, highest = [], []
-    for p in [*P, P.mean(axis=0)]:
+    for p, bound in zip(rows, bnd, strict=True):
         # synthetic value p'w at its smallest and largest over the level set
-        lowest.append(float(p @ _extreme_on_level_set(A, b, p, bound, w_opt)))
-        highest.append(float(p @ _extreme_on_level_set(A, b, -p, bound, w_opt)))
+        c_star = float(p @ w_opt)
+        lowest.append(_extreme_on_level_set(A, b, p, bound, c_star, top=False))
+        highest.append(_extreme_on_level_set(A, b, p, bound, c_star, top=True))
     lo_s, hi_s = np.array(lowest), np.array(highest)
     # gap = y - p'w: the lowest gap comes with the highest synthetic value
     low = yp - hi_s[:-1]
     high = yp - lo_s[:-1]
     att = (float(yp.mean() - hi_s[-1]), float(yp.mean() - lo_s[-1]))
     return low, high, att, best / b.size
+
+
+# ------------------------------------------------ placebo-calibrated near-optimal range
+def pinned_ssr(A: np.ndarray, b: np.ndarray, p: np.ndarray, c: float) -> float:
+    """Smallest ``||b - A w||^2`` over simplex weights with synthetic value ``p'w = c``.
+
+    ``inf`` when ``c`` lies outside ``[min p, max p]`` (no simplex weights reach it).
+    Both equality constraints enter as heavily weighted rows of a non-negative least
+    squares problem (the weighting method for equality-constrained least squares; the
+    constraint is met to about ``1e-7`` of the data scale).
+    """
+    from scipy.optimize import nnls
+
+    if c < p.min() or c > p.max():
+        return float("inf")
+    span = float(np.abs(p - c).max())
+    if span == 0.0:  # every donor has the value c: no constraint
+        return _simplex_ssr(A, b)
+    s = max(float(np.abs(A).max()), float(np.abs(b).max()), 1e-300)
+    M = 1e4 * s
+    Aa = np.vstack([A, (M / span) * (p - c), np.full(A.shape[1], M)])
+    ba = np.append(b, [0.0, M])
+    w, _ = nnls(Aa, ba, maxiter=50 * A.shape[1])
+    r = b - A @ w
+    return float(r @ r)
+
+
+def _simplex_ssr(A: np.ndarray, b: np.ndarray) -> float:
+    from impact.synth.weights import simplex_lsq
+
+    r = b - A @ simplex_lsq(A, b)
+    return float(r @ r)
+
+
+def _noise_scale(b: np.ndarray, A: np.ndarray) -> float:
+    """Mean squared year-on-year change of a unit's pre-period gap to the donor mean.
+
+    A unit's own volatility (small authorities are noisier): the slack a unit needs
+    is measured in these units so that placebos of different sizes are comparable.
+    """
+    d = np.diff(b - A.mean(axis=1))
+    return max(float(np.mean(d * d)) if d.size else 0.0, 1e-12 * float(b @ b) + 1e-300)
+
+
+def _required_slack(
+    A: np.ndarray, b: np.ndarray, rows: np.ndarray, values: np.ndarray
+) -> np.ndarray:
+    """Pre-period SSR above the optimum needed to reach each value, in noise units."""
+    best = _simplex_ssr(A, b)
+    scale = _noise_scale(b, A)
+    need = np.array(
+        [pinned_ssr(A, b, p, float(c)) for p, c in zip(rows, values, strict=True)]
+    )
+    return np.maximum(need - best, 0.0) / scale
+
+
+def placebo_slack(Y0_pre: Any, Y0_post: Any) -> np.ndarray:
+    """Slack each donor needs for its near-optimal range to contain its own outcome.
+
+    Every donor in turn is the pseudo-treated unit, fitted on the other donors; its
+    true effect is zero, so its range contains the truth exactly when the pre-period
+    SSR bound reaches the smallest SSR of weights that reproduce its observed
+    post-period outcome.
+
+    Parameters
+    ----------
+    Y0_pre : array_like (T0, J)
+        Donors' pre-period outcomes.
+    Y0_post : array_like (T1, J)
+        Donors' post-period outcomes.
+
+    Returns
+    -------
+    ndarray (J, T1 + 1)
+        Required slack (SSR above the optimum over :func:`_noise_scale`), per donor,
+        per post-period and (last column) for the average post-period outcome.
+    """
+    A = np.asarray(Y0_pre, dtype=float)
+    P = np.asarray(Y0_post, dtype=float)
+    J = A.shape[1]
+    rows = np.vstack([P, P.mean(axis=0)[None, :]])  # (T1 + 1, J)
+    out = np.empty((J, rows.shape[0]))
+    for j in range(J):
+        keep = np.arange(J) != j
+        out[j] = _required_slack(A[:, keep], A[:, j], rows[:, keep], rows[:, j])
+    return out
+
+
+def calibrated_near_optimal_range(
+    y_pre: Any,
+    Y0_pre: Any,
+    y_post: Any,
+    Y0_post: Any,
+    level: float,
+) -> dict[str, Any]:
+    """Near-optimal range whose slack is calibrated by donor placebos to ``level``.
+
+    For each post-period (and the average) the slack of the pre-period SSR bound is
+    the ``ceil(level (J + 1))``-th smallest slack the ``J`` donor placebos need to
+    contain their own (zero) effect (:func:`placebo_slack`), in units of each unit's
+    own noise scale. If the treated unit is exchangeable with the donors, its slack
+    ranks anywhere among the ``J + 1`` with equal chance, so the range contains its
+    true effect with probability at least ``level`` (split-conformal argument).
+
+    Parameters
+    ----------
+    y_pre, Y0_pre, y_post, Y0_post : array_like
+        As in :func:`near_optimal_range`.
+    level : float
+        Nominal coverage, in (0, 1).
+
+    Returns
+    -------
+    dict
+        ``low``, ``high`` (T1,), ``att`` (low, high), ``pre_mspe_optimal``,
+        ``pre_mspe_bound`` (T1 + 1,: the bound per period, the average last),
+        ``slack`` (T1 + 1,) and ``n_placebos``.
+    """
+    A = np.asarray(Y0_pre, dtype=float)
+    b = np.asarray(y_pre, dtype=float)
+    need = placebo_slack(A, Y0_post)
+    J = need.shape[0]
+    k = int(np.ceil(level * (J + 1)))
+    slack = np.sort(need, axis=0)[k - 1] if k <= J else np.full(need.shape[1], np.inf)
+    best = _simplex_ssr(A, b)
+    bounds = best + slack * _noise_scale(b, A)
+    low, high, att, mspe = near_optimal_range(b, A, y_post, Y0_post, 0.0, bounds=bounds)
+    return {
+        "low": low,
+        "high": high,
+        "att": att,
+        "pre_mspe_optimal": mspe,
+        "pre_mspe_bound": bounds / b.size,
+        "slack": slack,
+        "n_placebos": J,
+    }

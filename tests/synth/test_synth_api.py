@@ -36,6 +36,15 @@ def panel(n_donors: int = 12, n_periods: int = 12, seed: int = 0) -> pd.DataFram
 BASE = {"outcome": "rate", "unit": "la", "time": "year"}
 
 
+def _by_hand(df, unit, t0, weights):
+    """Gap of ``unit`` against its donors with the reported weights (brute force)."""
+    wide = df.pivot(index="la", columns="year", values="rate")
+    w = weights.reindex(wide.index).fillna(0.0).to_numpy()
+    gap = wide.loc[unit].to_numpy() - w @ wide.to_numpy()
+    post = wide.columns.to_numpy() >= t0
+    return gap[post].mean(), float(np.sqrt(np.mean(gap[~post] ** 2)))
+
+
 @pytest.fixture(scope="module")
 def df():
     return panel()
@@ -47,7 +56,7 @@ def fitted(df):
     return impact.synth(data, treated_units="A", treatment_time=2008, **BASE)
 
 
-def test_result_protocol(fitted):
+def test_result_protocol(fitted, df):
     d = fitted.to_dict()
     json.dumps(d)
     for key in (
@@ -72,7 +81,9 @@ def test_result_protocol(fitted):
     assert {"estimate", "pre_rmspe", "placebo_pvalue"} <= set(frame.columns)
     assert fitted.gaps.index.name == "year"
     assert abs(fitted.estimate - (-3.0)) < 0.5
-    assert fitted.pre_rmspe < 0.5
+    att, rmspe = _by_hand(df, "A", 2008, fitted.weights)
+    assert fitted.estimate == pytest.approx(att, abs=1e-9)
+    assert fitted.pre_rmspe == pytest.approx(rmspe, rel=1e-9)
 
 
 @pytest.mark.parametrize("kind", ["trajectory", "gap", "placebo", "loo", "weights"])
@@ -98,6 +109,12 @@ def test_several_treated_staggered(df):
     )
     assert list(res.gaps.columns) == ["A", "B"]
     assert abs(res.estimate - (-3.0)) < 0.5
+    # the estimate is the mean of the units' ATTs, each from its own weights
+    atts = [
+        _by_hand(df, u, t, res.weights[u])[0] for u, t in (("A", 2008), ("B", 2010))
+    ]
+    assert res.att_by_unit.to_numpy() == pytest.approx(atts, abs=1e-9)
+    assert res.estimate == pytest.approx(np.mean(atts), abs=1e-9)
     assert res.att_by_unit.shape == (2,)
     assert isinstance(res.weights, pd.DataFrame) and res.weights.shape[1] == 2
     np.testing.assert_allclose(res.weights.sum().to_numpy(), 1.0)
@@ -111,6 +128,9 @@ def test_panel_input(df):
     p = impact.Panel(data, unit="la", time="year", outcome="rate", cohort="cohort")
     res = impact.synth(p, treated_units="A", treatment_time=2008, inference=None)
     assert abs(res.estimate - (-3.0)) < 0.5
+    assert res.estimate == pytest.approx(
+        _by_hand(data, "A", 2008, res.weights)[0], abs=1e-9
+    )
 
 
 def test_predictors_with_missing_years(df):
@@ -126,7 +146,17 @@ def test_predictors_with_missing_years(df):
         **BASE,
     )
     assert list(res.balance.index) == ["x (2000-2007)", "rate (2001,2007)"]
-    assert np.isfinite(res.balance.to_numpy(float)).all()
+    # balance by hand: x averaged over the years it is observed (2003-2007), the
+    # rate over 2001 and 2007; synthetic = weighted donor value, donor_mean unweighted
+    wide_x = data.pivot(index="la", columns="year", values="x").loc[:, 2003:2007]
+    wide_r = data.pivot(index="la", columns="year", values="rate").loc[:, [2001, 2007]]
+    vals = pd.DataFrame({"x": wide_x.mean(axis=1), "r": wide_r.mean(axis=1)})
+    donors = vals.drop(index="A")
+    w = res.weights.reindex(donors.index).fillna(0.0).to_numpy()
+    bal = res.balance
+    assert bal["treated"].to_numpy() == pytest.approx(vals.loc["A"].to_numpy())
+    assert bal["synthetic"].to_numpy() == pytest.approx(w @ donors.to_numpy())
+    assert bal["donor_mean"].to_numpy() == pytest.approx(donors.mean().to_numpy())
 
 
 def test_augmented_and_sdid_methods(df):

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from impact.errors import ImpactError, SpecError
+from impact.errors import DataError, ImpactError, SpecError
 from impact.results import Result
 
 if TYPE_CHECKING:
@@ -455,7 +455,48 @@ class SynthResult(Result):
         """
         from impact.synth.api import _placebo_in_time
 
+        if self.method == "sdid" and "cohorts" not in self.extra:
+            return self._sdid_placebo_in_time(time)
         return _placebo_in_time(self, time)
+
+    def _sdid_placebo_in_time(self, when: Any) -> SynthResult:
+        """Synthetic DiD refitted on the periods before the real date, adopting at
+        ``when`` (the generic path would refit Abadie weights)."""
+        from impact.synth.api import _fit_sdid
+        from impact.synth.penalized import truncated_design
+
+        design = self._design
+        first = self.fits[0].treatment_time
+        if not when < first:
+            raise SpecError(
+                f"The placebo date {when!r} must be before the real treatment date "
+                f"{first!r}."
+            )
+        if int(np.sum(design.periods < when)) < 2:
+            raise DataError(
+                f"Fewer than 2 periods before the placebo date {when!r}; synthetic "
+                "DiD needs at least 2. Choose a later date."
+            )
+        rows_t = np.setdiff1d(np.arange(design.units.size), self._donors)
+        if rows_t.size != self.n_treated:
+            raise SpecError(
+                "placebo_in_time cannot tell the treated units of this synthetic DiD "
+                "fit from the other units outside the donor pool; refit with the "
+                "treatment date moved back instead."
+            )
+        treated = [design.units[i] for i in rows_t]
+        sub = truncated_design(design, first, when)
+        cfg = dict(self._config, inference=None)
+        res = _fit_sdid(
+            sub, treated, rows_t, self._donors, dict.fromkeys(treated, when), cfg
+        )
+        res.estimator = f"synth (sdid) placebo-in-time ({when})"
+        res.title = f"Synthetic DiD placebo in time ({when})"
+        res.warnings = [
+            f"Placebo in time: treatment moved to {when!r}; synthetic DiD refitted "
+            "on the periods before the real date; no inference."
+        ]
+        return res
 
     def _fit_of(self, unit: Any) -> UnitFit:
         if unit is None:

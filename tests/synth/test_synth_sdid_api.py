@@ -106,3 +106,30 @@ def test_staggered_sdid_refuses_placebo_in_time():
     )
     with pytest.raises(impact.errors.SpecError, match="staggered SDID"):
         res.placebo_in_time(2004)
+
+
+@pytest.mark.parametrize("n_treated", [1, 2])
+def test_sdid_placebo_in_time_refits_sdid(n_treated):
+    # reference: synthdid's estimator on the panel cut before the real date (2011),
+    # adopting at the placebo date 2006 (T0 = 5 of the 10 kept years), as an array
+    # call; before the fix the refit used Abadie weights (and failed with 2 treated)
+    from tests.synth.test_synth_sdid import _panel
+
+    Y, treated, _ = _panel(seed=4, N=20, T=14, T0=10, n_treated=n_treated)
+    res = impact.synth(
+        _long(Y),
+        outcome="y",
+        unit="unit",
+        time="year",
+        method="sdid",
+        treated_units=[f"u{i:02d}" for i in range(n_treated)],
+        treatment_time=2011,
+        inference=None,
+    )
+    p = res.placebo_in_time(2006)
+    ref = sdid_estimate(Y[:, :10], treated, 5)
+    assert p.method == "sdid"
+    assert p.estimate == pytest.approx(ref.att, abs=1e-10)
+    assert "synthetic DiD refitted" in p.warnings[0]
+    with pytest.raises(impact.errors.DataError, match="Fewer than 2 periods"):
+        res.placebo_in_time(2002)

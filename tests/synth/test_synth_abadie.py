@@ -106,15 +106,21 @@ def test_simplex_weights_bad_input():
         simplex_weights(np.ones(2), np.ones((2, 0)))
 
 
-def test_regression_v_is_on_simplex():
+def test_regression_v_matches_ols():
+    # R Synth's regression start: each optimisation-period outcome regressed across
+    # units on an intercept and the predictors (statsmodels OLS here); V is the sum of
+    # squared slopes per predictor, normalised to sum to one.
+    import statsmodels.api as sm
+
     rng = np.random.default_rng(1)
-    v = regression_v(
-        rng.normal(size=3),
-        rng.normal(size=(3, 9)),
-        rng.normal(size=5),
-        rng.normal(size=(5, 9)),
-    )
-    assert v.min() >= 0 and abs(v.sum() - 1) < 1e-12
+    x1, X0 = rng.normal(size=3), rng.normal(size=(3, 9))
+    z1, Z0 = rng.normal(size=5), rng.normal(size=(5, 9))
+    v = regression_v(x1, X0, z1, Z0)
+    X = sm.add_constant(np.column_stack([x1, X0]).T)
+    Z = np.column_stack([z1, Z0]).T
+    slopes = np.array([sm.OLS(Z[:, t], X).fit().params[1:] for t in range(5)])
+    ref = (slopes**2).sum(axis=0)
+    np.testing.assert_allclose(v, ref / ref.sum(), rtol=1e-10)
 
 
 def test_fit_scm_recovers_exact_combination():

@@ -57,7 +57,7 @@ def _coverage(n_sims, method, seed, alpha=0.05):
 def test_coverage_factor_model_reduced():
     # reduced run: 60 panels x 5 post-periods = 300 tests of the true effect. Nominal
     # coverage 0.95; two-sided band 0.95 +/- (2 MCSE + 1 point), MCSE = sqrt(0.95 *
-    # 0.05 / 300) = 0.0126: [0.915, 0.985]. A test that never rejects (coverage 1)
+    # 0.05 / 300) = 0.0126: [0.915, 0.985] (measured 0.967). A test that never rejects
     # fails the upper bound.
     cov = _coverage(60, "sc", seed=11)
     assert 0.915 <= cov <= 0.985, cov
@@ -67,10 +67,12 @@ def test_coverage_factor_model_reduced():
 @pytest.mark.montecarlo
 @pytest.mark.parametrize("method", ["sc", "did", "augmented"])
 def test_coverage_factor_model_full(method):
-    # 400 panels x 5 periods = 2000 tests; binomial SD 0.005 (plus within-panel
-    # correlation); the factor model violates DiD's parallel trends only mildly.
+    # 400 panels x 5 periods = 2000 tests; MCSE sqrt(0.95 * 0.05 / 2000) = 0.0049;
+    # band 0.95 +/- (2 MCSE + 1 point) = [0.930, 0.970]. Measured (seed 12): sc
+    # 0.9555, augmented 0.9555, did 0.9305 (the factor model violates DiD's parallel
+    # trends mildly, so DiD sits at the lower edge).
     cov = _coverage(400, method, seed=12)
-    assert 0.92 <= cov <= 0.985, cov
+    assert 0.930 <= cov <= 0.970, cov
 
 
 @pytest.mark.montecarlo

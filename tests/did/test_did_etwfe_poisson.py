@@ -40,11 +40,20 @@ def test_castle_poisson_counts_match_diff_diff(castle):
         inference="analytic",
         **KW,
     )
-    assert res.estimate == pytest.approx(31.689372888083664, rel=1e-9)
-    assert res.se == pytest.approx(9.960583501702596, rel=1e-8)
+    est, se = 31.689372888083664, 9.960583501702596
+    assert res.estimate == pytest.approx(est, rel=1e-9)
+    assert res.se == pytest.approx(se, rel=1e-8)
+    # 95% normal intervals est -/+ z_{0.975} se from the pinned estimate and SE
+    z = 1.959963984540054
+    assert res.ci == pytest.approx((est - z * se, est + z * se), rel=1e-7)
     cell = res.att_gt.set_index(["group", "time"]).loc[(2005, 2005)]
     assert cell["att"] == pytest.approx(-71.51732206607903, rel=1e-9)
     assert cell["se"] == pytest.approx(21.732541656492135, rel=1e-8)
+    lo, hi = (
+        -71.51732206607903 - z * 21.732541656492135,
+        -71.51732206607903 + z * 21.732541656492135,
+    )
+    assert (cell["ci_low"], cell["ci_high"]) == pytest.approx((lo, hi), rel=1e-7)
     assert res.options["family"] == "poisson"
 
 

@@ -91,6 +91,9 @@ def test_permutation_and_auto():
     assert perm.pvalue == pytest.approx(pr.sampled_pvalue(t_cs), abs=1e-12)
     assert auto.pvalue == pytest.approx(pr.sampled_pvalue(t_tw), abs=1e-12)
     assert perm.pvalue == pytest.approx(41 / 200, abs=1e-12)  # the value, stated
+    # the displayed SE of a permutation interval is its half-width over z_{0.975}
+    lo, hi = perm.ci
+    assert perm.se == pytest.approx((hi - lo) / (2 * 1.959963984540054), rel=1e-12)
     assert (
         perm.estimate == impact.did(panel, method="cs", inference="analytic").estimate
     )
@@ -166,6 +169,7 @@ def test_wild_event_study_matches_bruteforce_wcr():
     assert ev.pvalue == pytest.approx(29 / 99, abs=1e-12)  # the value, stated
     # the interval inverts the test: p <= 0.05 just outside each end, > 0.05 inside
     lo, hi = ev.ci
+    assert ev.se == pytest.approx((hi - lo) / (2 * 1.959963984540054), rel=1e-12)
     eps = 1e-6 * (hi - lo)
     assert pvalue(lo - eps) <= 0.05 < pvalue(lo + eps)
     assert pvalue(hi + eps) <= 0.05 < pvalue(hi - eps)

@@ -286,10 +286,17 @@ def test_dcdh_matches_diff_diff(switching):
         -3: (-0.19904774339853373, 0.11399690941674416, 31),
         -4: (-0.08494418500111263, 0.20003303605878223, 13),
     }
+    # 95% normal intervals est -/+ z_{0.975} se (as diff-diff's and R
+    # DIDmultiplegt's analytic intervals), from the pinned estimates and SEs
+    z = 1.959963984540054
     for e, (b, s, n) in expected.items():
         assert tab.loc[e, "estimate"] == pytest.approx(b, abs=1e-10)
         assert tab.loc[e, "std_error"] == pytest.approx(s, rel=1e-8)
         assert tab.loc[e, "n_switchers"] == n
+        assert tab.loc[e, "conf_low"] == pytest.approx(b - z * s, rel=1e-7)
+        assert tab.loc[e, "conf_high"] == pytest.approx(b + z * s, rel=1e-7)
+    est, se = 1.7517501649835872, 0.09282460482861536
+    assert res.ci == pytest.approx((est - z * se, est + z * se), rel=1e-7)
     assert res.aggregate("simple").estimate == pytest.approx(res.estimate)
     dyn = res.aggregate("dynamic").to_frame().set_index("event_time")
     assert dyn.loc[1, "estimate"] == pytest.approx(1.817149187180449, abs=1e-10)

@@ -469,7 +469,8 @@ def _last_cohort_as_control(panel: Panel, anticipation: int) -> tuple[Panel, str
 
 #: Below this many units in a cohort the multiplier-bootstrap uniform band warns: in
 #: tests/inference/test_band_coverage_montecarlo.py (CLA-calibrated panels, 3 cohorts)
-#: it covered 90.5% (200 replications, MCSE 1.5 points) with 20 units per cohort.
+#: it covered 90.5% (200 replications, MCSE 1.5 points) with 20 units per cohort and
+#: 92.5% (inside 95% +/- (2 MCSE + 1 point)) with 30.
 BAND_FEW_PER_COHORT: int = 30
 
 

@@ -373,7 +373,11 @@ def synth(
             "Per-period intervals are in .conformal."
         )
     elif inference == "prediction":
-        from impact.synth.prediction import PREDICTION_NOTE, synth_prediction
+        from impact.synth.prediction import (
+            MANY_DONORS_NOTE,
+            PREDICTION_NOTE,
+            synth_prediction,
+        )
 
         intervals, ci, bands = synth_prediction(
             design,
@@ -388,6 +392,9 @@ def synth(
         extra["prediction"] = bands
         result_kw.update(se=float("nan"), ci=ci, pvalue=float("nan"))
         warn.append(PREDICTION_NOTE.format(alpha=alpha, half=alpha / 2))
+        n_pre = int(fits[0].pre.sum())
+        if donor_rows.size > n_pre:
+            warn.append(MANY_DONORS_NOTE.format(donors=donor_rows.size, pre=n_pre))
     else:
         result_kw.update(se=float("nan"), pvalue=float("nan"))
     res = SynthResult(

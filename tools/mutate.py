@@ -20,7 +20,7 @@ Single mutation::
 A batch of mutations (a JSON list of objects with ``id``, ``file``, ``pattern`` or
 ``line``, ``replace``, optional ``nth`` and ``tests``), printed as a kill table::
 
-    python tools/mutate.py --batch tools/mutations.json [--only ID ...]
+    python tools/mutate.py --batch tools/mutations.json [--only ID ...] [--prefix P ...]
 
 ``--pattern`` is a regular expression; the ``nth`` (default 1st) line it matches is
 rewritten with ``re.sub(pattern, replace, line, count=1)``. ``--line N`` replaces the
@@ -33,6 +33,9 @@ written and again after the revert, so a mutation that keeps the file's size and
 second can never run (or linger) as stale bytecode. A copy of
 the original is kept beside the file (``.<name>.mutate-orig``) while the tests run; if
 the process is killed outright, the next run restores it before doing anything else.
+Only one run at a time may use a worktree (lock file ``.mutate-lock`` at its top): a
+second run would import the first one's mutated file, or take its backup for a stale
+one and revert it mid-run.
 """
 
 from __future__ import annotations
@@ -106,6 +109,37 @@ def restore_stale_backups(root: Path) -> list[Path]:
         bak.unlink()
         restored.append(target)
     return restored
+
+
+LOCK_NAME = ".mutate-lock"
+
+
+def take_lock(root: Path) -> bool:
+    """One run per worktree: a second run would see the first one's mutated file.
+
+    Returns False when another live run holds the lock; a lock left by a dead
+    process is taken over.
+    """
+    lock = root / LOCK_NAME
+    for _ in range(2):
+        try:
+            fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+        except FileExistsError:
+            try:
+                pid = int(lock.read_text().strip() or 0)
+                if pid <= 0:
+                    raise ValueError(pid)
+                os.kill(pid, 0)
+            except (ValueError, ProcessLookupError, FileNotFoundError):
+                lock.unlink(missing_ok=True)  # stale: its process is gone
+                continue
+            except PermissionError:
+                return False
+            return False
+        os.write(fd, str(os.getpid()).encode())
+        os.close(fd)
+        return True
+    return False
 
 
 def _drop_bytecode(path: Path) -> None:
@@ -239,12 +273,37 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--nth", type=int, default=1, help="use the nth matching line")
     ap.add_argument("--batch", help="JSON file with a list of mutations")
     ap.add_argument("--only", nargs="*", default=None, help="batch ids to run")
+    ap.add_argument(
+        "--prefix",
+        nargs="*",
+        default=None,
+        help="run the batch ids starting with any of these prefixes",
+    )
     ap.add_argument("--timeout", type=float, default=900.0, help="seconds per run")
     ap.add_argument("--dry-run", action="store_true", help="show the diff, run nothing")
     ap.add_argument("--json", help="also write the outcomes to this JSON file")
     args = ap.parse_args(argv)
 
     root = repo_root(Path.cwd())
+    if not take_lock(root):
+        print(
+            f"another mutate.py run is using {root} ({LOCK_NAME}); wait for it: "
+            "two runs in one worktree would test each other's mutated files",
+            file=sys.stderr,
+        )
+        return 2
+    try:
+        return _main(args, ap, root, tests)
+    finally:
+        (root / LOCK_NAME).unlink(missing_ok=True)
+
+
+def _main(
+    args: argparse.Namespace,
+    ap: argparse.ArgumentParser,
+    root: Path,
+    tests: list[str],
+) -> int:
     for p in restore_stale_backups(root):
         print(f"restored {p} from a run that did not finish", file=sys.stderr)
 
@@ -253,6 +312,10 @@ def main(argv: list[str] | None = None) -> int:
         muts = [Mutation(**d) for d in spec]
         if args.only:
             muts = [m for m in muts if m.id in set(args.only)]
+        if args.prefix:
+            muts = [m for m in muts if m.id.startswith(tuple(args.prefix))]
+        if not muts:
+            ap.error("no mutation in the batch matches --only/--prefix")
         if tests:
             for m in muts:
                 m.tests = list(tests)

@@ -8,6 +8,12 @@ log rates, so the true ATT is known exactly. Inference is synthdid's placebo sta
 error (controls reassigned as pseudo-treated) with a normal interval; the test of the
 true effect rejects exactly when the interval misses it, so the size of the test of
 the true value is one minus the coverage.
+
+Measured: reduced run (seeds 0-39, 60 authorities) coverage 0.925, bias +0.009, RMS
+SE / SD of the estimates 0.96. Full run (seeds 1000-1299, 150 authorities, 200
+replications) coverage 0.933 (size of the test of the true effect 0.067), bias
+-0.0007 (MCSE 0.004), SE/SD 1.01; by number of treated (60 draws each) coverage
+0.98 / 0.92 / 0.93 / 0.85 / 0.98 for 1-5 treated.
 """
 
 from __future__ import annotations

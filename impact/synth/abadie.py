@@ -8,7 +8,10 @@ outcome MSPE of the implied synthetic unit (Abadie and Gardeazabal 2003; Abadie,
 and Hainmueller 2010). The nested objective is piecewise smooth and strongly multimodal,
 so it is searched from many starting points: equal V, the regression V, and the best of
 a screen of random Dirichlet draws, each polished by Nelder-Mead on log V, with the inner
-QP warm-started from the previous support.
+QP warm-started from the previous solution. When the donors can match the treated
+unit's predictors exactly (its predictors lie in their convex hull) V does not change
+the set of inner solutions, and the nested optimum is found directly as the best
+outcome fit among the exact matches (:func:`_exact_match`).
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from numpy.typing import NDArray
 from scipy.linalg.lapack import dgesv as _dgesv
 
 from impact.errors import DataError, EstimationError, SpecError
-from impact.synth.weights import simplex_lsq, simplex_qp
+from impact.synth.weights import simplex_lsq, simplex_lsq_eq, simplex_qp
 
 __all__ = ["ScmFit", "fit_scm", "regression_v", "standardise"]
 
@@ -125,7 +128,14 @@ def regression_v(
 
 
 class _NestedObjective:
-    """Outcome MSPE as a function of log V, with a warm-started inner QP."""
+    """Outcome MSPE as a function of log V, with a warm-started inner QP.
+
+    The V search evaluates this tens of thousands of times per fit on a few dozen
+    donors, so the common case is kept to a handful of small array operations: while
+    the support of W stays the same, everything that depends only on the support
+    (the donors' predictor columns, their outer products and outcome columns) is
+    cached, and W comes from one (n + 1)-dimensional KKT solve plus a gradient check.
+    """
 
     def __init__(
         self,
@@ -139,6 +149,7 @@ class _NestedObjective:
         self.penalty = float(penalty)
         # squared distance of each donor to the treated unit, per predictor
         self._d2 = (X0 - x1[:, None]) ** 2
+        self._X0T = np.ascontiguousarray(X0.T)
         self.support: NDArray[np.intp] | None = None
         self.n_eval = 0
         self.n_polish = 0
@@ -146,17 +157,93 @@ class _NestedObjective:
 
         self._scale_x = float(np.abs(X0).max())
         self._scale_b = float(np.abs(x1).max())
+        self._thr_unit = 1e-11 * self._scale_x * (self._scale_x + self._scale_b)
+        self._key = b""
+        self._cache: tuple[Any, ...] = ()
+        # weights on ``support`` at the last evaluation (a feasible warm start)
+        self._prev_z: _FloatArray | None = None
 
-    def _fast_weights(self, v: _FloatArray, P: NDArray[np.intp]) -> _FloatArray | None:
-        """The optimum when it has the same support as the last one, else None.
+    def _support_cache(self, P: NDArray[np.intp]) -> tuple[Any, ...]:
+        """Arrays that depend on the support only (rebuilt when it changes)."""
+        key = P.tobytes()
+        if key != self._key:
+            n, K = P.size, self.X0.shape[0]
+            XP = self.X0[:, P]
+            outer = (XP[:, :, None] * XP[:, None, :]).reshape(K, n * n)
+            kkt0 = np.zeros((n + 1, n + 1))
+            kkt0[:n, n] = 1.0
+            kkt0[n, :n] = 1.0
+            out = np.ones(self.X0.shape[1], dtype=bool)
+            out[P] = False
+            self._cache = (
+                XP,
+                outer,
+                XP * self.x1[:, None],
+                np.ascontiguousarray(self.Z0[:, P]),
+                kkt0,
+                np.flatnonzero(out),
+                self._d2[:, P],
+            )
+            self._key = key
+        return self._cache
+
+    def _fast_support_weights(
+        self, v: _FloatArray, P: NDArray[np.intp]
+    ) -> _FloatArray | None:
+        """Weights on ``P`` when the optimum has the same support, else None.
 
         Most steps of the V search move V a little and keep the support: then one
         equality-constrained solve on the support and the KKT check give the exact
         optimum without forming the J x J Gram matrix.
         """
+        XP, outer, bx, _, kkt0, out, d2P = self._support_cache(P)
         n = P.size
+        kkt = kkt0.copy()
+        kkt[:n, :n] = (v @ outer).reshape(n, n)
+        rhs = np.empty(n + 1)
+        rhs[:n] = v @ bx
+        rhs[n] = 1.0
+        if self.penalty > 0:
+            rhs[:n] -= 0.5 * self.penalty * (v @ d2P)
+        _, _, sol, info = _dgesv(kkt, rhs, overwrite_a=1, overwrite_b=1)
+        z = sol[:n]
+        # the NaN-safe comparison also rejects a failed solve (z sums to one, so all
+        # entries above the floor means all are finite and at most one)
+        if info != 0 or not z.min() > 1e-14:
+            return None
+        if out.size:
+            # KKT: no donor outside the support may have a larger negative gradient
+            g = self._X0T @ (v * (self.x1 - XP @ z))
+            if self.penalty > 0:
+                g -= 0.5 * self.penalty * (v @ self._d2)
+            thr = self._thr_unit * float(v.max())
+            if g[out].max() - g[P].sum() / n > thr:
+                return None
+        return z
+
+    def _fast_weights(self, v: _FloatArray, P: NDArray[np.intp]) -> _FloatArray | None:
+        z = self._fast_support_weights(v, P)
+        if z is None:
+            return None
+        w = np.zeros(self.X0.shape[1])
+        w[P] = z
+        return w
+
+    def weights(self, v: _FloatArray) -> _FloatArray:
+        if self.support is not None and self.support.size:
+            fast = self._fast_weights(v, self.support)
+            if fast is not None:
+                self._prev_z = fast[self.support]
+                return fast
+        return self._general_weights(v)
+
+    def _eq_solve(self, v: _FloatArray, P: list[int]) -> _FloatArray | None:
+        """Optimum over the weights on ``P`` with only the sum-to-one constraint."""
+        n = len(P)
+        if n == 1:
+            return np.ones(1)
         XP = self.X0[:, P]
-        XPv = XP.T * v  # (n, K)
+        XPv = XP.T * v
         kkt = np.empty((n + 1, n + 1))
         kkt[:n, :n] = XPv @ XP
         kkt[:n, n] = 1.0
@@ -167,30 +254,79 @@ class _NestedObjective:
         rhs[n] = 1.0
         if self.penalty > 0:
             rhs[:n] -= 0.5 * self.penalty * (v @ self._d2[:, P])
-        _, _, sol, info = _dgesv(kkt, rhs)
-        if info != 0:
-            return None
+        _, _, sol, info = _dgesv(kkt, rhs, overwrite_a=1, overwrite_b=1)
         z = sol[:n]
-        if not (np.all(np.isfinite(z)) and np.all(z > 1e-14)):
+        if info != 0 or not np.isfinite(z).all():
             return None
-        # KKT: no donor outside the support may have a larger negative gradient
-        g = self.X0.T @ (v * (self.x1 - XP @ z))
-        if self.penalty > 0:
-            g -= 0.5 * self.penalty * (v @ self._d2)
-        viol = g - g[P].mean()
-        viol[P] = -np.inf
-        thr = 1e-11 * float(v.max()) * self._scale_x * (self._scale_x + self._scale_b)
-        if viol.max() > thr:
-            return None
-        w = np.zeros(self.X0.shape[1])
-        w[P] = z
-        return w
+        return z
 
-    def weights(self, v: _FloatArray) -> _FloatArray:
+    def _active_set(
+        self, v: _FloatArray, P: list[int], z0: _FloatArray | None
+    ) -> _FloatArray | None:
+        """The primal active-set method of :func:`simplex_qp`, in predictor space.
+
+        The iterations of :func:`simplex_qp`, started from the previous solution
+        (support ``P``, weights ``z0`` on it; a feasible point, usually one donor
+        away from the new optimum), with each solve on the K predictor rows of the
+        support donors instead of the J x J Gram matrix. None when a solve is singular
+        or the iterations stall (the caller then takes the Gram-matrix path).
+        """
+        eps = 1e-14
+        J = self.X0.shape[1]
+        thr = self._thr_unit * float(v.max())
+        w = np.zeros(J)
+        w[P] = z0 if z0 is not None and z0.shape[0] == len(P) else 1.0 / len(P)
+        z: _FloatArray | None = None
+        for _ in range(3 * J + 50):
+            for _ in range(4 * len(P) + 10):
+                z = self._eq_solve(v, P)
+                if z is None:
+                    return None
+                if z.min() > eps:
+                    break
+                wp = w[P]
+                neg = z <= eps
+                denom = wp[neg] - z[neg]
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    ratios = np.where(denom > 0, wp[neg] / denom, 0.0)
+                alpha = float(np.clip(ratios.min(), 0.0, 1.0))
+                wp = wp + alpha * (z - wp)
+                keep = wp > eps
+                if keep.all():
+                    keep[np.flatnonzero(neg)[np.argmin(ratios)]] = False
+                P = [p for p, k in zip(P, keep, strict=True) if k]
+                if not P:
+                    return None
+                w = np.zeros(J)
+                w[P] = wp[keep]
+                w[P] /= w[P].sum()
+            else:
+                return None
+            assert z is not None
+            w = np.zeros(J)
+            w[P] = z
+            g = self._X0T @ (v * (self.x1 - self.X0[:, P] @ z))
+            if self.penalty > 0:
+                g -= 0.5 * self.penalty * (v @ self._d2)
+            gm = g[P].mean()
+            g[P] = -np.inf
+            j = int(g.argmax())
+            if g[j] - gm <= thr:
+                return w
+            P_new = sorted([*P, j])
+            z_new = self._eq_solve(v, P_new)
+            if z_new is None or z_new[P_new.index(j)] <= eps:
+                return None
+            P = P_new
+        return None
+
+    def _general_weights(self, v: _FloatArray) -> _FloatArray:
         if self.support is not None and self.support.size:
-            fast = self._fast_weights(v, self.support)
-            if fast is not None:
-                return fast
+            w_as = self._active_set(v, [int(i) for i in self.support], self._prev_z)
+            if w_as is not None:
+                self.support = np.flatnonzero(w_as > 0)
+                self._prev_z = w_as[self.support]
+                return w_as
         X0v = self.X0.T * v  # (J, K)
         H = X0v @ self.X0
         c = X0v @ self.x1
@@ -218,11 +354,25 @@ class _NestedObjective:
             sv = np.sqrt(v)
             w = simplex_lsq(sv[:, None] * self.X0, sv * self.x1)
         self.support = np.flatnonzero(w > 0)
+        self._prev_z = w[self.support]
         return w
 
     def loss_of_v(self, v: _FloatArray) -> float:
         self.n_eval += 1
-        w = self.weights(v)
+        P = self.support
+        z = None
+        if P is not None and P.size:
+            z = self._fast_support_weights(v, P)
+        if z is not None:
+            self._prev_z = z
+            r = self.z1 - self._cache[3] @ z
+            loss = float(r @ r) / r.shape[0]
+            if loss < self.best[0]:
+                w = np.zeros(self.X0.shape[1])
+                w[P] = z
+                self.best = (loss, v, w)
+            return loss
+        w = self._general_weights(v)
         r = self.z1 - self.Z0 @ w
         loss = float(r @ r) / r.shape[0]
         if loss < self.best[0]:
@@ -230,7 +380,8 @@ class _NestedObjective:
         return loss
 
     def __call__(self, theta: _FloatArray) -> float:
-        return self.loss_of_v(_softmax(theta))
+        e = np.exp(theta - theta.max())
+        return self.loss_of_v(_V_FLOOR + (1.0 - _V_FLOOR * e.shape[0]) / e.sum() * e)
 
 
 def _penalized_polish(H: _FloatArray, c: _FloatArray, j0: int) -> _FloatArray:
@@ -389,6 +540,41 @@ def fit_scm(
     return ScmFit(w, vv, obj.loss_of_v(vv), w_loss(vv, w))
 
 
+def _exact_match(obj: _NestedObjective, w_loss: Any) -> ScmFit | None:
+    """The nested optimum when the donors can match the predictors exactly.
+
+    If the treated unit's (standardised) predictors lie in the convex hull of the
+    donors', every V with positive entries gives predictor distance zero, and the inner
+    problem's solutions are the same set for all V: the weights with ``X0 w = x1`` on
+    the simplex. The choice of V then does not matter and the nested criterion is the
+    best pre-period outcome fit over that set, one least-squares problem with linear
+    constraints (solved exactly; the search over V could only wander over this flat
+    region and keep whichever member of the set its inner solver happened to return).
+    V is reported as equal weights. None when the predictors cannot be matched exactly
+    (or with the Abadie-L'Hour penalty, which makes the inner solution unique).
+    """
+    if obj.penalty > 0:
+        return None
+    x1, X0, z1, Z0 = obj.x1, obj.X0, obj.z1, obj.Z0
+    w_hull = simplex_lsq(X0, x1)
+    size = max(float(np.linalg.norm(x1)), obj._scale_x, 1e-300)
+    if np.linalg.norm(x1 - X0 @ w_hull) > 1e-10 * size:
+        return None
+    T = z1.shape[0]
+    A, b = Z0 / np.sqrt(T), z1 / np.sqrt(T)
+    C = np.vstack([X0, np.ones(X0.shape[1])])
+    w = simplex_lsq_eq(A, b, C, np.append(x1, 1.0), w_hull)
+    if w is None:
+        w = w_hull
+    else:
+        w = np.maximum(w, 0.0)
+        w /= w.sum()
+    r = z1 - Z0 @ w
+    loss = float(r @ r) / T
+    v = np.full(x1.shape[0], 1.0 / x1.shape[0])
+    return ScmFit(w, v, loss, w_loss(v, w), np.array([loss]))
+
+
 def _nested(
     obj: _NestedObjective,
     w_loss: Any,
@@ -400,6 +586,9 @@ def _nested(
     from scipy.optimize import minimize
 
     K = obj.x1.shape[0]
+    exact = _exact_match(obj, w_loss)
+    if exact is not None:
+        return exact
     rng = rng if rng is not None else np.random.default_rng(0)
     floor = 1e-8
     v_eq = np.full(K, 1.0 / K)

@@ -22,7 +22,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from impact.errors import EstimationError
 
-__all__ = ["simplex_lsq", "simplex_qp", "simplex_weights"]
+__all__ = ["simplex_lsq", "simplex_lsq_eq", "simplex_qp", "simplex_weights"]
 
 _FloatArray = NDArray[np.float64]
 
@@ -292,3 +292,101 @@ def simplex_weights(
             )
         sv = np.sqrt(va)
     return simplex_lsq(sv[:, None] * X0, sv * x1)
+
+
+def simplex_lsq_eq(
+    A: _FloatArray,
+    b: _FloatArray,
+    C: _FloatArray,
+    d: _FloatArray,
+    w0: _FloatArray,
+    *,
+    tol: float = 1e-10,
+) -> _FloatArray | None:
+    """Minimise ``||A w - b||^2`` subject to ``C w = d`` and ``w >= 0``, from a feasible ``w0``.
+
+    A primal active-set method (the Lawson-Hanson iterations of :func:`simplex_qp`
+    with general equality constraints): on the passive set the equality-constrained
+    least-squares problem is solved through its KKT system (minimum-norm solution
+    when singular), infeasible steps are cut back to the boundary, and the donor with
+    the most negative reduced cost enters. The sum-to-one constraint is a row of
+    ``C``.
+
+    Parameters
+    ----------
+    A : ndarray (m, J)
+    b : ndarray (m,)
+    C : ndarray (p, J)
+        Equality constraints (include a row of ones for the simplex).
+    d : ndarray (p,)
+    w0 : ndarray (J,)
+        A feasible starting point (``w0 >= 0``, ``C w0 = d`` to rounding).
+    tol : float, default 1e-10
+        Relative tolerance of the optimality check.
+
+    Returns
+    -------
+    ndarray (J,) or None
+        The optimum, or None when the iterations stall (degenerate constraints).
+    """
+    J = A.shape[1]
+    p = C.shape[0]
+    eps = 1e-14
+    G = A.T @ A
+    Ab = A.T @ b
+    w = np.where(w0 > eps, w0, 0.0)
+    P = [int(i) for i in np.flatnonzero(w)]
+    if not P:
+        return None
+    scale = float(np.abs(G).max()) + float(np.abs(Ab).max()) + 1e-300
+    cscale = float(np.abs(C).max()) + 1e-300
+
+    def eq_solve(P: list[int]) -> tuple[_FloatArray, _FloatArray]:
+        n = len(P)
+        kkt = np.zeros((n + p, n + p))
+        kkt[:n, :n] = G[np.ix_(P, P)]
+        kkt[:n, n:] = C[:, P].T
+        kkt[n:, :n] = C[:, P]
+        rhs = np.concatenate([Ab[P], d])
+        sol = np.linalg.lstsq(kkt, rhs, rcond=None)[0]
+        return sol[:n], sol[n:]
+
+    for _ in range(3 * J + 50):
+        lam = np.zeros(p)
+        for _ in range(4 * len(P) + 10):
+            z, lam = eq_solve(P)
+            if (z > eps).all():
+                break
+            wp = w[P]
+            neg = z <= eps
+            denom = wp[neg] - z[neg]
+            with np.errstate(divide="ignore", invalid="ignore"):
+                ratios = np.where(denom > 0, wp[neg] / denom, 0.0)
+            alpha = float(np.clip(ratios.min(), 0.0, 1.0))
+            wp = wp + alpha * (z - wp)
+            keep = wp > eps
+            if keep.all():
+                keep[np.flatnonzero(neg)[np.argmin(ratios)]] = False
+            P = [q for q, k in zip(P, keep, strict=True) if k]
+            if not P:
+                return None
+            w = np.zeros(J)
+            w[P] = wp[keep]
+        else:
+            return None
+        w = np.zeros(J)
+        w[P] = z
+        # reduced costs of the donors outside P: gradient + C' lambda must be >= 0
+        mu = (G @ w - Ab) + C.T @ lam
+        mu[P] = np.inf
+        j = int(mu.argmin())
+        if mu[j] >= -tol * scale:
+            if np.abs(C @ w - d).max() > 1e-8 * cscale * (1.0 + np.abs(d).max()):
+                return None
+            return w
+        P_new = sorted([*P, j])
+        z_new, _ = eq_solve(P_new)
+        if z_new[P_new.index(j)] <= eps:
+            return None
+        P = P_new
+    return None

@@ -569,3 +569,29 @@ def test_few_treated_units_warn(se: str) -> None:
 def test_many_treated_units_no_few_warning() -> None:
     res = match(_toy(n1=40, n0=160), **KW)
     assert not any("carry weight" in w for w in res.warnings)
+
+
+# ------------------------------------------------------- validation rules (issue 15)
+# Each rule is deleted by a mutation in tools/mutations.json; without it the call
+# would run and return a number for an input it cannot handle.
+@pytest.mark.parametrize(
+    ("change", "kwargs", "error", "message"),
+    [
+        ("ps", {"distance": "ps"}, DataError, "strictly between 0 and 1"),
+        (None, {"ties": "all"}, SpecError, "ties='all' needs replace=True"),
+        (None, {"method": "ipw", "trim": 0.6}, SpecError, r"'trim' must be in"),
+        ("y", {}, DataError, "outcome 'y' is missing or non-numeric"),
+        (None, {"method": "optimal", "se": "ai"}, SpecError, "applies to method"),
+        (None, {"replace": True, "se": "ai", "adjust": True}, SpecError, "adjustment"),
+    ],
+)
+def test_validation_rules_refuse(
+    change: str | None, kwargs: dict, error: type, message: str
+) -> None:
+    df = _toy()
+    if change == "ps":
+        df["ps"] = np.linspace(0.0, 0.9, len(df))  # a score of exactly 0
+    elif change == "y":
+        df.loc[3, "y"] = np.nan
+    with pytest.raises(error, match=message):
+        match(df, **KW, **kwargs)

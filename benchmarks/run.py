@@ -4,7 +4,7 @@ Usage (from the repository root)::
 
     python benchmarks/run.py [--quick] [--full] [--peers-venv .bench-venv]
                              [--no-install] [--repeats 3] [--threads 1]
-                             [--only cs,twfe,modern,synth,sdid,matching,power]
+                             [--only cs,twfe,modern,synth,special,sdid,matching,power]
 
 Every row is the same task on the same data for impact and one peer: the median of
 ``--repeats`` wall-clock runs after one warm-up call (a warm-up longer than 5 s leaves
@@ -58,6 +58,13 @@ ADH_SPECIALS = [
     ("cigsale", [1988], "mean"),
     ("cigsale", [1980], "mean"),
     ("cigsale", [1975], "mean"),
+]
+CLA_SPECIALS = [  # a typical user specification on the CLA rate, treated in 2020
+    ("rate", list(range(2010, 2020)), "mean"),
+    ("rate", [2016], "mean"),
+    ("rate", [2017], "mean"),
+    ("rate", [2018], "mean"),
+    ("rate", [2019], "mean"),
 ]
 CS_KINDS = ("simple", "group", "dynamic", "calendar")
 POWER_T0, POWER_TREATED, POWER_EFFECT = 2020, 10, 3.0
@@ -540,6 +547,27 @@ def _impact_modern(df: Any, repeats: int, task: str) -> tuple[float, float]:
     return tm.median_time(run, repeats)
 
 
+def _cla_panel() -> tuple[Any, Any]:
+    """The real CLA panel: authorities observed every year 2010-2025, one treated.
+
+    Rates per 10,000 children (harmonised authorities; City of London and the Isles of
+    Scilly dropped as too small); the treated authority is the 11th by id.
+    """
+    import pandas as pd
+
+    raw = pd.read_csv(tm.DATA / "cla_la_panel_2010_2025.csv")
+    raw = raw[~raw["la_name"].isin(["City of London", "Isles of Scilly"])]
+    agg = raw.groupby(["harmonised_id", "year"], as_index=False)[
+        "cla_rate_per_10000"
+    ].mean()
+    wide = agg.pivot(index="harmonised_id", columns="year", values="cla_rate_per_10000")
+    keep = wide.dropna().index
+    df = agg[agg["harmonised_id"].isin(keep)].rename(
+        columns={"harmonised_id": "la", "cla_rate_per_10000": "rate"}
+    )
+    return df.reset_index(drop=True), sorted(keep)[10]
+
+
 def _adh_kwargs() -> dict[str, Any]:
     return {
         "outcome": "cigsale",
@@ -751,6 +779,41 @@ def run_all(args: argparse.Namespace) -> Bench:
             ["pysyncon PlaceboTest (NM)", "pysyncon one fit (NM)"],
         )
 
+    def special() -> None:
+        # issue 18: nested V over special_predictors at most 100x the time of the same
+        # call without them (outcome-path matching), placebo run included, 1 core
+        import impact
+
+        df, treated = _cla_panel()
+        kw = {
+            "outcome": "rate",
+            "unit": "la",
+            "time": "year",
+            "treated_units": treated,
+            "treatment_time": 2020,
+        }
+        n = df["la"].nunique()
+        print(
+            "[run] impact: CLA panel with/without special_predictors", file=sys.stderr
+        )
+        plain, res0 = tm.median_time(lambda: impact.synth(df, **kw), r)
+        with_sp, res1 = tm.median_time(
+            lambda: impact.synth(df, special_predictors=CLA_SPECIALS, **kw), r
+        )
+        ratio = with_sp / plain
+        b.add(
+            f"nested V on special_predictors, CLA {n}x16, + {n - 1} placebos",
+            with_sp,
+            {
+                "impact, no special_predictors": {
+                    "seconds": plain,
+                    "note": f"ours with / without = {ratio:.0f}x (target <= 100x); "
+                    f"pre-RMSPE {res1.pre_rmspe:.3f} vs {res0.pre_rmspe:.3f}",
+                }
+            },
+            ["impact, no special_predictors"],
+        )
+
     def sdid() -> None:
         import impact
 
@@ -886,6 +949,7 @@ def run_all(args: argparse.Namespace) -> Bench:
     section("twfe", twfe)
     section("modern", modern)
     section("synth", synth)
+    section("special", special)
     section("sdid", sdid)
     section("matching", matching)
     section("power", power)

@@ -111,7 +111,8 @@ def test_sampled_quantile_counts_the_observed_draw():
     k = math.ceil(0.95 * (n_perm + 1)) - 1  # 96th of the 100 draws
     ordered = np.sort(t_null, axis=0)
     np.testing.assert_allclose(out.crit, ordered[k], rtol=1e-10)
-    assert np.all(ordered[k] - ordered[k - 1] > 1e-9)  # the 95th would differ
+    # resampled assignments repeat, so some columns tie; where they do not, the 95th differs
+    assert np.any(ordered[k] - ordered[k - 1] > 1e-9)
     band = np.sort(t_null.max(axis=1))[k]
     assert out.band_crit == pytest.approx(band, rel=1e-10)
 

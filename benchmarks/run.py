@@ -33,6 +33,7 @@ from __future__ import annotations
 import argparse
 import functools
 import json
+import shutil
 import sys
 import tempfile
 import time
@@ -980,6 +981,7 @@ def main(argv: list[str] | None = None) -> int:
     tm.set_blas_threads(args.threads)
     t0 = time.perf_counter()
     b = run_all(args)
+    shutil.rmtree(b.tmp, ignore_errors=True)  # peers' CSV inputs, not results
     import impact
 
     print(f"\nimpact {impact.__version__} benchmarks, {time.strftime('%Y-%m-%d')}")

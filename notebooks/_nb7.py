@@ -248,10 +248,11 @@ CELLS = [
         from impact.study import run_study
 
         os.environ.setdefault("IMPACT_REFERENCE_DATA", str(DATA))
-        WORK = Path(tempfile.mkdtemp(prefix="impact-fs-"))
-        with warnings.catch_warnings():
+        # the study's files go to a temporary folder, removed when the cell ends;
+        # run.results keeps everything the cells below read
+        with tempfile.TemporaryDirectory(prefix="impact-fs-") as work, warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            run = run_study(repo_root() / "studies" / "family_safeguarding.toml", out=WORK / "fs")
+            run = run_study(repo_root() / "studies" / "family_safeguarding.toml", out=Path(work) / "fs")
         verdict = run.results["verdict"]
         print(verdict["conclusion"].upper())
         print(*(f"- {r}" for r in verdict["reasons"]), sep="\\n")

@@ -63,7 +63,11 @@ def case_call(
     if case.startswith("did-"):
         method = case.removeprefix("did-")
         df = data["syn_one_cohort"] if method == "2x2" else data["syn"]
-        return df, lambda d, **kw: impact.did(d, **SYN, method=method, **kw)
+        # Seeded so permutation/bootstrap draws (the 2x2 fit has 5 treated LAs, so
+        # "auto" picks permutation) are the same on every run; callers may override.
+        return df, lambda d, **kw: impact.did(
+            d, **{**SYN, "method": method, "seed": 20260401, **kw}
+        )
     if case == "bacon":
         return data["syn"], lambda d, **kw: impact.bacon(d, **SYN, **kw)
     if case.startswith("synth-"):
@@ -76,7 +80,9 @@ def case_call(
             d, treatment="treat", covariates=LALONDE_COVS, outcome="re78", **kw
         )
     if case == "matched_did":
-        return data["syn"], lambda d, **kw: impact.matched_did(d, **SYN, **kw)
+        return data["syn"], lambda d, **kw: impact.matched_did(
+            d, **{**SYN, "seed": 20260401, **kw}
+        )
     if case == "power-simulate":
         never = data["syn"].loc[data["syn"]["cohort"] == 0]
         return never, lambda d, **kw: impact.power.simulate(

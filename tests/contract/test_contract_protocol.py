@@ -103,8 +103,8 @@ def test_did_2x2_permutation_headline(
 
     Brute force: the 2x2 estimate is mean(post) - mean(pre) of the treated minus that
     of the controls; every one of the C(35, 5) = 324,632 assignments is enumerated
-    here, giving the exact p-value. impact samples 999 of them (unseeded in this
-    fixture), so p = (1 + #) / 1000 is within 4 binomial SDs + 1/1000 of the exact one
+    here, giving the exact p-value. impact samples 999 of them (seeded in
+    contract_cases.py), so p = (1 + #) / 1000 is within 4 binomial SDs + 1/1000 of the exact one
     (a wrong-tail p, 1 - p, is far outside).
     """
     import itertools

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 
 import matplotlib.axes
@@ -34,6 +35,49 @@ def panel(n_donors: int = 12, n_periods: int = 12, seed: int = 0) -> pd.DataFram
 
 
 BASE = {"outcome": "rate", "unit": "la", "time": "year"}
+
+
+def _ridge_simplex(A, b, eta):
+    """Exact argmin ``eta |x|^2 + |A x - b|^2`` on the simplex (enumerated supports)."""
+    n = A.shape[1]
+    H, g = A.T @ A, A.T @ b
+    best, best_x = np.inf, None
+    for k in range(1, n + 1):
+        for S in itertools.combinations(range(n), k):
+            idx = list(S)
+            kkt = np.zeros((k + 1, k + 1))
+            kkt[:k, :k] = 2 * (H[np.ix_(idx, idx)] + eta * np.eye(k))
+            kkt[:k, k] = kkt[k, :k] = 1.0
+            z = np.linalg.solve(kkt, np.append(2 * g[idx], 1.0))[:k]
+            if z.min() < -1e-12:
+                continue
+            x = np.zeros(n)
+            x[idx] = np.clip(z, 0.0, None)
+            loss = eta * x @ x + np.sum((A @ x - b) ** 2)
+            if loss < best - 1e-14:
+                best, best_x = loss, x
+    return best_x
+
+
+def _sdid_by_hand(Y, n_tr, T0):
+    """SDID (Arkhangelsky et al. 2021, Algorithm 1) with exactly solved weights.
+
+    Controls are the first rows, the ``n_tr`` treated the last. sigma = SD (ddof 1)
+    of the controls' pre-period first differences; zeta_omega = (N1 T1)^(1/4) sigma,
+    zeta_lambda = 1e-6 sigma; both weight problems have an intercept (centring).
+    """
+    Yco, ytr = Y[:-n_tr], Y[-n_tr:].mean(axis=0)
+    N0, T = Yco.shape
+    sigma = np.std(np.diff(Yco[:, :T0], axis=1), ddof=1)
+    zeta = (n_tr * (T - T0)) ** 0.25 * sigma
+    A = Yco[:, :T0].T - Yco[:, :T0].T.mean(axis=0)
+    omega = _ridge_simplex(A, ytr[:T0] - ytr[:T0].mean(), zeta**2 * T0)
+    Al = Yco[:, :T0] - Yco[:, :T0].mean(axis=0)
+    bl = Yco[:, T0:].mean(axis=1) - Yco[:, T0:].mean()
+    lam = _ridge_simplex(Al, bl, (1e-6 * sigma) ** 2 * N0)
+    d_co = Yco[:, T0:].mean(axis=1) - Yco[:, :T0] @ lam
+    tau = ytr[T0:].mean() - lam @ ytr[:T0] - omega @ d_co
+    return tau, omega, lam, zeta
 
 
 def _by_hand(df, unit, t0, weights):
@@ -178,7 +222,16 @@ def test_augmented_and_sdid_methods(df):
         inference=None,
         **BASE,
     )
-    assert abs(sd.estimate - (-3.0)) < 0.8
+    # pinned to the exact optimum of the SDID weight problems (Arkhangelsky et al.
+    # 2021, Algorithm 1), solved in the test by enumerating supports: synthdid's
+    # Frank-Wolfe stops within about 5e-5 of it on this panel
+    wide = data.pivot(index="la", columns="year", values="rate")
+    order = [u for u in wide.index if u != "A"] + ["A"]
+    tau, omega, lam, zeta = _sdid_by_hand(wide.loc[order].to_numpy(), 1, 8)
+    assert sd.estimate == pytest.approx(tau, abs=5e-4)
+    assert sd.weights.reindex(order[:-1]).to_numpy() == pytest.approx(omega, abs=2e-3)
+    assert list(sd.extra["time_weights"].values()) == pytest.approx(lam, abs=2e-3)
+    assert sd.extra["zeta"] == pytest.approx(zeta, rel=1e-12)
     with pytest.raises(SpecError, match="not available for method='sdid'"):
         sd.placebo()
 
@@ -186,10 +239,57 @@ def test_augmented_and_sdid_methods(df):
 def test_conformal_inference(df):
     data = df[df["la"] != "B"]
     res = impact.synth(
-        data, treated_units="A", treatment_time=2008, inference="conformal", **BASE
+        data,
+        treated_units="A",
+        treatment_time=2008,
+        inference="conformal",
+        alpha=0.2,
+        **BASE,
     )
-    assert res.ci[0] < res.estimate < res.ci[1]
     assert {"gap", "ci_low", "ci_high", "pvalue"} <= set(res.conformal.columns)
+    # Brute force from Chernozhukov, Wuthrich and Zhu (2021): outcome-path SC refitted
+    # under the null (simplex least squares by NNLS with a heavy sum-to-one row), the
+    # joint statistic mean_t |u_t| over the post-periods against all T cyclic shifts;
+    # the interval is the set of constant effects with p > alpha, read off a grid.
+    from scipy.optimize import nnls
+
+    wide = data.pivot(index="la", columns="year", values="rate")
+    y1, Y0 = wide.loc["A"].to_numpy(), wide.drop(index="A").to_numpy().T
+    T, T0 = y1.size, 8
+
+    def sc_fit(y, X):
+        M = 1e4 * max(np.abs(X).max(), np.abs(y).max())
+        w, _ = nnls(np.vstack([X, np.full(X.shape[1], M)]), np.append(y, M))
+        return w
+
+    def joint_p(theta):
+        yf = y1 - theta * (np.arange(T) >= T0)
+        u = np.abs(yf - Y0 @ sc_fit(yf, Y0))
+        stats = [u[(s + np.arange(T0, T)) % T].mean() for s in range(T)]
+        return np.mean(np.array(stats) >= stats[0] * (1 - 1e-9))
+
+    def period_p(t, theta):
+        yf = np.append(y1[:T0], y1[t] - theta)
+        Xf = np.vstack([Y0[:T0], Y0[t]])
+        u = np.abs(yf - Xf @ sc_fit(yf, Xf))
+        return np.mean(u >= u[-1] * (1 - 1e-9))
+
+    assert res.pvalue == pytest.approx(joint_p(0.0), abs=1e-12)
+    assert res.conformal["pvalue"].to_numpy() == pytest.approx(
+        [period_p(t, 0.0) for t in range(T0, T)], abs=1e-12
+    )
+    grid = res.estimate + np.linspace(-6.0, 6.0, 481)
+    step = grid[1] - grid[0]
+    acc = grid[np.array([joint_p(g) > 0.2 for g in grid])]
+    assert grid[0] < acc.min() and acc.max() < grid[-1]
+    assert res.ci == pytest.approx((acc.min(), acc.max()), abs=step)
+    t = T0 + 1  # one per-period interval the same way
+    acc_t = grid[np.array([period_p(t, g) > 0.2 for g in grid])]
+    row = res.conformal.iloc[1]
+    assert grid[0] < acc_t.min() and acc_t.max() < grid[-1]
+    assert (row["ci_low"], row["ci_high"]) == pytest.approx(
+        (acc_t.min(), acc_t.max()), abs=step
+    )
 
 
 # ------------------------------------------------------------------- warnings

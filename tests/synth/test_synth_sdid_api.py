@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from scipy.stats import norm
 
 import impact
 from impact.synth.sdid import sdid_estimate, sdid_staggered_se
@@ -51,8 +52,11 @@ def test_staggered_sdid_in_main_call_is_weighted_cohort_blocks():
     order = np.r_[np.flatnonzero(never), np.arange(5)]
     se = sdid_staggered_se(Y[order], adoption[order], seed=res._config["seed"])
     assert res.se == pytest.approx(se)
-    lo, hi = res.ci
-    assert lo < res.estimate < hi
+    # normal 95% interval and two-sided p-value from the placebo SE
+    # (qnorm(0.975) = 1.959963984540054; p = 2 pnorm(-|est / se|))
+    half = 1.959963984540054 * se
+    assert res.ci == pytest.approx((res.estimate - half, res.estimate + half))
+    assert res.pvalue == pytest.approx(2 * norm.sf(abs(res.estimate / se)), rel=1e-9)
     assert list(res.gaps.columns) == ["cohort 2008", "cohort 2010"]
     assert "Synthetic difference-in-differences" in res.summary()
 

@@ -144,19 +144,23 @@ def placebo_pvalue(
     *,
     rng: np.random.Generator | None = None,
     n_draws: int = 10_000,
+    absolute: bool = False,
 ) -> float:
     """RMSPE-ratio permutation p-value.
 
     Parameters
     ----------
     treated_ratios : ndarray
-        Test statistics of the treated units (post/pre MSPE ratios, or |ATT|).
+        Test statistics of the treated units (post/pre MSPE ratios, or ATTs).
     placebo_ratios : ndarray
         The same statistic for the (retained) placebo units.
     rng : numpy Generator, optional
         For the pooled test with several treated units.
     n_draws : int, default 10000
         Random placebo sets drawn for the pooled test.
+    absolute : bool, default False
+        Compare absolute values of the (set) means, ``|mean|``: the pooled test of
+        several treated units on signed ATTs.
 
     Returns
     -------
@@ -168,11 +172,14 @@ def placebo_pvalue(
     """
     t = np.asarray(treated_ratios, dtype=float)
     p = np.asarray(placebo_ratios, dtype=float)
+    if absolute and t.size == 1:
+        t, p = np.abs(t), np.abs(p)
     if t.size == 1:
         return float((1 + np.sum(p >= t[0] * (1 - 1e-12))) / (1 + p.size))
     if p.size < t.size:
         return float("nan")
     stat = float(np.mean(t))
+    stat = abs(stat) if absolute else stat
     if comb(p.size, t.size) <= n_draws:
         # few possible placebo sets: enumerate them all (exact permutation p-value)
         idx = np.array(list(combinations(range(p.size), t.size)), dtype=np.intp)
@@ -183,6 +190,7 @@ def placebo_pvalue(
         idx = np.argsort(keys, axis=1)[:, : t.size]
         n_sets = n_draws
     means = p[idx].mean(axis=1)
+    means = np.abs(means) if absolute else means
     return float((1 + np.sum(means >= stat * (1 - 1e-12))) / (1 + n_sets))
 
 
@@ -242,7 +250,8 @@ def placebo_in_space(
     Returns
     -------
     tuple
-        The filtered table (with ``kept`` and ``statistic`` columns) and the p-value.
+        The filtered table (with ``kept`` and ``statistic`` columns: the ratio, or
+        with several treated units the signed ATT) and the p-value.
     """
     out = table.copy()
     treated = out["treated"].to_numpy(bool)
@@ -256,8 +265,6 @@ def placebo_in_space(
     # pooled statistic is |mean ATT| against random placebo sets of the same size.
     column = "ratio" if treated.sum() == 1 else "att"
     stat = out[column].to_numpy(float)
-    if column == "att":
-        stat = np.abs(stat)
     floored = False
     if column == "ratio" and noise_var is not None:
         if degenerate_fits(out, noise_var)[kept].any():
@@ -266,7 +273,9 @@ def placebo_in_space(
             floored = True
     out["statistic"] = stat
     out.attrs["floored"] = floored
-    p = placebo_pvalue(stat[treated], stat[~treated & kept], rng=rng)
+    p = placebo_pvalue(
+        stat[treated], stat[~treated & kept], rng=rng, absolute=column == "att"
+    )
     return out, p
 
 

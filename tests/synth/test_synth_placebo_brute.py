@@ -144,3 +144,38 @@ def test_placebo_filter_se_and_pvalue_recomputed(small):
     assert res.ci == pytest.approx(
         (res.estimate - Z975 * se, res.estimate + Z975 * se), rel=1e-6
     )
+
+
+def test_pooled_placebo_in_space_enumerated():
+    # Several treated units: |mean ATT| of the treated against |mean ATT| of every set
+    # of as many retained placebos (all C(J, 2) sets enumerated), with the +1
+    # correction; placebos above the pre-MSPE cutoff (threshold x the largest treated
+    # pre-MSPE) are dropped first. Treated ATTs are negative and unequal, so the
+    # absolute value, the mean and the filter all matter.
+    from impact.synth.placebo import placebo_in_space
+
+    rng = np.random.default_rng(2)
+    n_p = 12
+    table = pd.DataFrame(
+        {
+            "unit": ["A", "B"] + [f"p{i}" for i in range(n_p)],
+            "treated": [True, True] + [False] * n_p,
+            "pre_mspe": np.r_[1.0, 2.0, rng.uniform(0.5, 8.0, n_p)],
+            "post_mspe": rng.uniform(1.0, 5.0, n_p + 2),
+            "att": np.r_[-2.6, -0.4, rng.normal(0.0, 1.5, n_p)],
+        }
+    )
+    table["ratio"] = table["post_mspe"] / table["pre_mspe"]
+    stat = abs(-2.6 + -0.4) / 2
+    for threshold in (None, 2.0):
+        plac = table.iloc[2:]
+        if threshold is not None:
+            plac = plac[plac["pre_mspe"] <= threshold * 2.0]
+            assert 2 < len(plac) < n_p
+        sets = list(itertools.combinations(plac["att"].to_numpy(), 2))
+        hits = sum(abs(a + b) / 2 >= stat for a, b in sets)
+        expected = (1 + hits) / (1 + len(sets))
+        out, p = placebo_in_space(table, mspe_threshold=threshold)
+        assert p == pytest.approx(expected, abs=1e-12)
+        assert out["kept"].sum() == len(plac) + 2
+        assert out["statistic"].to_numpy() == pytest.approx(table["att"])

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -13,7 +14,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import pytest
-from contract_cases import CASES
+from contract_cases import CASES, LALONDE_COVS
 from matplotlib.axes import Axes
 from scipy import stats
 
@@ -36,6 +37,8 @@ EXTRA_KEYS = {
     "bacon": set(),
 }
 # An ISO-like date or a clock time: summaries must be reproducible text.
+# the brute-force balance statistics of the matching tests (balance_by_hand.py)
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "matching"))
 TIMESTAMP = re.compile(r"\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}|\b\d{2}:\d{2}:\d{2}\b")
 
 
@@ -146,9 +149,41 @@ def test_summary_and_html_are_reproducible_text(
 
 @pytest.mark.parametrize("case", CASES)
 def test_to_frame_is_a_dataframe(case: str, fitted: Callable[[str], Any]) -> None:
-    frame = fitted(case).to_frame()
+    res = fitted(case)
+    frame = res.to_frame()
     assert isinstance(frame, pd.DataFrame)
-    assert len(frame) >= 1
+    if case == "power-simulate":
+        # one row per n_treated x effect; power is a share of the 20 draws
+        assert sorted(zip(frame["n_treated"], frame["effect"], strict=True)) == [
+            (3, 0.0),
+            (3, 0.2),
+            (6, 0.0),
+            (6, 0.2),
+        ]
+        assert (frame["n_sims"] == 20).all()
+        assert np.allclose(frame["power"] * 20, np.round(frame["power"] * 20))
+        assert np.allclose(
+            frame["rmse"] ** 2, frame["bias"] ** 2 + frame["sd"] ** 2 * 19 / 20
+        )
+        return
+    if case == "bacon":
+        # Goodman-Bacon (2021): the TWFE estimate is the weighted sum of the 2x2s
+        assert frame["weight"].sum() == pytest.approx(1.0, abs=1e-9)
+        assert float((frame["weight"] * frame["estimate"]).sum()) == pytest.approx(
+            res.estimate, rel=1e-8
+        )
+        return
+    # the first row is the headline, in the result's own fields
+    head = frame.iloc[0]
+    assert head["term"] == "ATT"
+    assert head["estimate"] == pytest.approx(res.estimate, rel=1e-12)
+    assert head["std_error"] == pytest.approx(res.se, rel=1e-12)
+    assert head["statistic"] == pytest.approx(res.estimate / res.se, rel=1e-9)
+    assert head["conf_low"] == pytest.approx(res.ci[0], rel=1e-12)
+    assert head["conf_high"] == pytest.approx(res.ci[1], rel=1e-12)
+    assert head["p_value"] == pytest.approx(res.pvalue, rel=1e-12)
+    if family(case) == "synth":
+        assert head["pre_rmspe"] == pytest.approx(res.pre_rmspe, rel=1e-12)
 
 
 @pytest.mark.parametrize("case", CASES)
@@ -235,15 +270,31 @@ def test_synth_attributes(case: str, fitted: Callable[[str], Any]) -> None:
         assert res.to_dict()["placebo_pvalue"] == pytest.approx(placebo.pvalue)
 
 
-def test_match_attributes(fitted: Callable[[str], Any]) -> None:
+def test_match_attributes(fitted: Callable[[str], Any], lalonde: pd.DataFrame) -> None:
+    from balance_by_hand import balance_row
+
     res = fitted("match")
-    bal = res.balance()
-    assert isinstance(bal, pd.DataFrame) and len(bal) >= 6
-    # DESIGN: SMD, variance ratio, before/after
-    for col in ("smd_before", "smd_after", "var_ratio_before", "var_ratio_after"):
-        assert col in bal.columns
-    assert isinstance(res.matched, pd.DataFrame) and len(res.matched) > 0
-    assert res.to_dict()["n_matched"] > 0
+    bal = res.balance().set_index("covariate")
+    # DESIGN: SMD, variance ratio, before/after; one row per covariate after the
+    # matching distance; every value recomputed from the data and the weights
+    assert list(bal.index) == ["distance", *LALONDE_COVS]
+    df = lalonde
+    d = df["treat"].to_numpy() == 1
+    w = res.weights.to_numpy(dtype=float)
+    for cov in LALONDE_COVS:
+        want = balance_row(df[cov].to_numpy(dtype=float), d, w)
+        for col, value in want.items():
+            got = bal.loc[cov, col]
+            assert (math.isnan(value) and math.isnan(got)) or got == pytest.approx(
+                value, rel=1e-10
+            ), (cov, col)
+    # 1:1 nearest neighbour without replacement (the default): every treated unit
+    # matched to one distinct control
+    m = res.matched
+    assert len(m) == int(d.sum()) == res.n_matched == res.to_dict()["n_matched"]
+    assert set(m["focal"]) == set(np.flatnonzero(d))
+    assert m["match"].is_unique and not d[m["match"].to_numpy()].any()
+    assert (w[d] == 1).all() and w[~d].sum() == d.sum()
 
 
 def test_power_result_attributes(fitted: Callable[[str], Any]) -> None:

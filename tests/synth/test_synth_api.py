@@ -418,3 +418,53 @@ def test_period_spans_as_in_study_files(df):
     )
     pd.testing.assert_frame_equal(a.balance, b.balance)
     assert "rate (2001-2003)" in a.balance.index
+
+
+def _conformal_by_hand(y1, Y0, T0, alpha, center):
+    """Joint CWZ p-value of no effect and the constant-effect interval (grid inversion).
+
+    Outcome-path SC refitted on all periods under each null by NNLS with a heavy
+    sum-to-one row; statistic mean |u_t| over the post-periods, all T cyclic shifts.
+    """
+    from scipy.optimize import nnls
+
+    T = y1.size
+
+    def joint_p(theta):
+        yf = y1 - theta * (np.arange(T) >= T0)
+        M = 1e4 * max(np.abs(Y0).max(), np.abs(yf).max())
+        w, _ = nnls(np.vstack([Y0, np.full(Y0.shape[1], M)]), np.append(yf, M))
+        u = np.abs(yf - Y0 @ w)
+        stats = np.array([u[(s + np.arange(T0, T)) % T].mean() for s in range(T)])
+        return np.mean(stats >= stats[0] * (1 - 1e-9))
+
+    grid = center + np.linspace(-6.0, 6.0, 481)
+    acc = grid[np.array([joint_p(g) > alpha for g in grid])]
+    assert grid[0] < acc.min() and acc.max() < grid[-1]
+    return joint_p(0.0), (acc.min(), acc.max()), grid[1] - grid[0]
+
+
+def test_conformal_several_treated(df):
+    # several treated units: Bonferroni p = min(1, n x smallest unit p-value) and the
+    # mean of the unit intervals, each unit against the never-treated donors
+    res = impact.synth(
+        df,
+        treated_units=["A", "B"],
+        treatment_time={"A": 2008, "B": 2010},
+        inference="conformal",
+        alpha=0.2,
+        **BASE,
+    )
+    wide = df.pivot(index="la", columns="year", values="rate")
+    Y0 = wide.drop(index=["A", "B"]).to_numpy().T
+    parts = [
+        _conformal_by_hand(wide.loc[u].to_numpy(), Y0, t0, 0.2, res.att_by_unit[u])
+        for u, t0 in (("A", 8), ("B", 10))
+    ]
+    ps = [p for p, _, _ in parts]
+    assert min(ps) < 0.5  # the Bonferroni factor matters
+    assert res.pvalue == pytest.approx(min(1.0, 2 * min(ps)), abs=1e-12)
+    step = max(s for _, _, s in parts)
+    lo = np.mean([ci[0] for _, ci, _ in parts])
+    hi = np.mean([ci[1] for _, ci, _ in parts])
+    assert res.ci == pytest.approx((lo, hi), abs=step)

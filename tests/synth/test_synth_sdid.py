@@ -10,6 +10,7 @@ Stata sdid -27.35 / -19.48 / -15.60.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 
 import numpy as np
@@ -498,3 +499,22 @@ def test_se_design_errors():
     few[:16] = True  # 16 treated, 14 controls
     with pytest.raises(EstimationError, match="more controls"):
         sdid_se(Y, few, T0, method="placebo")
+    # equal numbers of treated and controls: still refused (needs more controls)
+    half = np.zeros(Y.shape[0], dtype=bool)
+    half[:15] = True
+    with pytest.raises(EstimationError, match="more controls"):
+        sdid_se(Y, half, T0, method="placebo")
+    # a fit whose unit weights sit on a single control: the fixed-weight jackknife
+    # (which drops each control in turn and renormalises) is undefined and refused
+    two = np.zeros(Y.shape[0], dtype=bool)
+    two[:2] = True
+    fit = sc_estimate(Y, two, T0)
+    one_hot = np.zeros_like(fit.unit_weights)
+    one_hot[3] = 1.0
+    single = dataclasses.replace(fit, unit_weights=one_hot)
+    with pytest.raises(EstimationError, match="single control carries all the weight"):
+        sdid_se(Y, two, T0, method="jackknife", estimator="sc", fit=single)
+    two_hot = one_hot.copy()
+    two_hot[[3, 4]] = 0.5
+    ok = dataclasses.replace(fit, unit_weights=two_hot)
+    assert np.isfinite(sdid_se(Y, two, T0, method="jackknife", estimator="sc", fit=ok))

@@ -69,3 +69,14 @@ def test_not_rejecting_crossing_point_from_the_best_case_pvalue():
     row = out.table.iloc[37]
     assert row["pvalue_worst"] == pytest.approx(_worst(m, n, row["phi"]), rel=1e-12)
     assert row["pvalue_best"] == pytest.approx(_best(m, n, row["phi"]), rel=1e-12)
+
+
+def test_every_unit_reaches_the_treated_statistic_never_flips():
+    # m = n: the p-value is 1 for every assignment of probabilities (best case
+    # m / (m + 0) = 1), so no phi can bring it down to alpha: phi = inf
+    s, t = _stats(12, 12)
+    res = placebo_sensitivity(s, t, 0.05)
+    assert (res.pvalue, res.rejects, res.n_extreme) == (1.0, False, 12)
+    assert math.isinf(res.phi) and math.isinf(res.odds)
+    assert np.all(res.table["pvalue_best"] == 1.0)
+    assert np.all(res.table["pvalue_worst"] == 1.0)

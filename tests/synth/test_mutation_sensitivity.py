@@ -20,6 +20,7 @@ import numpy as np
 import pytest
 from scipy.optimize import brentq
 
+from impact.errors import SpecError
 from impact.synth.sensitivity import placebo_sensitivity
 
 
@@ -80,3 +81,8 @@ def test_every_unit_reaches_the_treated_statistic_never_flips():
     assert math.isinf(res.phi) and math.isinf(res.odds)
     assert np.all(res.table["pvalue_best"] == 1.0)
     assert np.all(res.table["pvalue_worst"] == 1.0)
+
+
+def test_needs_a_placebo_besides_the_treated_unit():
+    with pytest.raises(SpecError, match="at least one placebo unit"):
+        placebo_sensitivity(np.array([3.0]), 3.0, 0.05)

@@ -104,6 +104,24 @@ def test_mpdta_did2s_event_study_matches_diff_diff(mpdta):
     assert dyn.loc[2, "std_error"] == pytest.approx(0.035342, abs=1e-7)
 
 
+def test_did2s_cell_ses_one_cohort_match_diff_diff(mpdta):
+    """With one cohort (2006) each ATT(g,t) cell is its event time's only cell, so the
+    cell SEs equal the two-stage event-study SEs (dynamic second stage).
+
+    diff-diff 3.13 ``TwoStageDiD().fit(mpdta[first.treat in (0, 2006)], ...,
+    aggregate="event_study")``: e = 0: -0.004255115 (SE 0.021108471); e = 1:
+    -0.040884980 (SE 0.024190674).
+    """
+    one = mpdta.loc[mpdta["first.treat"].isin([0, 2006])]
+    att = _fit(one, "did2s").att_gt.set_index("event_time")
+    for e, (est, se) in {
+        0: (-0.004255115, 0.021108471),
+        1: (-0.04088498, 0.024190674),
+    }.items():
+        assert att.loc[e, "att"] == pytest.approx(est, abs=1e-8)
+        assert att.loc[e, "se"] == pytest.approx(se, abs=1e-8)
+
+
 def test_mpdta_etwfe_with_covariate_matches_r_etwfe(mpdta):
     res = _fit(mpdta, "etwfe", control="notyet", covariates="lpop")
     assert res.estimate == pytest.approx(-0.0506270, abs=1e-7)

@@ -156,6 +156,18 @@ def test_near_optimal_range_matches_brute_force():
     assert no.attrs["att_low"] <= att.min() + 1e-9
     assert no.attrs["att_high"] >= att.max() - 1e-9
     assert att.min() - no.attrs["att_low"] < 0.25 * (att.max() - att.min())
+    # the average-gap range is its own program (the mean post-period donor row), not
+    # the average of the per-period extremes; and the default slack is 10%
+    pbar = Y0[10:14].mean(axis=0)
+    for tol, table in ((0.2, no), (0.1, res.near_optimal())):
+        hi_syn = _slsqp_extreme(A, b, pbar, (1 + tol) * ssr, -1.0, starts)
+        lo_syn = _slsqp_extreme(A, b, pbar, (1 + tol) * ssr, 1.0, starts)
+        assert table.attrs["att_low"] == pytest.approx(
+            y[10:14].mean() - hi_syn, abs=1e-5
+        )
+        assert table.attrs["att_high"] == pytest.approx(
+            y[10:14].mean() - lo_syn, abs=1e-5
+        )
 
 
 def test_near_optimal_range_in_summary_when_wide():

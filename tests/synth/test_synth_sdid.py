@@ -410,6 +410,47 @@ def test_staggered_placebo_se():
         sdid_staggered(Y, adoption[:-1])
 
 
+def test_placebo_and_bootstrap_se_by_hand_did():
+    # Algorithms 2 and 4 written out for DiD (closed form: post-minus-pre mean change
+    # of the treated minus that of the controls, duplicates counted in a bootstrap
+    # sample), with the documented seeding: replication r uses child r of
+    # numpy SeedSequence(seed). Placebo: a permutation of the controls, the last N1
+    # play the treated. Bootstrap: N units drawn with replacement from
+    # (controls, treated), redrawn until both groups appear. SE = sqrt((B-1)/B) x SD
+    # (ddof 1) of the replications.
+    Y, treated, T0 = _panel(seed=12, N=16, n_treated=2)
+    change = Y[:, T0:].mean(axis=1) - Y[:, :T0].mean(axis=1)
+    co, tr = np.flatnonzero(~treated), np.flatnonzero(treated)
+    n0, n1, B, seed = co.size, tr.size, 25, 9
+    children = np.random.SeedSequence(seed).spawn(B)
+    placebo = []
+    for child in children:
+        perm = np.random.default_rng(child).permutation(n0)
+        fake_co, fake_tr = co[perm[: n0 - n1]], co[perm[n0 - n1 :]]
+        placebo.append(change[fake_tr].mean() - change[fake_co].mean())
+    se_placebo = np.sqrt((B - 1) / B) * np.std(placebo, ddof=1)
+    got = sdid_se(
+        Y, treated, T0, method="placebo", estimator="did", n_reps=B, seed=seed
+    )
+    assert got == pytest.approx(se_placebo, rel=1e-10)
+    stacked = np.r_[co, tr]
+    boot = []
+    for child in children:
+        g = np.random.default_rng(child)
+        while True:
+            s = g.integers(0, n0 + n1, size=n0 + n1)
+            if 0 < (s < n0).sum() < n0 + n1:
+                break
+        units = stacked[s]
+        is_co = s < n0
+        boot.append(change[units[~is_co]].mean() - change[units[is_co]].mean())
+    se_boot = np.sqrt((B - 1) / B) * np.std(boot, ddof=1)
+    got = sdid_se(
+        Y, treated, T0, method="bootstrap", estimator="did", n_reps=B, seed=seed
+    )
+    assert got == pytest.approx(se_boot, rel=1e-10)
+
+
 def test_staggered_placebo_se_by_hand_did():
     # Clarke et al. (2023) placebo for staggered adoption, written out with the DiD
     # estimator (closed form): replication r permutes the never-treated units with its

@@ -24,7 +24,12 @@ from numpy.typing import NDArray
 from scipy.linalg.lapack import dgesv as _dgesv
 
 from impact.errors import DataError, EstimationError, SpecError
-from impact.synth.weights import simplex_lsq, simplex_lsq_eq, simplex_qp
+from impact.synth.weights import (
+    _step_to_boundary,
+    simplex_lsq,
+    simplex_lsq_eq,
+    simplex_qp,
+)
 
 __all__ = ["ScmFit", "fit_scm", "regression_v", "standardise"]
 
@@ -284,21 +289,9 @@ class _NestedObjective:
                     return None
                 if z.min() > eps:
                     break
-                wp = w[P]
-                neg = z <= eps
-                denom = wp[neg] - z[neg]
-                with np.errstate(divide="ignore", invalid="ignore"):
-                    ratios = np.where(denom > 0, wp[neg] / denom, 0.0)
-                alpha = float(np.clip(ratios.min(), 0.0, 1.0))
-                wp = wp + alpha * (z - wp)
-                keep = wp > eps
-                if keep.all():
-                    keep[np.flatnonzero(neg)[np.argmin(ratios)]] = False
-                P = [p for p, k in zip(P, keep, strict=True) if k]
+                w, P = _step_to_boundary(w, P, z, eps)
                 if not P:
                     return None
-                w = np.zeros(J)
-                w[P] = wp[keep]
                 w[P] /= w[P].sum()
             else:
                 return None

@@ -54,6 +54,49 @@ def _eq_solve(H: _FloatArray, c: _FloatArray, P: list[int]) -> _FloatArray:
     return np.asarray(sol[:n], dtype=np.float64)
 
 
+def _step_to_boundary(
+    w: _FloatArray, P: list[int], z: _FloatArray, eps: float
+) -> tuple[_FloatArray, list[int]]:
+    """Ratio test and drop step of the active-set inner loop (Lawson-Hanson).
+
+    From the feasible ``w`` (support in ``P``) move towards the passive-set solution
+    ``z`` (one entry per donor in ``P``, some of them ``<= eps``) as far as the
+    non-negativity bounds allow, and drop the donors whose weight reaches zero; at
+    least the blocking donor is dropped, which guarantees progress.
+
+    Parameters
+    ----------
+    w : ndarray (J,)
+        Current feasible weights, zero outside ``P``.
+    P : list of int
+        Current passive set (donors with positive weight).
+    z : ndarray (len(P),)
+        Solution of the equality-constrained problem on ``P``, not all ``> eps``.
+    eps : float
+        Weights at or below ``eps`` count as zero.
+
+    Returns
+    -------
+    tuple
+        The new weights (zero outside the new set, not renormalised) and the new
+        passive set (possibly empty).
+    """
+    wp = w[P]
+    neg = z <= eps
+    denom = wp[neg] - z[neg]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratios = np.where(denom > 0, wp[neg] / denom, 0.0)
+    alpha = float(np.clip(ratios.min(), 0.0, 1.0))
+    wp = wp + alpha * (z - wp)
+    keep = wp > eps
+    if keep.all():
+        keep[np.flatnonzero(neg)[np.argmin(ratios)]] = False
+    P_new = [p for p, k in zip(P, keep, strict=True) if k]
+    w_new = np.zeros_like(w)
+    w_new[P_new] = wp[keep]
+    return w_new, P_new
+
+
 def _project_to_passive(
     H: _FloatArray,
     c: _FloatArray,
@@ -73,21 +116,7 @@ def _project_to_passive(
             w = np.zeros_like(w)
             w[P] = z
             return w, P
-        wp = w[P]
-        neg = z <= eps
-        denom = wp[neg] - z[neg]
-        with np.errstate(divide="ignore", invalid="ignore"):
-            ratios = np.where(denom > 0, wp[neg] / denom, 0.0)
-        alpha = float(np.clip(ratios.min(), 0.0, 1.0))
-        wp = wp + alpha * (z - wp)
-        keep = wp > eps
-        # always drop at least the blocking index to guarantee progress
-        if keep.all():
-            idx_neg = np.flatnonzero(neg)
-            keep[idx_neg[np.argmin(ratios)]] = False
-        P = [p for p, k in zip(P, keep, strict=True) if k]
-        w = np.zeros_like(w)
-        w[P] = wp[keep]
+        w, P = _step_to_boundary(w, P, z, eps)
         if not P:
             break
         w[P] /= w[P].sum()
@@ -357,21 +386,10 @@ def simplex_lsq_eq(
             z, lam = eq_solve(P)
             if (z > eps).all():
                 break
-            wp = w[P]
-            neg = z <= eps
-            denom = wp[neg] - z[neg]
-            with np.errstate(divide="ignore", invalid="ignore"):
-                ratios = np.where(denom > 0, wp[neg] / denom, 0.0)
-            alpha = float(np.clip(ratios.min(), 0.0, 1.0))
-            wp = wp + alpha * (z - wp)
-            keep = wp > eps
-            if keep.all():
-                keep[np.flatnonzero(neg)[np.argmin(ratios)]] = False
-            P = [q for q, k in zip(P, keep, strict=True) if k]
+            # no renormalisation here: it would break the general constraints C w = d
+            w, P = _step_to_boundary(w, P, z, eps)
             if not P:
                 return None
-            w = np.zeros(J)
-            w[P] = wp[keep]
         else:
             return None
         w = np.zeros(J)

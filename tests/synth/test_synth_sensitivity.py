@@ -183,3 +183,19 @@ def test_near_optimal_range_in_summary_when_wide():
     assert "Near-optimal range" not in res.summary()
     with pytest.raises(SpecError, match="tolerance"):
         res.near_optimal(-1)
+
+
+def test_sensitivity_uses_the_placebos_kept_by_the_mspe_filter(fitted):
+    tab = fitted.placebo().table
+    treated = tab["treated"].to_numpy(bool)
+    ratio = tab.loc[~treated, "pre_mspe"] / float(tab.loc[treated, "pre_mspe"].iloc[0])
+    threshold = float(np.median(ratio))
+    sens = fitted.placebo_sensitivity(alpha=0.2, mspe_threshold=threshold)
+    keep = treated | (tab["pre_mspe"] <= threshold * tab.loc[treated, "pre_mspe"].max())
+    assert 2 < keep.sum() < len(tab)
+    stat = tab.loc[keep, "ratio"].to_numpy(float)
+    t = int(np.flatnonzero(treated[keep.to_numpy()])[0])
+    assert sens.n_units == keep.sum()
+    assert sens.pvalue == pytest.approx(np.mean(stat >= stat[t]), abs=1e-12)
+    phi = _brute_phi(stat, t, 0.2, rejects=sens.rejects)
+    assert sens.phi == pytest.approx(phi, abs=1e-9)

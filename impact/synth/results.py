@@ -77,7 +77,9 @@ class SynthResult(Result):
     v : Series or DataFrame
         Predictor weights (diagonal of V) on standardised predictors.
     balance : DataFrame
-        Per predictor: treated, synthetic, donor mean (and ``v``).
+        Per predictor: treated, synthetic, donor mean (and ``v``); with
+        ``method="augmented"`` the synthetic column is that of the SCM weights
+        before the ridge correction.
     gaps : DataFrame
         Treated minus synthetic outcome; index periods, one column per treated unit.
     trajectories : DataFrame

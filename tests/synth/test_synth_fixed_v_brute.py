@@ -97,3 +97,13 @@ def test_regression_v_by_ols(panel):
     np.testing.assert_allclose(res.v.to_numpy(), ref / ref.sum(), rtol=1e-8)
     w = _weights_by_hand(P, ref)
     np.testing.assert_allclose(res.weights.to_numpy(), w, atol=1e-6)
+
+
+def test_augmented_balance_is_that_of_the_scm_weights(panel):
+    # method="augmented": the balance table reports the predictor fit of the SCM
+    # weights that V and W matched (the ridge correction acts on the outcome path)
+    df, Y, P = panel
+    res = impact.synth(df, v="equal", method="augmented", **SPEC)
+    w_scm = _weights_by_hand(P, np.full(4, 0.25))
+    np.testing.assert_allclose(res.balance["synthetic"], P[:, :-1] @ w_scm, rtol=1e-6)
+    assert np.abs(res.weights.to_numpy() - w_scm).max() > 1e-3  # really augmented

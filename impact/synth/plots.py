@@ -157,6 +157,9 @@ def trajectory_plot(
 
 def _band_label(result: SynthResult) -> str:
     level = 1 - result.alpha
+    iv = result.intervals
+    if iv is not None and iv.attrs.get("e_method") == "placebo":
+        return f"prediction interval (donor placebos, {level:.0%})"
     return f"prediction interval (CFT, \u2265{level:.0%})"
 
 

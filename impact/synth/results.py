@@ -91,8 +91,8 @@ class SynthResult(Result):
     fits : list of UnitFit
         Per treated unit details.
     intervals : DataFrame or None
-        With ``inference="prediction"``: Cattaneo-Feng-Titiunik prediction intervals,
-        one row per post-period (``time, gap, low, high, synthetic, synthetic_low,
+        With ``inference="prediction"``: prediction intervals (donor placebos or
+        Cattaneo-Feng-Titiunik, ``attrs["e_method"]``), one row per post-period (``time, gap, low, high, synthetic, synthetic_low,
         synthetic_high``); ``low, high`` bound the effect, ``synthetic_low,
         synthetic_high`` the untreated outcome.
     """
@@ -537,11 +537,18 @@ class SynthResult(Result):
             )
         if self.intervals is not None:
             a = self.intervals.attrs
-            lines.append(
-                f"Prediction intervals (Cattaneo-Feng-Titiunik, e_method="
-                f"{a.get('e_method')!r}, {a.get('sims')} draws), coverage at least "
-                f"{1 - self.alpha:.0%} per period:"
-            )
+            if a.get("e_method") == "placebo":
+                lines.append(
+                    "Prediction intervals (donor placebos, split conformal), coverage "
+                    f"{1 - self.alpha:.0%} per period if the treated unit is "
+                    "exchangeable with the donors:"
+                )
+            else:
+                lines.append(
+                    f"Prediction intervals (Cattaneo-Feng-Titiunik, e_method="
+                    f"{a.get('e_method')!r}, {a.get('sims')} draws), coverage at "
+                    f"least {1 - self.alpha:.0%} per period under the model:"
+                )
             lines.append(
                 self.intervals[["time", "gap", "low", "high"]].to_string(
                     index=False, float_format=lambda x: f"{x:.4g}"

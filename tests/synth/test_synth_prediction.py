@@ -184,6 +184,7 @@ def test_synth_prediction_api(prop99):
         treated_units="California",
         treatment_time=1989,
         inference="prediction",
+        e_method="gaussian",
         sims=10,
         seed=3,
     )
@@ -216,6 +217,7 @@ def test_synth_prediction_api(prop99):
         treated_units="California",
         treatment_time=1989,
         inference="prediction",
+        e_method="gaussian",
         sims=10,
         seed=3,
     )
@@ -327,13 +329,120 @@ def test_exact_pre_fit_is_refused():
             "y": np.concatenate([Y0.T.ravel(), y1]),
         }
     )
+    args = {
+        "outcome": "y",
+        "unit": "unit",
+        "time": "year",
+        "treated_units": "T",
+        "treatment_time": 2010,
+        "inference": "prediction",
+    }
     with pytest.raises(DataError, match="reproduces the treated unit's pre-period"):
-        impact.synth(
-            df,
-            outcome="y",
-            unit="unit",
-            time="year",
-            treated_units="T",
-            treatment_time=2010,
-            inference="prediction",
-        )
+        impact.synth(df, e_method="gaussian", **args)
+    # the donor placebos measure the error of such fits directly: not refused
+    # (12 donors bound the error at 80%, not at 95%)
+    res = impact.synth(df, alpha=0.2, **args)
+    assert (res.intervals["high"] > res.intervals["low"]).all()
+
+
+# ------------------------------------------------------------ donor placebos
+def _simplex_fit_scipy(A: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Simplex least squares by scipy's SLSQP (a convex problem: one start)."""
+    from scipy.optimize import minimize
+
+    J = A.shape[1]
+    fit = minimize(
+        lambda w: float(np.sum((A @ w - b) ** 2)),
+        np.full(J, 1.0 / J),
+        jac=lambda w: 2 * A.T @ (A @ w - b),
+        bounds=[(0, 1)] * J,
+        constraints=[{"type": "eq", "fun": lambda w: w.sum() - 1}],
+        method="SLSQP",
+        options={"ftol": 1e-15, "maxiter": 2000},
+    )
+    return np.asarray(fit.x)
+
+
+def _panel(seed: int, J: int, T0: int, T1: int) -> tuple[np.ndarray, ...]:
+    rng = np.random.default_rng(seed)
+    T = T0 + T1
+    level = rng.normal(0, 1, size=(1, J + 1))
+    noise = rng.uniform(0.1, 0.6, size=J + 1)
+    Y = level + np.cumsum(rng.normal(size=(T, J + 1)) * noise, axis=0)
+    return Y[:T0, 0], Y[:T0, 1:], Y[T0:, 1:]
+
+
+@pytest.mark.parametrize(("alpha", "J"), [(0.05, 24), (0.10, 14), (0.20, 11)])
+def test_placebo_bounds_brute_force(alpha, J):
+    """Conformal p-value definition, rebuilt with scipy's SLSQP weights.
+
+    Every donor is fitted on the others (SLSQP on the simplex), its post-period errors
+    are divided by its noise scale sqrt(var(diff(pre)) / 2); the interval's
+    half-width c is the largest value at which the treated unit's conformal p-value
+    (1 + #{donor scores >= c / s_treated}) / (J + 1) still exceeds alpha.
+    """
+    # more pre-periods than donors: each placebo's weights are unique, so SLSQP and
+    # our exact solver must agree (with T0 < J several weightings fit equally well)
+    y, B, P = _panel(J, J, T0=30, T1=3)
+    bands = prediction_intervals(y, B, P, u_alpha=alpha / 2, e_alpha=alpha / 2)
+    assert bands.e_method == "placebo"
+    w = _simplex_fit_scipy(B, y)
+    err = np.empty((J, P.shape[0]))
+    for j in range(J):
+        others = [i for i in range(J) if i != j]
+        wj = _simplex_fit_scipy(B[:, others], B[:, j])
+        err[j] = P[:, j] - P[:, others] @ wj
+    err = np.column_stack([err, err.mean(axis=1)])
+
+    def scale(x):
+        return np.sqrt(np.var(np.diff(x), ddof=1) / 2)
+
+    s_t = scale(y)
+    scores = np.abs(err) / np.array([scale(B[:, j]) for j in range(J)])[:, None]
+
+    def pvalue(c, col):
+        return (1 + np.sum(scores[:, col] >= c / s_t)) / (J + 1)
+
+    rows = np.vstack([P, P.mean(axis=0)])
+    syn = rows @ w
+    t = bands.table
+    half = np.r_[t["high"] - t["synthetic"], bands.average["high"] - syn[-1]]
+    np.testing.assert_allclose(t["synthetic"], syn[:-1], atol=1e-6)
+    np.testing.assert_allclose(t["synthetic"] - t["low"], half[:-1], atol=1e-12)
+    np.testing.assert_allclose(
+        bands.average["synthetic"] - bands.average["low"], half[-1], atol=1e-12
+    )
+    np.testing.assert_allclose(bands.placebo.iloc[:, 1:].to_numpy(), err, atol=1e-5)
+    # SLSQP's weights are accurate to ~1e-6, hence the relative margin 1e-4
+    for col, c in enumerate(half):
+        assert pvalue(c * (1 - 1e-4), col) > alpha
+        assert pvalue(c * (1 + 1e-4), col) <= alpha
+
+
+def test_placebo_needs_enough_donors():
+    """With J donors the treated error's rank is one of J + 1: 95% needs 19 donors."""
+    y, B, P = _panel(1, 18, T0=8, T1=2)
+    with pytest.raises(DataError, match="at least 19 donors"):
+        prediction_intervals(y, B, P)
+    # at 90% (10 donors needed) the same donors suffice
+    prediction_intervals(y, B, P, u_alpha=0.05, e_alpha=0.05)
+
+
+def test_placebo_is_the_default_and_warns_about_cft(prop99):
+    args = {
+        "outcome": "cigsale",
+        "unit": "state",
+        "time": "year",
+        "treated_units": "California",
+        "treatment_time": 1989,
+        "inference": "prediction",
+    }
+    res = impact.synth(prop99, **args)
+    assert res.intervals.attrs["e_method"] == "placebo"
+    assert any("donor placebos" in w for w in res.warnings)
+    assert not any("overfit" in w for w in res.warnings)
+    assert "donor placebos, split conformal" in res.summary()
+    # CFT with more donors (38) than pre-periods (19): the warning names the fix
+    cft = impact.synth(prop99, e_method="gaussian", sims=5, seed=1, **args)
+    note = [w for w in cft.warnings if "overfit" in w]
+    assert len(note) == 1 and "e_method='placebo'" in note[0]

@@ -1,32 +1,44 @@
-"""Monte Carlo: CFT prediction intervals cover the effect (issue 18).
+"""Monte Carlo: synthetic-control prediction intervals cover the effect (issue 18).
 
-Panels: ``impact.data.generate_la_panel`` (150 authorities, 2010-2022, calibrated to
-the real CLA panel: AR(1) 0.975 on the log rate, negative-binomial counts so small
-authorities are noisier, authority trends), no effect; outcome the log CLA rate. One
-authority drawn at random is treated from 2020 (10 pre-periods, 3 post-periods, 149
-donors) and a known effect of -0.05 is added to its post-period log rate, so the effect
+Panels: ``impact.data.generate_la_panel`` (2010-2022, calibrated to the real CLA
+panel: AR(1) 0.975 on the log rate, negative-binomial counts so small authorities are
+noisier, authority trends), no effect; outcome the log CLA rate. One authority drawn at
+random is treated from 2020 (10 pre-periods, 3 post-periods, every other authority a
+donor) and a known effect of -0.05 is added to its post-period log rate, so the effect
 in every post-period is known exactly. ``impact.synth(method="abadie",
-inference="prediction", alpha=0.05)``: every per-period interval should hold the effect.
+inference="prediction")``: every per-period interval should hold the effect. Coverage
+is pooled over the post-periods with its MCSE from replications as clusters (the
+periods of one replication are correlated), floored at the binomial value.
 
-What the theory gives: Cattaneo, Feng and Titiunik (2021) bound the in-sample and the
-out-of-sample error each at level ``alpha/2`` and add the bounds, so coverage should be
-*at least* ``1 - alpha`` (a union bound of two bounds). There is no exact target, so the
-check is one-sided: pooled coverage >= 95% - (2 MCSE + 1 point), MCSE with replications
-as clusters (the three periods of one replication are correlated).
+Donor placebos (``e_method="placebo"``, the default): split conformal with the donors
+as calibration units, so with the treated authority drawn at random the level is
+exact, between ``1 - alpha`` and ``1 - alpha + 1/(J + 1)``; the check is two-sided,
+``|coverage - level| <= 2 MCSE + 1 point``. Full form (``-m slow``, 150 authorities,
+149 donors, 200 replications, seed 2018, about 8 min per level on a loaded 2-core
+machine): 93.5% (MCSE 1.4) at a nominal 95%, the average-effect interval 94.0%;
+median width 0.40 log points at the first post-period, 0.53 at the second and 0.63 at
+the third (the AR(1) drift grows with the horizon, and the placebo errors grow with
+it). At a nominal 90%: 87.7% (MCSE 1.8), average effect 85.5% (MCSE 2.5), median
+widths 0.31, 0.42, 0.50. The same prototype on 1,500 replications of a 40-authority
+panel covers 94.5% (MCSE 0.5) at 95%: 93.6%, 94.8% and 95.1% for treated authorities
+in the smallest, middle and largest third by child population, where the unscaled
+placebo errors give 89.1%, 95.9% and 97.1% (why the errors are scaled by each unit's
+noise).
 
-Full form (``-m slow``, 200 replications, seed 2018, 60 draws; 29 min on a loaded
-2-core machine): 17 of 200 fits reproduce the pre-period exactly and are refused
-(DataError); on the other 183 the intervals cover the effect in **75.6%** of periods
-(MCSE 2.5 points), far below the 95% the theory promises, with a median width of 0.42
-log points (the effect is -0.05). The parts alone cover less: in-sample 68.9%,
-out-of-sample 29.9%. The implementation reproduces scpi_pkg 4.0.0 draw by draw on
-Proposition 99 (test_synth_prediction.py), so this is the method (with scpi's
-defaults) in the regime J = 149 donors >> T0 = 10 pre-periods: the weights overfit the
-pre-period, its residuals understate the post-period error and the score variance, and
-the bounds built from them are too short. The full form is therefore an expected
-failure (``xfail(strict=True)``: it reports if the method starts to reach its level);
-the result warns users in that regime. The reduced form checks what 6 replications
-can: finite, positive widths, and that the full interval covers whenever a part does.
+Cattaneo-Feng-Titiunik (``e_method="gaussian"``, scpi_pkg's defaults, reproduced draw
+by draw on Proposition 99 in test_synth_prediction.py) in the same full design (17 of
+200 fits reproduce the pre-period exactly and are refused): **75.6%** (MCSE 2.5) at a
+nominal "at least 95%", median width 0.42. The parts alone cover less: in-sample 68.9%,
+out-of-sample 29.9%. With 149 donors and 10 pre-periods the weights overfit the
+pre-period (the treated unit's pre-period RMSE is a median 0.020 log points, its
+post-period errors 0.055, 0.075, 0.114 at horizons 1-3), so residual-based bounds are
+far too short. ``test_cft_intervals_undercover_full`` (``-m slow``, 29 min) keeps that
+figure, quoted in the result's warning, honest.
+
+The reduced form (default suite) uses 40 authorities (39 donors, still four times the
+pre-periods) so that 250 replications fit in about a minute: at 95% the bound is
+about 92-98%, which CFT's 76% and an interval at the wrong level fail (see its
+docstring).
 """
 
 from __future__ import annotations
@@ -45,18 +57,29 @@ EFFECT = -0.05
 START = 2020
 
 
-def coverage_run(reps: int, seed: int, sims: int = 100) -> dict[str, list[np.ndarray]]:
-    """Per replication: coverage of the full, in-sample-only and out-of-sample-only
-    intervals in each post-period, and the full intervals' widths."""
+def coverage_run(
+    reps: int,
+    seed: int,
+    *,
+    e_method: str = "placebo",
+    alpha: float = 0.05,
+    n_units: int = 150,
+    sims: int = 60,
+) -> dict[str, list[np.ndarray]]:
+    """Per replication: coverage of the intervals in each post-period (and of the
+    average-effect interval), their widths, and for CFT the coverage of each part."""
     rec: dict[str, list[np.ndarray]] = {
         "full": [],
+        "average": [],
         "in": [],
         "out": [],
         "width": [],
         "refused": [],
     }
     for i, rng in enumerate(spawn_generators(seed, reps)):
-        df = generate_la_panel(seed=rng, end=2022, assignment="random", n_treated=0)
+        df = generate_la_panel(
+            seed=rng, end=2022, assignment="random", n_treated=0, n_units=n_units
+        )
         df = df.assign(y=np.log(df["cla_rate"]))[["la_code", "year", "y"]]
         codes = df["la_code"].unique()
         treated = codes[int(rng.integers(codes.size))]
@@ -73,11 +96,15 @@ def coverage_run(reps: int, seed: int, sims: int = 100) -> dict[str, list[np.nda
                     treated_units=treated,
                     treatment_time=START,
                     inference="prediction",
+                    e_method=e_method,
+                    alpha=alpha,
                     sims=sims,
                     seed=i,
+                    progress=False,
                 )
         except DataError as err:
-            # an exact pre-period fit (149 donors, 10 pre-periods) is refused
+            # CFT refuses an exact pre-period fit (149 donors, 10 pre-periods)
+            assert e_method != "placebo"
             assert "reproduces the treated unit's pre-period outcome exactly" in str(
                 err
             )
@@ -87,16 +114,18 @@ def coverage_run(reps: int, seed: int, sims: int = 100) -> dict[str, list[np.nda
         iv = res.intervals
         assert iv is not None
         rec["full"].append(_covers(iv["low"], iv["high"]))
-        bands = res.extra["prediction"].table
-        y_post = iv["gap"].to_numpy() + iv["synthetic"].to_numpy()
-        # effect bounds implied by each part alone (counterfactual bounds mirrored)
-        syn = iv["synthetic"].to_numpy()
-        in_lo, in_hi = bands["in_low"].to_numpy(), bands["in_high"].to_numpy()
-        out_lo = syn + bands["e_low"].to_numpy()
-        out_hi = syn + bands["e_high"].to_numpy()
-        rec["in"].append(_covers(y_post - in_hi, y_post - in_lo))
-        rec["out"].append(_covers(y_post - out_hi, y_post - out_lo))
+        rec["average"].append(_covers([res.ci[0]], [res.ci[1]]))
         rec["width"].append((iv["high"] - iv["low"]).to_numpy())
+        if e_method != "placebo":
+            bands = res.extra["prediction"].table
+            y_post = iv["gap"].to_numpy() + iv["synthetic"].to_numpy()
+            # effect bounds implied by each part alone (counterfactual bounds mirrored)
+            syn = iv["synthetic"].to_numpy()
+            in_lo, in_hi = bands["in_low"].to_numpy(), bands["in_high"].to_numpy()
+            out_lo = syn + bands["e_low"].to_numpy()
+            out_hi = syn + bands["e_high"].to_numpy()
+            rec["in"].append(_covers(y_post - in_hi, y_post - in_lo))
+            rec["out"].append(_covers(y_post - out_hi, y_post - out_lo))
     return rec
 
 
@@ -105,51 +134,62 @@ def _covers(lo, hi) -> np.ndarray:
     return (lo <= EFFECT + 1e-12) & (EFFECT - 1e-12 <= hi)
 
 
-def pooled(parts: list[np.ndarray]) -> tuple[float, float]:
+def pooled(parts: list[np.ndarray], level: float) -> tuple[float, float]:
     """Pooled coverage and its MCSE (replications as clusters, binomial floor)."""
     per = np.array([p.mean() for p in parts])
     rate = float(np.concatenate(parts).mean())
-    floor = np.sqrt(0.95 * 0.05 / len(per) / parts[0].size)
+    floor = np.sqrt(level * (1 - level) / len(per) / parts[0].size)
     return rate, float(max(per.std(ddof=1) / np.sqrt(len(per)), floor))
 
 
-def _check(
-    rec: dict[str, list[np.ndarray]], broken: tuple[str, ...]
-) -> dict[str, float]:
-    rate, mcse = pooled(rec["full"])
-    band = 2 * mcse + 0.01
-    assert rate >= 0.95 - band, (rate, band)
-    width = float(np.median(np.concatenate(rec["width"])))
-    assert 0 < width < 1.0, width
-    # the broken variants fail the same bound
-    for part in broken:
-        r, m = pooled(rec[part])
-        assert r < 0.95 - (2 * m + 0.01), (part, r)
-    return {
-        "full": rate,
-        "in": pooled(rec["in"])[0],
-        "out": pooled(rec["out"])[0],
-        "width": width,
-    }
+def check_two_sided(rec: dict[str, list[np.ndarray]], level: float) -> dict[str, float]:
+    """Per-period and average-effect coverage within 2 MCSE + 1 point of ``level``."""
+    out = {}
+    for key in ("full", "average"):
+        rate, mcse = pooled(rec[key], level)
+        band = 2 * mcse + 0.01
+        assert abs(rate - level) <= band, (key, rate, mcse, level)
+        out[key] = rate
+    widths = np.vstack(rec["width"])
+    # every interval is finite and proper; the error grows with the horizon (AR(1)
+    # drift), and so do the widths
+    assert np.isfinite(widths).all() and (widths > 0).all()
+    med = np.median(widths, axis=0)
+    assert (np.diff(med) > 0).all(), med
+    return out
 
 
 @pytest.mark.montecarlo
-def test_prediction_intervals_reduced():
-    rec = coverage_run(6, seed=18, sims=40)
-    widths = np.concatenate(rec["width"])
-    assert np.isfinite(widths).all() and (widths > 0).all()
-    # the full interval adds both bounds, so it covers whenever a part alone does
-    full = np.concatenate(rec["full"])
-    for part in ("in", "out"):
-        assert (full >= np.concatenate(rec[part])).all(), part
+def test_placebo_intervals_cover_reduced():
+    """250 replications, 40 authorities (39 donors): 95% +/- (2 MCSE + 1 point).
+
+    Seed 18: coverage 95.1% (MCSE 1.1) per period, average effect 96.0%; bound
+    [91.8, 98.2]. CFT (75.6% in the full design) and an interval at the 90% level
+    (89.5% on this seed: tools/mutations.json ``pi-placebo-level-90``) fail it.
+    """
+    rec = coverage_run(250, seed=18, n_units=40)
+    assert not any(r.any() for r in rec["refused"])
+    check_two_sided(rec, 0.95)
 
 
 @pytest.mark.montecarlo
 @pytest.mark.slow
-@pytest.mark.xfail(
-    strict=True,
-    reason="CFT intervals cover 75.6% (MCSE 2.5) with 149 donors and 10 pre-periods",
-)
-def test_prediction_intervals_cover_full():
-    rec = coverage_run(200, seed=2018, sims=60)
-    _check(rec, broken=("in", "out"))
+@pytest.mark.parametrize("level", [0.95, 0.90])
+def test_placebo_intervals_cover_full(level):
+    """Full CLA-sized design: 149 donors, 200 replications (figures in the module
+    docstring)."""
+    rec = coverage_run(200, seed=2018, alpha=1 - level)
+    check_two_sided(rec, level)
+
+
+@pytest.mark.montecarlo
+@pytest.mark.slow
+def test_cft_intervals_undercover_full():
+    """CFT with scpi's defaults falls short of its level with 149 donors and 10
+    pre-periods (75.6%, MCSE 2.5, quoted in the result's warning); so do its parts."""
+    rec = coverage_run(200, seed=2018, e_method="gaussian", sims=60)
+    for part in ("full", "in", "out"):
+        rate, mcse = pooled(rec[part], 0.95)
+        assert rate < 0.95 - (2 * mcse + 0.01), (part, rate)
+    rate, mcse = pooled(rec["full"], 0.95)
+    assert abs(rate - 0.756) <= 2 * mcse + 0.01, rate

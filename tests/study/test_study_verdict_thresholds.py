@@ -86,3 +86,15 @@ def test_not_detectable_below_eighty_percent_power() -> None:
     # 12% fall: power 0.9 + 0.2 * 0.1 = 0.92 -> no longer "not detectable"
     v = _study(mixed, power=fake_power_dict(CURVE), effect_of_interest=-0.12)
     assert v["conclusion"] == "inconclusive"
+
+
+def test_power_curve_without_zero_starts_at_alpha() -> None:
+    # no effect-0 row: power at 0 is the test size 0.05, so a 5% fall has power
+    # 0.05 + 0.5 * (0.5 - 0.05) = 0.275
+    curve = {20: {-0.10: 0.5, -0.20: 0.9}}
+    v = _study(
+        {"a": fake_dict(-5.0, (-8.0, -2.0), 0.001)},
+        power=fake_power_dict(curve),
+        effect_of_interest=-0.05,
+    )
+    assert v["power"]["power_at_effect_of_interest"] == pytest.approx(0.275)

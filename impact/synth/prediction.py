@@ -214,6 +214,14 @@ def prediction_intervals(
     else:
         w = np.asarray(weights, dtype=float).ravel()
     if e_method == "placebo":
+        if scores is not None:
+            from impact.errors import SpecError
+
+            raise SpecError(
+                f"{caller}: scores= are draws of CFT's in-sample bound; "
+                "e_method='placebo' draws nothing. Pass e_method='gaussian', 'ls' or "
+                "'qreg' with scores=."
+            )
         return _placebo_bands(y, B, P, w, u_alpha, e_alpha, sims, progress)
     res = y - B @ w
     _check_not_degenerate(y, B, res)

@@ -426,6 +426,9 @@ def test_placebo_needs_enough_donors():
         prediction_intervals(y, B, P)
     # at 90% (10 donors needed) the same donors suffice
     prediction_intervals(y, B, P, u_alpha=0.05, e_alpha=0.05)
+    # CFT's simulation draws have no meaning for the placebo bound
+    with pytest.raises(SpecError, match="scores="):
+        prediction_intervals(y, B, P, sims=3, scores=np.zeros((18, 3)))
 
 
 def test_placebo_is_the_default_and_warns_about_cft(prop99):

@@ -154,6 +154,9 @@ def test_selection_brute_force_pvalue() -> None:
     assert d.trend_pvalue == pytest.approx(trend_exact, abs=0.035)
     assert d.pvalue == pytest.approx(exact, abs=0.035)
     assert d.available and d.window == 3
+    # the statistic is standardised by the exact randomization SD (over all 364
+    # sets), so it equals the enumeration's, not only in its p-value
+    assert d.statistic == pytest.approx(obs, rel=1e-9)
 
 
 def test_selection_unavailable_without_pre_periods() -> None:
@@ -219,3 +222,37 @@ def test_selection_with_gaps_and_no_python_warnings() -> None:
     assert d.pvalue == pytest.approx(exact, abs=0.035)
     assert d.trend_pvalue == pytest.approx(trend_exact, abs=0.035)
     assert 0.0 < exact < 0.5  # an informative p-value, not a degenerate 0 or 1
+
+
+def test_selection_pvalue_counts_the_observed_assignment() -> None:
+    # Adopters far above every other unit on both level and trend: with 19 random
+    # adopter sets (seed 0, none of them as extreme), the randomization p-values are
+    # (1 + 0) / (19 + 1) = 0.05 exactly: the observed set counts once in the
+    # numerator and the denominator (Phipson and Smyth 2010), so p never reaches 0.
+    rng = np.random.default_rng(0)
+    Y = rng.normal(size=(14, 6)).cumsum(axis=1)
+    Y[:3, 2:5] += np.array([[5.0, 6.0, 8.0], [5.2, 6.5, 8.4], [5.1, 6.2, 8.8]])
+    cidx = np.full(14, np.inf)
+    cidx[:3] = 5
+    d = selection_diagnostic(Y, cidx, n_perm=19, seed=0)
+    assert d.pvalue == pytest.approx(0.05, abs=1e-12)
+    assert d.level_pvalue == pytest.approx(0.05, abs=1e-12)
+    assert d.trend_pvalue == pytest.approx(0.05, abs=1e-12)
+    assert d.flagged is False  # p < alpha is strict: 0.05 does not flag at 5%
+    assert selection_diagnostic(Y, cidx, n_perm=19, seed=0, alpha=0.06).flagged
+
+
+def test_selection_text_for_low_and_falling_adopters() -> None:
+    # the same adopters mirrored: below every comparison unit on level and trend,
+    # so "fell faster than" and "was lower than" 100% of comparison units
+    rng = np.random.default_rng(0)
+    Y = rng.normal(size=(14, 6)).cumsum(axis=1)
+    Y[:3, 2:5] -= np.array([[5.0, 6.0, 8.0], [5.2, 6.5, 8.4], [5.1, 6.2, 8.8]])
+    cidx = np.full(14, np.inf)
+    cidx[:3] = 5
+    d = selection_diagnostic(Y, cidx)
+    assert d.flagged and d.direction == "falling"
+    assert d.trend_percentile == 0.0 and d.level_percentile == 0.0
+    text = d.warning("rate")
+    assert "fell faster than 100% and was lower than 100% of comparison" in text
+    assert "a rise afterwards may be regression to the mean" in text

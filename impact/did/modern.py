@@ -242,10 +242,10 @@ def modern_batch(
         out = np.empty(c.shape[0])
         sub_call = {**call, "inference": "analytic"}
         for j in range(c.shape[0]):  # the design changes with each assignment
+            # never treated (inf) index period 0 here; np.where then gives them inf
+            idx = np.nan_to_num(c[j], posinf=0).astype(int)
             shuffled = panel.with_outcome(Y).with_cohort(
-                np.where(
-                    np.isfinite(c[j]), periods[np.nan_to_num(c[j]).astype(int)], np.inf
-                )
+                np.where(np.isfinite(c[j]), periods[idx], np.inf)
             )
             res = fit_modern(shuffled, c[j], X, None, sub_call, [])
             out[j] = res.estimate

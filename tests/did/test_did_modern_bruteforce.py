@@ -161,12 +161,17 @@ def test_covariate_batch_matches_dense_least_squares() -> None:
         assert got[j] == pytest.approx(want, abs=1e-10)
 
 
-def test_weighted_etwfe_matches_dense_wls() -> None:
+@pytest.mark.parametrize("level", [0.0, 50.0])
+def test_weighted_etwfe_matches_dense_wls(level: float) -> None:
     """Wooldridge's ETWFE (not-yet-treated): WLS of Y on unit and period dummies and one
     dummy per treated (cohort, period) cell; the overall ATT weights each cell's
     coefficient by the cohort's total weight in that period (Wooldridge 2021, eq. 7.4
-    with weights), and every cell has event time >= 0."""
+    with weights), and every cell has event time >= 0. SE: CRV1 by unit with
+    ``G/(G-1) (n-1)/(n-K)``, ``K`` = cells + periods (unit effects nested in the
+    clusters, as fixest), from the dense sandwich. ``level`` shifts every outcome
+    (absorbed by the unit effects; small residuals are still noise)."""
     df, Y, W, _ = _panel()
+    df = df.assign(y=df["y"] + level)
     treated = (COHORT[:, None] > 0) & (np.arange(T)[None, :] >= COHORT[:, None])
     cell_list = [(g, t) for g in (3, 5) for t in range(g, T)]
     cells = np.argwhere(np.ones((N, T), bool))
@@ -177,9 +182,16 @@ def test_weighted_etwfe_matches_dense_wls() -> None:
     for j, (g, t) in enumerate(cell_list):
         Z[:, N + T - 1 + j] = (COHORT[cells[:, 0]] == g) & (cells[:, 1] == t)
     w = W.ravel()
-    beta = np.linalg.lstsq(np.sqrt(w)[:, None] * Z, np.sqrt(w) * Y.ravel(), rcond=None)[
-        0
-    ][N + T - 1 :]
+    y = Y.ravel() + level
+    xtx_inv = np.linalg.inv(Z.T @ (w[:, None] * Z))
+    coef = xtx_inv @ (Z.T @ (w * y))
+    resid = y - Z @ coef
+    scores = np.zeros((N, Z.shape[1]))
+    np.add.at(scores, cells[:, 0], Z * (w * resid)[:, None])
+    n_obs = N * T
+    factor = N / (N - 1) * (n_obs - 1) / (n_obs - (len(cell_list) + T))
+    V = (factor * xtx_inv @ scores.T @ scores @ xtx_inv)[N + T - 1 :, N + T - 1 :]
+    beta = coef[N + T - 1 :]
     size = np.array([W[COHORT == g, t].sum() for g, t in cell_list])
     assert treated.sum() == sum((COHORT == g).sum() for g, _ in cell_list)
     res = impact.did(
@@ -198,4 +210,33 @@ def test_weighted_etwfe_matches_dense_wls() -> None:
         row = att.loc[(2000 + g, 2000 + t)]
         assert row["att"] == pytest.approx(beta[j], abs=1e-10)
         assert row["event_time"] == t - g and bool(row["post"])
-    assert res.estimate == pytest.approx(size @ beta / size.sum(), abs=1e-10)
+    a = size / size.sum()
+    assert res.estimate == pytest.approx(a @ beta, abs=1e-10)
+    assert res.se == pytest.approx(np.sqrt(a @ V @ a), rel=1e-8)
+
+
+def test_etwfe_covariate_weight_matrix_reproduces_the_estimate() -> None:
+    """The wild bootstrap's weights for ETWFE with a covariate give the estimate
+    (``sum(A * Y)``) and an effect of 1 for a unit shift of every treated cell."""
+    from impact.did.api import _cohort_index
+    from impact.did.modern import modern_batch, modern_weight_matrix
+    from impact.panel import Panel
+
+    df, Y, _, _ = _panel()
+    rng = np.random.default_rng(8)
+    x = rng.normal(size=(N, T)) + 0.3 * np.arange(T)[None, :]
+    df["x"] = x.ravel()
+    kw = {"outcome": "y", "unit": "unit", "time": "year", "cohort": "cohort"}
+    res = impact.did(
+        df, **kw, covariates="x", method="etwfe", control="notyet", inference="analytic"
+    )
+    panel = Panel(df, **kw, covariates="x")
+    A = modern_weight_matrix(
+        "etwfe", panel, _cohort_index(panel), x[:, :, None], {"control": "notyet"}
+    )
+    assert float(np.sum(A * Y)) == pytest.approx(res.estimate, abs=1e-10)
+    assert float(np.sum(A * panel.D)) == pytest.approx(1.0, abs=1e-10)
+    # randomization inference refits per assignment; the observed one gives the fit
+    batch = modern_batch("etwfe", res._panel, x[:, :, None], res._call)
+    got = batch(res._panel.Y, res._panel.cohort[None, :])[0]
+    assert got == pytest.approx(res.estimate, abs=1e-10)

@@ -289,6 +289,7 @@ def test_dcdh_matches_diff_diff(switching):
     # 95% normal intervals est -/+ z_{0.975} se (as diff-diff's and R
     # DIDmultiplegt's analytic intervals), from the pinned estimates and SEs
     z = 1.959963984540054
+    assert sorted(tab.index) == [-4, -3, -2, -1, 0, 1, 2]  # L_max=3: 3 placebos
     for e, (b, s, n) in expected.items():
         assert tab.loc[e, "estimate"] == pytest.approx(b, abs=1e-10)
         assert tab.loc[e, "std_error"] == pytest.approx(s, rel=1e-8)
@@ -396,3 +397,178 @@ def test_new_methods_plot_frame_dict_and_compare(mpdta, switching):
         assert res.summary()
     table = impact.compare(results).to_frame()
     assert list(table["analysis"]) == list(results)
+
+
+def test_stacked_cells_with_time_varying_weights_brute_force(mpdta):
+    """Window (1, 0), not-yet-treated comparisons: cohorts 2004, 2006 and 2007 all
+    enter. Each cell is the DiD of weighted means (treated vs clean comparisons,
+    period ``a + e`` vs ``a - 1``); an event time's row weights its cells by the
+    treated weight in the cell's own period (``N^D_ae``, WFH 2024), which differs from
+    the reference period's when weights change over time. The weight matrix the wild
+    bootstrap uses reproduces the headline over the three cohorts."""
+    from impact.did.api import _cohort_index
+    from impact.did.stacked import stacked_weight_matrix
+
+    growth = 1 + 0.3 * (mpdta["year"] - 2003) * (mpdta["countyreal"] % 3)
+    df = mpdta.assign(w=np.exp(mpdta["lpop"]) * growth)
+    first = df["first.treat"].replace(0, np.inf)
+    cells = {}
+    for a in (2004, 2006, 2007):
+        tr = first == a
+        co = first > a
+        mean = {}
+        for grp, sel in (("d", tr), ("c", co)):
+            for yr in (a - 1, a):
+                rows = df[sel & (df["year"] == yr)]
+                mean[grp, yr] = np.average(rows["lemp"], weights=rows["w"])
+        theta = (mean["d", a] - mean["d", a - 1]) - (mean["c", a] - mean["c", a - 1])
+        size = df.loc[tr & (df["year"] == a), "w"].sum()
+        cells[a] = (theta, size)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = impact.did(
+            df,
+            **MPDTA,
+            method="stacked",
+            control="notyet",
+            window=(1, 0),
+            weights="w",
+            inference="analytic",
+        )
+    att = res.att_gt.set_index("group")
+    for a, (theta, _) in cells.items():
+        assert att.loc[a, "att"] == pytest.approx(theta, abs=1e-10)
+    assert (res.att_gt["post"] == (res.att_gt["event_time"] >= 0)).all()
+    sizes = np.array([s for _, s in cells.values()])
+    thetas = np.array([t for t, _ in cells.values()])
+    es = res.event_study.set_index("event_time")
+    assert es.loc[0, "estimate"] == pytest.approx(
+        sizes @ thetas / sizes.sum(), abs=1e-10
+    )
+    panel = res._panel
+    A = stacked_weight_matrix(panel, _cohort_index(panel), "notyet", (1, 0))
+    assert float((A * panel.Y).sum()) == pytest.approx(res.estimate, abs=1e-12)
+
+
+@pytest.mark.reference
+def test_dcdh_singleton_baseline_left_out_of_the_variance_as_diff_diff(switching):
+    """Keep every unit that starts untreated and only the last that starts treated: its
+    baseline is shared by no other unit, so (as diff-diff) it enters the estimate but
+    not the cohort-recentred variance. diff-diff 3.13
+    ``ChaisemartinDHaultfoeuille().fit(...)``: DID_M 1.7492796824407661, SE
+    0.12818180056551115."""
+    base = switching.loc[switching["period"] == 1].set_index("unit")["d"]
+    keep = [*base.index[base == 0], base.index[base == 1][-1]]
+    res = _dcdh(switching.loc[switching["unit"].isin(keep)], inference="analytic")
+    assert res.estimate == pytest.approx(1.7492796824407661, abs=1e-10)
+    assert res.se == pytest.approx(0.12818180056551115, rel=1e-8)
+    assert any("no other unit shares" in w for w in res.warnings)
+
+
+def _did_m_bruteforce(Y, D):  # type: ignore[no-untyped-def]
+    """DID_M (AER 2020 eq. 3) and each unit's contribution, period by period; a period
+    whose switchers have no stable comparison adds 0 but keeps them in N_S."""
+    n, T = Y.shape
+    A = np.zeros((n, T))
+    n_s = 0
+    for t in range(1, T):
+        for p, c, sign in ((0, 1, 1.0), (1, 0, -1.0)):
+            sw = (D[:, t - 1] == p) & (D[:, t] == c)
+            st = (D[:, t - 1] == p) & (D[:, t] == p)
+            n_s += sw.sum()
+            if sw.any() and st.any():
+                for i in np.flatnonzero(sw):
+                    A[i, t] += sign
+                    A[i, t - 1] -= sign
+                for i in np.flatnonzero(st):
+                    A[i, t] -= sign * sw.sum() / st.sum()
+                    A[i, t - 1] += sign * sw.sum() / st.sum()
+    A /= n_s
+    return float((A * Y).sum()), (A * Y).sum(axis=1)
+
+
+def test_dcdh_period_without_stable_comparison_keeps_its_switchers():
+    """All three untreated units join in period 3: no stable untreated unit, so that
+    period's DiD counts as 0 with its 3 joiners in the denominator (Assumption 11
+    convention); the one leaver in period 4 is compared with the stable treated."""
+    rng = np.random.default_rng(9)
+    D = np.array(
+        [[0, 0, 1, 1, 1]] * 3 + [[1, 1, 1, 0, 0]] + [[1, 1, 1, 1, 1]] * 2, dtype=int
+    )
+    Y = rng.normal(size=D.shape) + D
+    df = pd.DataFrame(
+        {
+            "unit": np.repeat(np.arange(6), 5),
+            "period": np.tile(np.arange(1, 6), 6),
+            "y": Y.ravel(),
+            "d": D.ravel(),
+        }
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = _dcdh(df, inference="analytic")
+    est, _ = _did_m_bruteforce(Y, D)
+    assert res.estimate == pytest.approx(est, abs=1e-12)
+    assert any("no unit with the same treatment" in w for w in res.warnings)
+
+
+def test_dcdh_clustered_se_brute_force(switching):
+    """cluster=: the cohort-recentred unit contributions (cohort = baseline, first
+    switch, direction; a baseline no other unit shares is left out) summed within
+    clusters of four units, squared and summed (diff-diff 3.13 does not take
+    cluster=, so the formula is written out here)."""
+    df = switching.assign(cl=switching["unit"] // 4)
+    Y = df.pivot(index="unit", columns="period", values="y").to_numpy()
+    D = df.pivot(index="unit", columns="period", values="d").to_numpy()
+    cl = df.groupby("unit")["cl"].first().to_numpy()
+    keep = (np.diff(D, axis=1) != 0).sum(axis=1) <= 1
+    Y, D, cl = Y[keep], D[keep], cl[keep]
+    est, u = _did_m_bruteforce(Y, D)
+    change = np.diff(D, axis=1) != 0
+    first = np.where(change.any(axis=1), change.argmax(axis=1), -1)
+    direction = np.where(change.any(axis=1), 1 - 2 * D[:, 0], 0)
+    keys = pd.Series(list(zip(D[:, 0], first, direction, strict=True)))
+    shared = pd.Series(D[:, 0]).map(pd.Series(D[:, 0]).value_counts()) > 1
+    centred = np.where(shared, u - pd.Series(u).groupby(keys).transform("mean"), 0.0)
+    se = float(np.sqrt((pd.Series(centred).groupby(cl).sum() ** 2).sum()))
+    res = _dcdh(df, cluster="cl", inference="analytic")
+    assert res.estimate == pytest.approx(est, abs=1e-12)
+    assert res.se == pytest.approx(se, rel=1e-10)
+    assert res.se == pytest.approx(0.08830109631521674, rel=1e-10)  # the value, stated
+
+
+def test_dcdh_window_sets_the_number_of_placebos_and_effects(switching):
+    """window=(2, 1): one placebo (event time -2), the reference, effects 0 and 1; the
+    rows are the diff-diff 3.13 values pinned in test_dcdh_matches_diff_diff."""
+    tab = _dcdh(switching, inference="analytic", window=(2, 1)).event_study
+    tab = tab.set_index("event_time")
+    assert sorted(tab.index) == [-2, -1, 0, 1]
+    assert tab.loc[-2, "estimate"] == pytest.approx(0.017023121273461925, abs=1e-10)
+    assert tab.loc[1, "estimate"] == pytest.approx(1.817149187180449, abs=1e-10)
+
+
+def test_stacked_inference_keeps_the_observed_default_window(mpdta):
+    """window=None: the window chosen on the observed cohorts is the one every
+    re-assignment is estimated with (also when a chunk of draws does not start with
+    the observed assignment, as under n_jobs > 1)."""
+    from impact.did.api import _cohort_index
+    from impact.did.modern import modern_batch
+
+    res = impact.did(mpdta, **MPDTA, method="stacked", inference="analytic")
+    window = res.options["window"]
+    panel = res._panel
+    cidx = _cohort_index(panel)
+    shuffled = np.random.default_rng(11).permutation(panel.cohort)
+    batch = modern_batch("stacked", panel, None, res._call)
+    got = batch(panel.Y, np.stack([shuffled, panel.cohort]))
+    assert got[1] == pytest.approx(res.estimate, abs=1e-12)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        refit = impact.did(
+            panel.with_cohort(shuffled),
+            method="stacked",
+            window=window,
+            inference="analytic",
+        )
+    assert got[0] == pytest.approx(refit.estimate, abs=1e-12)
+    assert np.isfinite(cidx).sum() == np.isfinite(shuffled).sum()

@@ -42,18 +42,28 @@ def test_summary_has_no_ids_or_times_and_lists_warnings():
 
 def test_to_dict_is_json_safe_with_protocol_keys():
     d = make_result().to_dict()
-    for key in [
-        "estimator",
-        "estimate",
-        "se",
-        "ci",
-        "pvalue",
-        "n_treated",
-        "n_control",
-        "warnings",
-    ]:
-        assert key in d
     json.dumps(d, allow_nan=False)
+    # estimate -2, SE 1: the 95% normal interval -2 -/+ 1.959964 and p = 2 Phi(-2)
+    assert d["estimator"] == "demo"
+    assert d["estimate"] == -2.0 and d["se"] == 1.0
+    assert d["ci"] == pytest.approx([-3.959964, -0.040036], abs=1e-6)
+    assert d["pvalue"] == pytest.approx(0.0455003, abs=1e-6)
+    assert (d["n_treated"], d["n_control"]) == (5, 145)
+    assert d["alpha"] == 0.05
+    assert d["warnings"] == ["5 treated units: analytic cluster SEs over-reject"]
+
+
+def test_alpha_sets_the_default_interval_and_its_label():
+    r = Result(
+        estimator="demo", estimate=-2.0, se=1.0, n_treated=5, n_control=145, alpha=0.1
+    )
+    # 90%: -2 -/+ 1.644854; the p-value does not depend on alpha
+    assert r.ci == pytest.approx((-3.644854, -0.355146), abs=1e-6)
+    assert r.pvalue == pytest.approx(0.0455003, abs=1e-6)
+    assert "[90% conf. interval]" in r.summary()
+    row = r.to_frame().iloc[0]
+    assert row["statistic"] == pytest.approx(-2.0)
+    assert (row["conf_low"], row["conf_high"]) == pytest.approx(r.ci)
 
 
 def test_jsonable_nan_and_numpy():

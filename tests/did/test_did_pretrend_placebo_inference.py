@@ -157,3 +157,57 @@ def test_pretrend_and_placebo_size_random_adoption_full() -> None:
     pre, plc = _sizes(reps)
     assert abs(pre - 0.05) <= _band(reps)
     assert abs(plc - 0.05) <= _band(reps)
+
+
+def test_placebo_in_time_drops_fake_cohorts_without_a_pre_period() -> None:
+    """Cohorts adopt in periods 3 and 5 (0-based) of 8; ``k = 3`` moves them to 0 and 2
+    on the pre-treatment periods 0-2. A fake adoption in period 0 has no earlier period
+    to compare with, so those units leave the placebo sample; the other cohort is
+    compared with the never treated. TWFE with one post period of three is the DiD of
+    period 2 against the mean of periods 0-1 (brute force below)."""
+    rng = np.random.default_rng(21)
+    n, T = 18, 8
+    cohort = np.array([3] * 4 + [5] * 4 + [0] * 10)
+    Y = rng.normal(size=(n, 1)) + rng.normal(scale=0.5, size=(n, T))
+    df = pd.DataFrame(
+        {
+            "unit": np.repeat(np.arange(n), T),
+            "year": np.tile(2010 + np.arange(T), n),
+            "y": Y.ravel(),
+            "cohort": np.repeat(np.where(cohort > 0, 2010 + cohort, 0), T),
+        }
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = impact.did(
+            df,
+            outcome="y",
+            unit="unit",
+            time="year",
+            cohort="cohort",
+            method="twfe",
+            inference="analytic",
+        )
+        placebo = res.placebo_in_time(k=3)
+    d = Y[:, 2] - Y[:, :2].mean(axis=1)
+    want = d[cohort == 5].mean() - d[cohort == 0].mean()
+    assert placebo.estimate == pytest.approx(want, abs=1e-10)
+    assert placebo.n_treated == 4
+
+
+def test_placebo_in_time_needs_two_pre_periods(reference_data) -> None:
+    """mpdta's first cohort adopts in 2004, one period after the panel starts."""
+    from impact.errors import DataError
+
+    df = pd.read_csv(reference_data / "mpdta.csv")
+    res = impact.did(
+        df,
+        outcome="lemp",
+        unit="countyreal",
+        time="year",
+        cohort="first.treat",
+        method="twfe",
+        inference="analytic",
+    )
+    with pytest.raises(DataError, match="at least two periods before the first"):
+        res.placebo_in_time(k=1)

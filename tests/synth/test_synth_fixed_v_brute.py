@@ -107,3 +107,17 @@ def test_augmented_balance_is_that_of_the_scm_weights(panel):
     w_scm = _weights_by_hand(P, np.full(4, 0.25))
     np.testing.assert_allclose(res.balance["synthetic"], P[:, :-1] @ w_scm, rtol=1e-6)
     assert np.abs(res.weights.to_numpy() - w_scm).max() > 1e-3  # really augmented
+
+
+def test_simplex_weights_with_v_by_nnls():
+    from impact.synth.weights import simplex_weights
+
+    rng = np.random.default_rng(4)
+    x1, X0 = rng.normal(size=5), rng.normal(size=(5, 7))
+    v = np.array([4.0, 1.0, 0.25, 2.0, 0.5])
+    s = np.sqrt(v)
+    M = 1e4 * max(np.abs(X0).max(), np.abs(x1).max()) * s.max()
+    ref, _ = nnls(np.vstack([s[:, None] * X0, np.full(7, M)]), np.append(s * x1, M))
+    np.testing.assert_allclose(simplex_weights(x1, X0, v), ref, atol=1e-6)
+    flat = simplex_weights(x1, X0)
+    assert np.abs(flat - ref).max() > 1e-3  # v matters here

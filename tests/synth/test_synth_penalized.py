@@ -132,3 +132,17 @@ def test_options_that_would_be_ignored_are_refused(prop99):
         impact.synth(prop99, **base, method="penalized", penalty=-1)
     with pytest.raises(SpecError, match="demean"):
         impact.synth(prop99, **base, method="sdid", demean=True)
+
+
+def test_cross_validation_ties_go_to_the_smallest_penalty():
+    # the treated unit copies donor d00 before treatment: every penalty gives w = e_0
+    # and a validation MSPE of exactly 0, so the documented tie rule (smallest
+    # penalty) picks 0, the unpenalised synthetic control
+    df = factor_panel(n_units=8, n_periods=16, t0=12, seed=5)
+    y = df.loc[df["unit"] == "d00", "y"].to_numpy().copy()
+    y[12:] -= 3.0
+    df.loc[df["unit"] == "T", "y"] = y
+    res = impact.synth(df, **SIM | {"treatment_time": 2012}, method="penalized")
+    assert np.all(res.extra["penalty_cv"]["mspe"].to_numpy() == 0.0)
+    assert res.extra["penalty"] == 0.0
+    assert res.weights["d00"] == pytest.approx(1.0, abs=1e-12)

@@ -19,7 +19,7 @@ from numpy.typing import NDArray
 
 from impact._validation import as_list, check_option
 from impact.errors import DataError, SpecError
-from impact.panel_checks import _MAX_LISTED, _PanelChecks, _r
+from impact.panel_checks import _MAX_LISTED, _PanelChecks, _r, late_cohorts_as_never
 from impact.panel_checks import MAX_MAGNITUDE as MAX_MAGNITUDE
 
 __all__ = ["Panel", "as_panel"]
@@ -229,6 +229,8 @@ class Panel(_PanelChecks):
             Outcomes, finite.
         cohort : ndarray, shape (N,), optional
             First treated period (``np.inf`` or NaN or 0 = never). Default: none treated.
+            Periods after the last one mean never treated (noted in :attr:`warnings`),
+            as in the constructor.
         units, periods : array-like, optional
             Labels; default ``0..N-1`` and ``0..T-1``.
         covariates : dict of str to ndarray (N, T), optional
@@ -272,6 +274,9 @@ class Panel(_PanelChecks):
         ).astype(np.int64)
         c = np.full(n, np.inf) if cohort is None else np.asarray(cohort, dtype=float)
         c = np.where(np.isnan(c) | (c == 0), np.inf, c)
+        c, note = late_cohorts_as_never(c, self.periods.max())
+        if note:
+            self.warnings.append(note)
         self.Y = Y
         self.cohort = c
         self.X = {k: np.asarray(v, dtype=float) for k, v in (covariates or {}).items()}
@@ -316,7 +321,8 @@ class Panel(_PanelChecks):
         Parameters
         ----------
         cohort : ndarray, shape (N,)
-            First treated period per unit (``np.inf`` = never).
+            First treated period per unit (``np.inf``, NaN or 0 = never; periods after
+            the last one mean never treated, noted in :attr:`warnings`).
 
         Returns
         -------
@@ -328,9 +334,13 @@ class Panel(_PanelChecks):
             raise DataError(
                 f"New cohort has shape {c.shape}; expected {self.cohort.shape}."
             )
+        c = np.where(np.isnan(c) | (c == 0), np.inf, c)
+        c, note = late_cohorts_as_never(c, self.periods.max())
         new = copy.copy(self)
         new.__dict__.pop("frame", None)
-        new.cohort = np.where(np.isnan(c) | (c == 0), np.inf, c)
+        new.cohort = c
+        if note:
+            new.warnings = [*self.warnings, note]
         return new
 
     def subset(
@@ -345,7 +355,9 @@ class Panel(_PanelChecks):
         units : sequence, optional
             Unit labels to keep (all by default).
         periods : sequence of int, optional
-            Periods to keep (all by default).
+            Periods to keep (all by default). Units first treated after the last kept
+            period become never treated (noted in :attr:`warnings`), as in the
+            constructor.
 
         Returns
         -------
@@ -374,14 +386,14 @@ class Panel(_PanelChecks):
         new.periods = self.periods[ti]
         new.Y = self.Y[np.ix_(ui, ti)]
         new.observed = self.observed[np.ix_(ui, ti)]
-        new.cohort = self.cohort[ui]
+        new.cohort, note = late_cohorts_as_never(self.cohort[ui], new.periods.max())
         new.X = {k: v[np.ix_(ui, ti)] for k, v in self.X.items()}
         new.W = None if self.W is None else self.W[np.ix_(ui, ti)]
         for name in ("numerator", "denominator"):
             arr = getattr(self, name)
             setattr(new, name, None if arr is None else arr[np.ix_(ui, ti)])
         new.clusters = self.clusters[ui]
-        new.warnings = list(self.warnings)
+        new.warnings = [*self.warnings, *([note] if note else [])]
         return new
 
     # ------------------------------------------------------------- properties

@@ -457,9 +457,10 @@ def _last_cohort_as_control(panel: Panel, anticipation: int) -> tuple[Panel, str
             "No never-treated units and fewer than two periods before the last cohort "
             f"({int(last)}) adopts: no comparison group is available."
         )
-    sub = panel.subset(periods=keep)
-    new_cohort = np.where(sub.cohort == last, np.inf, sub.cohort)
-    sub = sub.with_cohort(new_cohort)
+    # the last cohort becomes the comparison group before the window is cut, so its
+    # units are not also reported as "treated after the last period"
+    new_cohort = np.where(panel.cohort == last, np.inf, panel.cohort)
+    sub = panel.with_cohort(new_cohort).subset(periods=keep)
     note = (
         f"No never-treated units: the last cohort ({int(last)}) is used as the "
         f"comparison group and periods from {int(last) - anticipation} on are dropped."

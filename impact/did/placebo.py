@@ -76,7 +76,6 @@ def placebo_fit(result: DiDResult, k: int, refit: Refit) -> DiDResult:
     fake = cidx - k
     fake = np.where(fake >= first, np.inf, fake)
     drop = np.isfinite(fake) & (fake < 1)
-    sub = panel.subset(units=panel.units[~drop], periods=keep)
     labels = np.where(
         np.isfinite(fake[~drop]),
         panel.periods[
@@ -84,7 +83,10 @@ def placebo_fit(result: DiDResult, k: int, refit: Refit) -> DiDResult:
         ],
         np.inf,
     )
-    sub = sub.with_cohort(labels.astype(float))
+    # fake cohorts first, then the pre-period window: every fake cohort falls inside
+    # it, so the real ones are not reported as "treated after the last period"
+    sub = panel.subset(units=panel.units[~drop]).with_cohort(labels.astype(float))
+    sub = sub.subset(periods=keep)
     if not np.isfinite(sub.cohort).any():
         raise DataError(
             f"Placebo in time with k={k}: no cohort's fake adoption falls inside the "

@@ -15,6 +15,7 @@ from pydantic import ValidationError
 
 from impact.errors import SpecError
 from impact.limits import check_grid
+from impact.study.quantities import get_quantity
 from impact.study.spec import AnalysisSpec, RobustnessSpec
 
 if TYPE_CHECKING:
@@ -108,8 +109,6 @@ def expand_grid(
 
 
 def _sibling(d: Any, quantity: str, name: str) -> Any:
-    from impact.study.runner import get_quantity
-
     if quantity == "estimate":
         path = name
     elif quantity.endswith(".estimate"):
@@ -129,8 +128,6 @@ def _num(x: Any) -> float | None:
 
 
 def _row(d: Any, quantity: str) -> dict[str, Any]:
-    from impact.study.runner import get_quantity
-
     try:
         est = _num(get_quantity(d, quantity))
     except KeyError:
@@ -164,7 +161,7 @@ def summarise_grid(
     base_dict : dict
         The base analysis's to_dict().
     variants : list of (settings, task output)
-        Each variant's settings and what :func:`impact.study.runner.execute_task` returned.
+        Each variant's settings and what :func:`impact.study.tasks.execute_task` returned.
 
     Returns
     -------

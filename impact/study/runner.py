@@ -3,19 +3,20 @@
 Analyses and robustness variants are tasks for :func:`impact.parallel.run_tasks`; each gets
 its own child Generator spawned from the study seed in a fixed order, so ``results.json``
 is the same whatever the backend or the number of workers.
+
+The jobs live in sibling modules: :mod:`impact.study.tasks` (estimator registry, one
+task), :mod:`impact.study.planning` (argument checks before the data is read) and
+:mod:`impact.study.quantities` (the ``[[check]]`` tables); their public names are
+re-exported here.
 """
 
 from __future__ import annotations
 
 import hashlib
-import importlib
-import inspect
-import io
 import json
 import platform
 import re
-import warnings
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,19 +24,30 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from impact.errors import DataError, ImpactError, SpecError
+from impact.errors import DataError, SpecError
 from impact.parallel import run_tasks, spawn_generators
 from impact.results import jsonable
-from impact.study._threads import single_blas_thread
 from impact.study.data import PreparedData, apply_sample, load_data
+from impact.study.planning import Planned, _plan_analysis
+from impact.study.planning import check_columns as check_columns
+from impact.study.planning import dry_check as dry_check
+from impact.study.planning import validate_study as validate_study
+from impact.study.quantities import evaluate_check as evaluate_check
+from impact.study.quantities import get_quantity as get_quantity
 from impact.study.spec import (
     AnalysisSpec,
-    CheckSpec,
-    SampleSpec,
     StudySpec,
     load_spec,
     resolve_data_path,
 )
+from impact.study.tasks import ESTIMATORS as ESTIMATORS
+from impact.study.tasks import PRETEST_PERMUTATIONS as PRETEST_PERMUTATIONS
+from impact.study.tasks import Task as Task
+from impact.study.tasks import _call_kwargs, _signature
+from impact.study.tasks import _canonical as _canonical
+from impact.study.tasks import check_kwargs as check_kwargs
+from impact.study.tasks import execute_task as execute_task
+from impact.study.tasks import resolve_estimator as resolve_estimator
 from impact.study.verdict import analysis_role, study_verdict
 
 __all__ = [
@@ -48,125 +60,6 @@ __all__ = [
     "safe_filename",
     "validate_study",
 ]
-
-#: Estimator names a study may use -> "module:attribute" (imported lazily) or a callable.
-ESTIMATORS: dict[str, str | Callable[..., Any]] = {
-    "did": "impact.did.api:did",
-    "bacon": "impact.did.api:bacon",
-    "synth": "impact.synth.api:synth",
-    "match": "impact.matching.api:match",
-    "matched_did": "impact.matching.api:matched_did",
-    "power": "impact.power:simulate",
-}
-
-_ROLE_NAMES = (
-    "unit",
-    "time",
-    "outcome",
-    "cohort",
-    "treated",
-    "weights",
-    "covariates",
-    "cluster",
-)
-
-
-def resolve_estimator(name: str, *, where: str = "") -> Callable[..., Any]:
-    """Return the callable registered under ``name``.
-
-    Parameters
-    ----------
-    name : str
-        A key of :data:`ESTIMATORS`.
-    where : str
-        Context for error messages (file and table).
-
-    Returns
-    -------
-    callable
-        The estimator function.
-
-    Raises
-    ------
-    SpecError
-        The name is not registered, or its module is not available.
-    """
-    prefix = f"{where}: " if where else ""
-    target = ESTIMATORS.get(name)
-    if target is None:
-        allowed = "{" + ", ".join(repr(k) for k in ESTIMATORS) + "}"
-        raise SpecError(
-            f"{prefix}key 'estimator' must be one of {allowed}. Got {name!r} instead."
-        )
-    if callable(target):
-        return target
-    module, _, attr = target.partition(":")
-    try:
-        func = getattr(importlib.import_module(module), attr)
-    except (ImportError, AttributeError):
-        raise SpecError(
-            f"{prefix}estimator {name!r} is not available in this installation of impact"
-        ) from None
-    if not callable(func):
-        raise SpecError(f"{prefix}estimator {name!r} is not callable")
-    return func  # type: ignore[no-any-return]
-
-
-def _signature(func: Callable[..., Any]) -> tuple[set[str], bool]:
-    try:
-        params = inspect.signature(func).parameters
-    except (TypeError, ValueError):  # pragma: no cover - builtins
-        return set(), True
-    names = {p.name for p in params.values() if p.kind is not p.VAR_KEYWORD}
-    var_kw = any(p.kind is p.VAR_KEYWORD for p in params.values())
-    return names, var_kw
-
-
-def check_kwargs(
-    func: Callable[..., Any], kwargs: Mapping[str, Any], where: str
-) -> None:
-    """Refuse keyword arguments the estimator does not take.
-
-    Parameters
-    ----------
-    func : callable
-        The estimator.
-    kwargs : mapping
-        Keyword arguments from the study file.
-    where : str
-        Context for error messages.
-
-    Raises
-    ------
-    SpecError
-        A key is not a parameter of the estimator.
-    """
-    names, var_kw = _signature(func)
-    if var_kw:
-        return
-    for key in kwargs:
-        if key not in names or key == "data":
-            allowed = sorted(n for n in names if n != "data")
-            raise SpecError(
-                f"{where}: unknown key {key!r}: not a parameter of "
-                f"{getattr(func, '__name__', 'the estimator')}; accepted: "
-                f"{', '.join(allowed)}"
-            )
-
-
-def _call_kwargs(
-    func: Callable[..., Any], roles: Mapping[str, Any], kwargs: Mapping[str, Any]
-) -> dict[str, Any]:
-    """Data roles the estimator takes by name, overridden by the analysis's own keys."""
-    names, _ = _signature(func)
-    out: dict[str, Any] = {}
-    for role, col in roles.items():
-        if role in names:
-            out[role] = col
-    if "treatment" in names and "treated" in roles and "treated" not in names:
-        out["treatment"] = roles["treated"]
-    out.update(kwargs)
-    return out
 
 
 def safe_filename(name: str, taken: set[str]) -> str:
@@ -192,472 +85,6 @@ def safe_filename(name: str, taken: set[str]) -> str:
         i += 1
     taken.add(out.lower())
     return out
-
-
-# ---------------------------------------------------------------------- tasks
-@dataclass
-class Task:
-    """One estimator call: an analysis or a robustness variant."""
-
-    key: str
-    func: Callable[..., Any]
-    frame: pd.DataFrame
-    kwargs: dict[str, Any]
-    plot: bool = True
-    design: bool = False
-    log_outcome: bool = False
-    #: run a permutation pre-trend test (event-time coefficients) for the study verdict
-    pretest: bool = False
-    pretest_seed: Any = None
-
-
-#: re-assignments of the permutation pre-trend test the study verdict reads
-PRETEST_PERMUTATIONS = 99
-
-
-def _png(result: Any) -> tuple[bytes | None, str | None]:
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    try:
-        fig = Figure(figsize=(7.5, 4.6), dpi=100)
-        FigureCanvasAgg(fig)
-        ax = fig.add_subplot()
-        result.plot(ax=ax)
-        fig.tight_layout()
-        buf = io.BytesIO()
-        fig.savefig(buf, format="png", dpi=100, metadata={"Software": None})
-        return buf.getvalue(), None
-    except Exception as exc:  # noqa: BLE001 - a plot failure must not stop a study
-        return None, f"{type(exc).__name__}: {_one_line(str(exc))}"
-
-
-def _one_line(text: str) -> str:
-    return " ".join(str(text).split())[:500]
-
-
-def _design_detail(design: Any) -> dict[str, Any] | None:
-    """The assessment's numbers (MDE, power, alpha...), JSON-safe, when it has them."""
-    to_dict = getattr(design, "to_dict", None)
-    if not callable(to_dict):
-        return None
-    try:
-        out = jsonable(to_dict())
-        json.dumps(out, allow_nan=False)
-    except Exception:  # noqa: BLE001 - optional detail
-        return None
-    return out if isinstance(out, dict) else None
-
-
-def _design(result: Any) -> tuple[str | None, dict[str, Any] | None]:
-    try:
-        d = result.design()
-    except Exception as exc:  # noqa: BLE001 - the verdict is optional
-        return f"power assessment unavailable: {_one_line(str(exc))}", None
-    return _design_text(d), _design_detail(d)
-
-
-def _pretest(result: Any, seed: Any) -> dict[str, Any] | None:
-    """Permutation test of the event-time pre-period coefficients, or None.
-
-    The analytic Wald test in ``to_dict()["pretrend"]`` over-rejects when cohorts are
-    small; the verdict needs a test valid for the number of treated units at hand.
-    """
-    test = getattr(result, "pretrend_test", None)
-    if not callable(test):
-        return None
-    try:
-        out = test(
-            "event_time",
-            inference="permutation",
-            n_perm=PRETEST_PERMUTATIONS,
-            seed=seed,
-        )
-        rec = jsonable(out.to_dict())
-        json.dumps(rec, allow_nan=False)
-    except Exception:  # noqa: BLE001 - the verdict then reads the result's own test
-        return None
-    if not isinstance(rec, dict):
-        return None
-    rec["method"] = (
-        "permutation test of the event-time pre-period coefficients "
-        f"({PRETEST_PERMUTATIONS} re-assignments of the cohorts)"
-    )
-    return rec
-
-
-def _design_text(d: Any) -> str | None:
-    for attr in ("verdict", "text", "message"):
-        v = getattr(d, attr, None)
-        if isinstance(v, str):
-            return _one_line(v)
-        if callable(v):
-            try:
-                out = v()
-            except Exception:  # noqa: BLE001
-                continue
-            if isinstance(out, str):
-                return _one_line(out)
-    if isinstance(d, Mapping) and isinstance(d.get("verdict"), str):
-        return _one_line(d["verdict"])
-    return _one_line(str(d))
-
-
-def _canonical(frame: pd.DataFrame) -> pd.DataFrame:
-    """Rebuild a frame column by column, so its memory layout does not depend on how it
-    travelled (pickled by loky, serialised by dask or passed as is): numpy reductions
-    over differently laid-out blocks can differ in the last bits."""
-    return pd.DataFrame(
-        {c: frame[c].copy(deep=True).reset_index(drop=True) for c in frame.columns}
-    )
-
-
-def execute_task(task: Task) -> dict[str, Any]:
-    """Run one task; never raises (errors are returned as text).
-
-    Parameters
-    ----------
-    task : Task
-        The estimator call.
-
-    Returns
-    -------
-    dict
-        ``key``, ``dict`` (the result's to_dict, JSON-safe) or ``error``, ``summary``,
-        ``png``, ``plot_error``, ``design``, ``runtime_warnings``.
-    """
-    out: dict[str, Any] = {"key": task.key, "error": None, "dict": None}
-    with single_blas_thread(), warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        try:
-            result = task.func(_canonical(task.frame), **task.kwargs)
-            if task.log_outcome:
-                # the power verdict reads the MDE in log points, not as a level
-                result.log_outcome = True
-            as_dict = jsonable(result.to_dict())
-            json.dumps(as_dict, allow_nan=False)
-        except ImpactError as exc:
-            out["error"] = f"{type(exc).__name__}: {_one_line(str(exc))}"
-            out["error_kind"] = "impact"
-            return out
-        except Exception as exc:  # noqa: BLE001 - reported, never a traceback
-            out["error"] = f"{type(exc).__name__}: {_one_line(str(exc))}"
-            out["error_kind"] = "internal"
-            return out
-        out["dict"] = as_dict
-        if task.plot:
-            try:
-                out["summary"] = str(result.summary())
-            except Exception as exc:  # noqa: BLE001
-                out["summary"] = f"(summary unavailable: {_one_line(str(exc))})"
-            out["png"], out["plot_error"] = _png(result)
-        if task.design:
-            out["design"], out["design_detail"] = _design(result)
-        if task.pretest and isinstance(as_dict.get("pretrend"), Mapping):
-            out["pretrend_check"] = _pretest(result, task.pretest_seed)
-    seen: list[str] = []
-    for w in caught:
-        text = _one_line(str(w.message))
-        if text not in seen:
-            seen.append(text)
-    out["runtime_warnings"] = seen
-    return out
-
-
-# --------------------------------------------------------------- quantities
-def get_quantity(obj: Any, path: str) -> Any:
-    """Follow a dotted path into nested dicts and lists (``"weights.Utah"``).
-
-    Keys that themselves contain dots are matched greedily; list items are addressed by
-    integer index or by a ``column=value`` selector (the first row whose column equals
-    the value), e.g. ``"aggregates.dynamic.table.event_time=0.estimate"``.
-
-    Parameters
-    ----------
-    obj : Any
-        A to_dict() result.
-    path : str
-        The dotted path.
-
-    Returns
-    -------
-    Any
-        The value.
-
-    Raises
-    ------
-    KeyError
-        The path does not exist (the message names the first missing part).
-    """
-    parts = path.split(".")
-    cur = obj
-    i = 0
-    while i < len(parts):
-        if isinstance(cur, Mapping):
-            for j in range(len(parts), i, -1):
-                key = ".".join(parts[i:j])
-                if key in cur:
-                    cur = cur[key]
-                    i = j
-                    break
-            else:
-                keys = ", ".join(list(map(str, cur))[:15])
-                raise KeyError(f"{parts[i]!r} not found (available: {keys})")
-        elif isinstance(cur, list) and "=" in parts[i]:
-            for j in range(len(parts), i, -1):
-                col, _, want = ".".join(parts[i:j]).partition("=")
-                hits = [
-                    r for r in cur if isinstance(r, Mapping) and _same(r.get(col), want)
-                ]
-                if hits:
-                    cur = hits[0]
-                    i = j
-                    break
-            else:
-                raise KeyError(f"no row with {parts[i]!r} in a list of {len(cur)}")
-        elif isinstance(cur, list):
-            try:
-                cur = cur[int(parts[i])]
-            except (ValueError, IndexError):
-                raise KeyError(
-                    f"{parts[i]!r} is not an index of a list of {len(cur)}"
-                ) from None
-            i += 1
-        else:
-            raise KeyError(f"{parts[i]!r}: {'.'.join(parts[:i])} is not a table")
-    return cur
-
-
-def _same(value: Any, text: str) -> bool:
-    """Whether a row value equals the text of a ``column=value`` selector."""
-    if value is None:
-        return False
-    if str(value) == text:
-        return True
-    try:
-        return float(value) == float(text)
-    except (TypeError, ValueError):
-        return False
-
-
-def evaluate_check(check: CheckSpec, analyses: Mapping[str, Any]) -> dict[str, Any]:
-    """Compare one analysis quantity with its published value.
-
-    Parameters
-    ----------
-    check : CheckSpec
-        The check.
-    analyses : mapping
-        Analysis name -> to_dict().
-
-    Returns
-    -------
-    dict
-        ``analysis, quantity, expected, actual, tolerance, compare, passed, source, note``.
-    """
-    rec: dict[str, Any] = {
-        "analysis": check.analysis,
-        "quantity": check.quantity,
-        "expected": check.expected,
-        "actual": None,
-        "tolerance": check.tolerance,
-        "compare": check.compare,
-        "passed": False,
-        "source": check.source,
-        "note": None,
-    }
-    try:
-        value = get_quantity(analyses[check.analysis], check.quantity)
-    except KeyError as exc:
-        rec["note"] = f"quantity not found: {exc.args[0]}"
-        return rec
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        rec["note"] = f"quantity is not a number: {_one_line(repr(value))[:80]}"
-        return rec
-    actual = float(value)
-    rec["actual"] = actual
-    if not np.isfinite(actual):
-        rec["note"] = "quantity is not finite"
-        return rec
-    if check.compare == "close":
-        rec["passed"] = bool(abs(actual - check.expected) <= check.tolerance + 1e-12)
-    elif check.compare == "less":
-        rec["passed"] = bool(actual < check.expected + check.tolerance)
-    else:
-        rec["passed"] = bool(actual > check.expected - check.tolerance)
-    return rec
-
-
-# ----------------------------------------------------------------- planning
-@dataclass
-class Planned:
-    """An analysis or variant ready to run."""
-
-    key: str
-    estimator: str
-    func: Callable[..., Any]
-    kwargs: dict[str, Any]
-    sample: SampleSpec | None
-
-
-class _ArgumentsChecked(BaseException):
-    """Raised when a dry-run estimator reaches its data: its argument checks passed.
-
-    A BaseException so that no ``except Exception`` inside an estimator swallows it.
-    """
-
-
-class _NoData:
-    """Stands in for the data in a dry run of an estimator: touching it ends the run."""
-
-    def __getattr__(self, name: str) -> Any:
-        raise _ArgumentsChecked
-
-    def __getitem__(self, key: Any) -> Any:
-        raise _ArgumentsChecked
-
-    def __len__(self) -> int:
-        raise _ArgumentsChecked
-
-    def __iter__(self) -> Any:
-        raise _ArgumentsChecked
-
-    def __contains__(self, item: Any) -> bool:
-        raise _ArgumentsChecked
-
-
-def dry_check(func: Callable[..., Any], call: Mapping[str, Any], where: str) -> None:
-    """Run an estimator's own argument checks without data (``impact validate``).
-
-    The estimator is called with a stand-in for the data; every check it makes before
-    touching the data (option strings, types, counts, unknown options behind
-    ``**options``) runs exactly as in ``impact run``. Only argument errors
-    (:class:`SpecError`) are reported; anything that depends on the data is left to the
-    run.
-
-    Parameters
-    ----------
-    func : callable
-        The estimator.
-    call : mapping
-        Its keyword arguments (data roles and the analysis's keys).
-    where : str
-        Context for error messages.
-
-    Raises
-    ------
-    SpecError
-        An argument the estimator refuses.
-    """
-    import warnings
-
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            func(_NoData(), **call)
-    except _ArgumentsChecked:
-        return
-    except SpecError as exc:
-        raise SpecError(f"{where}: {exc}") from None
-    except Exception:  # noqa: BLE001 - data-dependent failures belong to the run
-        return
-
-
-def _roles_from_spec(spec: StudySpec) -> dict[str, Any]:
-    d = spec.data
-    roles = {
-        "unit": d.unit,
-        "time": d.time,
-        "outcome": d.outcome,
-        "cohort": d.cohort
-        if d.cohort is not None
-        else ("cohort" if d.cohorts else None),
-        "treated": d.treated,
-        "weights": d.weights,
-        "covariates": d.covariates,
-        "cluster": d.cluster,
-    }
-    return {k: v for k, v in roles.items() if v is not None}
-
-
-def _plan_analysis(a: AnalysisSpec, where: str) -> Planned:
-    func = resolve_estimator(a.estimator, where=where)
-    check_kwargs(func, a.kwargs, where)
-    return Planned(a.name, a.estimator, func, a.kwargs, a.sample)
-
-
-def validate_study(spec: StudySpec, source: str) -> list[Planned]:
-    """Resolve every estimator and check every analysis and variant's keys.
-
-    Parameters
-    ----------
-    spec : StudySpec
-        The study.
-    source : str
-        The file name, for messages.
-
-    Returns
-    -------
-    list of Planned
-        The analyses, in file order.
-    """
-    from impact.study.robustness import expand_grid
-
-    roles = _roles_from_spec(spec)
-    planned = []
-    for i, a in enumerate(spec.analysis):
-        where = f"{source}: table [[analysis]] #{i + 1} ({a.name!r})"
-        p = _plan_analysis(a, where)
-        dry_check(p.func, _call_kwargs(p.func, roles, p.kwargs), where)
-        planned.append(p)
-    by_name = {a.name: a for a in spec.analysis}
-    for i, rob in enumerate(spec.robustness):
-        where = f"{source}: table [[robustness]] #{i + 1} (base {rob.base!r})"
-        for _, variant in expand_grid(by_name[rob.base], rob, where=where):
-            p = _plan_analysis(variant, where)
-            dry_check(p.func, _call_kwargs(p.func, roles, p.kwargs), where)
-    return planned
-
-
-def check_columns(spec: StudySpec, prepared: PreparedData, source: str) -> None:
-    """Refuse analysis keys that name a data role with a column absent from the data.
-
-    Parameters
-    ----------
-    spec : StudySpec
-        The study.
-    prepared : PreparedData
-        The prepared data.
-    source : str
-        The file name, for messages.
-    """
-    cols = set(prepared.frame.columns)
-    for i, a in enumerate(spec.analysis):
-        for role in (
-            "outcome",
-            "unit",
-            "time",
-            "cohort",
-            "treated",
-            "treatment",
-            "weights",
-            "cluster",
-        ):
-            value = a.kwargs.get(role)
-            if isinstance(value, str) and value not in cols:
-                raise DataError(
-                    f"{source}: table [[analysis]] #{i + 1} ({a.name!r}), key {role!r}: "
-                    f"column {value!r} is not in {prepared.path.name}"
-                )
-        for role in ("covariates",):
-            value = a.kwargs.get(role)
-            if isinstance(value, list):
-                for v in value:
-                    if isinstance(v, str) and v not in cols:
-                        raise DataError(
-                            f"{source}: table [[analysis]] #{i + 1} ({a.name!r}), key "
-                            f"{role!r}: column {v!r} is not in {prepared.path.name}"
-                        )
 
 
 # ---------------------------------------------------------------------- run

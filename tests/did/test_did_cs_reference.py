@@ -203,3 +203,47 @@ def test_covariate_estimators_match_csdid(mpdta, scenario):
             np.testing.assert_allclose(
                 agg.to_frame()["std_error"], rows["se"].iloc[1:], atol=1e-9, rtol=0
             )
+
+
+def test_universal_base_period_cells_brute_force(mpdta):
+    """base_period="universal": every ATT(g,t) compares period t with g - 1 (cohort
+    minus never treated, differences of means written out below); the reference cell
+    t = g - 1 is 0 with no standard error, as R ``did::att_gt(base_period =
+    "universal")`` prints (ATT 0, SE NA)."""
+    res = impact.did(
+        mpdta,
+        outcome="lemp",
+        unit="countyreal",
+        time="year",
+        cohort="first.treat",
+        method="cs",
+        base_period="universal",
+        inference="analytic",
+    )
+    wide = mpdta.pivot(index="countyreal", columns="year", values="lemp")
+    first = mpdta.groupby("countyreal")["first.treat"].first().reindex(wide.index)
+    never = wide[first == 0]
+    for row in res.att_gt.itertuples():
+        g, t = int(row.group), int(row.time)
+        tr = wide[first == g]
+        want = (tr[t] - tr[g - 1]).mean() - (never[t] - never[g - 1]).mean()
+        assert row.att == pytest.approx(want, abs=1e-10)
+        if t == g - 1:
+            assert np.isnan(row.se) and np.isnan(row.ci_low)
+        else:
+            assert row.se > 0
+
+
+def test_max_e_caps_the_simple_and_group_aggregates(fits):
+    """R ``did::aggte(..., max_e = 1)``: only post cells with event time <= 1 enter;
+    the simple ATT weights them by cohort size (the shares of R did), each group row
+    averages its own kept cells. Written out from the ATT(g,t) table."""
+    res = fits["mpdta_nev_dr"]
+    att = res.att_gt
+    keep = att.loc[att["post"] & (att["event_time"] <= 1)]
+    w = keep["n_treated"].to_numpy(dtype=float)
+    simple = res.aggregate("simple", max_e=1)
+    assert simple.estimate == pytest.approx(w @ keep["att"] / w.sum(), abs=1e-12)
+    group = res.aggregate("group", max_e=1).to_frame().set_index("group")
+    for g, cells in keep.groupby("group"):
+        assert group.loc[g, "estimate"] == pytest.approx(cells["att"].mean(), abs=1e-12)

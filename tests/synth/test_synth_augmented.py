@@ -138,3 +138,33 @@ def test_bad_input():
         ridge_augmented_weights(y1[:T0], Y0[:T0], w, n_folds=T0)
     with pytest.raises(DataError, match="donor pool is empty"):
         ridge_augmented_weights(y1[:T0], Y0[:T0, :0], w[:0])
+
+
+def test_cross_validation_errors_by_hand():
+    # augsynth's leave-one-period-out CV written out: every pre-period but the last is
+    # held out in turn; SCM weights (NNLS with a heavy sum-to-one row) and the ridge
+    # correction Xc (Xc'Xc + lam I)^-1 (imbalance) are fitted on the other periods;
+    # cv_mse = mean squared error of the held-out prediction, cv_se = SD (ddof 1) of
+    # the errors over sqrt(number of folds)
+    from scipy.optimize import nnls
+
+    y1, Y0, T0, _ = _hull_panel(seed=4)
+    w = simplex_weights(y1[:T0], Y0[:T0])
+    tab = ridge_augmented_weights(y1[:T0], Y0[:T0], w).cv_table
+    J = Y0.shape[1]
+    errs = []
+    for i in range(T0 - 1):
+        tr = np.flatnonzero(np.arange(T0) != i)
+        A, b = Y0[tr], y1[tr]
+        M = 1e4 * max(np.abs(A).max(), np.abs(b).max())
+        wi, _ = nnls(np.vstack([A, np.full(J, M)]), np.append(b, M))
+        Xc = (A - A.mean(axis=1, keepdims=True)).T
+        row = []
+        for lam in tab["lambda"]:
+            corr = Xc @ np.linalg.solve(Xc.T @ Xc + lam * np.eye(tr.size), b - A @ wi)
+            row.append((y1[i] - (wi + corr) @ Y0[i]) ** 2)
+        errs.append(row)
+    errs = np.array(errs)
+    np.testing.assert_allclose(tab["cv_mse"], errs.mean(axis=0), rtol=1e-4)
+    se = errs.std(axis=0, ddof=1) / np.sqrt(T0 - 1)
+    np.testing.assert_allclose(tab["cv_se"], se, rtol=1e-4)

@@ -62,8 +62,9 @@ def test_alpha_sets_the_default_interval_and_its_label():
     assert r.pvalue == pytest.approx(0.0455003, abs=1e-6)
     assert "[90% conf. interval]" in r.summary()
     row = r.to_frame().iloc[0]
-    assert row["statistic"] == pytest.approx(-2.0)
     assert (row["conf_low"], row["conf_high"]) == pytest.approx(r.ci)
+    half = Result(estimator="demo", estimate=-2.0, se=0.5, n_treated=5, n_control=9)
+    assert half.to_frame().iloc[0]["statistic"] == pytest.approx(-4.0)  # -2 / 0.5
 
 
 def test_jsonable_nan_and_numpy():

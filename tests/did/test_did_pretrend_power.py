@@ -168,3 +168,30 @@ def test_did_result_pretrend_power_and_summary(reference_data):
     imp = impact.did(df, method="imputation", **kw)
     with pytest.raises(SpecError, match="not relative to a reference period"):
         imp.pretrend_power()
+
+
+@pytest.mark.reference
+def test_reference_row_in_the_input_is_left_out():
+    """The He-Wang arrays with the reference period (-1: coefficient 0, no variance)
+    inserted give the R pretrends README figures unchanged."""
+    pos = int(np.searchsorted(TVEC, -1))
+    e = np.insert(TVEC, pos, -1)
+    beta = np.insert(BETA, pos, 0.0)
+    sigma = np.insert(np.insert(SIGMA, pos, 0.0, axis=0), pos, 0.0, axis=1)
+    res = pretrend_power(e, beta, sigma, slope=0.05205871)
+    assert res.event_times == [-4, -3, -2]
+    assert res.slope_50 == pytest.approx(0.05205871, rel=5e-4)
+    assert res.likelihood_ratio == pytest.approx(0.1057627, rel=1e-5)
+
+
+def test_many_independent_pre_tests_warn_about_their_size():
+    """14 independent pre-period coefficients: the pre-test (any |t| > 1.96) rejects
+    with probability 1 - 0.95**14 = 0.512 under parallel trends, which is stated."""
+    k = 14
+    e = np.r_[np.arange(-k - 1, -1), 0.0]
+    res = pretrend_power(e, np.zeros(k + 1), np.eye(k + 1))
+    assert res.size == pytest.approx(1 - 0.95**k, abs=2e-3)
+    assert any("rejects 51% of the time" in w for w in res.warnings)
+    few = pretrend_power(e[-4:], np.zeros(4), np.eye(4))  # 3 tests: size 0.143
+    assert few.size == pytest.approx(1 - 0.95**3, abs=2e-3)
+    assert not any("rejects" in w for w in few.warnings)

@@ -31,17 +31,23 @@ def _cla(seed: int, cohorts: dict[int, int]) -> pd.DataFrame:
     return df.assign(y=np.log1p(df["cla_rate"]))
 
 
-@pytest.mark.parametrize("control", ["never", "notyet"])
-def test_cs_dynamic_draws_equal_refits(control: str) -> None:
+@pytest.mark.parametrize(
+    ("control", "weighted"), [("never", False), ("notyet", False), ("never", True)]
+)
+def test_cs_dynamic_draws_equal_refits(control: str, weighted: bool) -> None:
     df = _cla(seed=4, cohorts={2016: 2, 2019: 3})
+    extra = {"weights": "child_pop"} if weighted else {}
     res = impact.did(
         df,
         **KW,
+        **extra,
         method="cs",
         control=control,
         base_period="universal",
         inference="analytic",
     )
+    uw = res._cs["unit_weights"]
+    assert (uw is not None) == weighted
     keys, _, _ = res._event_coefficients()
     cidx = res._cs["cohort_idx"]
     rng = np.random.default_rng(1)
@@ -52,9 +58,14 @@ def test_cs_dynamic_draws_equal_refits(control: str) -> None:
         warnings.simplefilter("ignore")
         for c, row in zip(C, got, strict=True):
             fit = compute_att_gt(
-                Y, c, res._panel.periods, control=control, base_period="universal"
+                Y,
+                c,
+                res._panel.periods,
+                weights=uw,
+                control=control,
+                base_period="universal",
             )
-            agg = aggregate_cs(fit, c, None, "dynamic")
+            agg = aggregate_cs(fit, c, uw, "dynamic")
             ref = dict(zip(agg.key, agg.est, strict=True))
             np.testing.assert_allclose(row, [ref[k] for k in keys], atol=1e-12)
 

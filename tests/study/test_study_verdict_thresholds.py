@@ -98,3 +98,21 @@ def test_power_curve_without_zero_starts_at_alpha() -> None:
         effect_of_interest=-0.05,
     )
     assert v["power"]["power_at_effect_of_interest"] == pytest.approx(0.275)
+
+
+def test_design_fallback_uses_the_design_power_and_alpha() -> None:
+    # MDE 6 at 90% power and alpha 0.1: s = 6 / (z_0.95 + z_0.9); power against 5
+    # outcome units (a 10% fall of 50) = Phi(5/s - z_0.95) + Phi(-5/s - z_0.95)
+    from scipy import stats
+
+    detail = {"mde": 6.0, "power": 0.9, "alpha": 0.1, "n_treated": 20}
+    v = _study(
+        {"a": fake_dict(-5.0, (-8.0, -2.0), 0.001)},
+        notes={"a": {"design_detail": detail}},
+        effect_of_interest=-0.10,
+    )
+    z = stats.norm.ppf(0.95)
+    s = 6.0 / (z + stats.norm.ppf(0.9))
+    by_hand = stats.norm.cdf(5.0 / s - z) + stats.norm.cdf(-5.0 / s - z)
+    assert v["power"]["power_at_effect_of_interest"] == pytest.approx(by_hand)
+    assert v["power"]["power_target"] == 0.9 and v["power"]["alpha"] == 0.1

@@ -164,12 +164,15 @@ class _NestedObjective:
         self._scale_b = float(np.abs(x1).max())
         self._thr_unit = 1e-11 * self._scale_x * (self._scale_x + self._scale_b)
         self._key = b""
+        self._key_arr: NDArray[np.intp] | None = None
         self._cache: tuple[Any, ...] = ()
         # weights on ``support`` at the last evaluation (a feasible warm start)
         self._prev_z: _FloatArray | None = None
 
     def _support_cache(self, P: NDArray[np.intp]) -> tuple[Any, ...]:
         """Arrays that depend on the support only (rebuilt when it changes)."""
+        if P is self._key_arr:  # the common case: the same support array
+            return self._cache
         key = P.tobytes()
         if key != self._key:
             n, K = P.size, self.X0.shape[0]
@@ -190,6 +193,7 @@ class _NestedObjective:
                 self._d2[:, P],
             )
             self._key = key
+        self._key_arr = P
         return self._cache
 
     def _fast_support_weights(
@@ -282,9 +286,11 @@ class _NestedObjective:
         w = np.zeros(J)
         w[P] = z0 if z0 is not None and z0.shape[0] == len(P) else 1.0 / len(P)
         z: _FloatArray | None = None
+        z_next: _FloatArray | None = None  # the solve on P, when already done
         for _ in range(3 * J + 50):
             for _ in range(4 * len(P) + 10):
-                z = self._eq_solve(v, P)
+                z = z_next if z_next is not None else self._eq_solve(v, P)
+                z_next = None
                 if z is None:
                     return None
                 if z.min() > eps:
@@ -310,7 +316,7 @@ class _NestedObjective:
             z_new = self._eq_solve(v, P_new)
             if z_new is None or z_new[P_new.index(j)] <= eps:
                 return None
-            P = P_new
+            P, z_next = P_new, z_new
         return None
 
     def _general_weights(self, v: _FloatArray) -> _FloatArray:

@@ -38,12 +38,17 @@ def set_blas_threads(n: int) -> None:
 
 
 def median_time(
-    func: Callable[[], Any], repeats: int = 3, warmup: int = 1
+    func: Callable[[], Any],
+    repeats: int = 3,
+    warmup: int = 1,
+    clock: Callable[[], float] = time.perf_counter,
 ) -> tuple[float, Any]:
-    """Median wall-clock seconds of ``repeats`` calls after ``warmup`` calls.
+    """Median seconds of ``repeats`` calls after ``warmup`` calls.
 
     A warm-up longer than 5 s (or ``warmup=0``, used for peers that take minutes)
-    leaves a single timed call.
+    leaves a single timed call. ``clock`` is wall-clock time by default;
+    ``time.process_time`` gives the CPU time of this process (all its threads, not
+    its child processes), which a busy shared machine disturbs much less.
 
     Returns the median and the value of the last call (to check that both sides
     computed the same thing).
@@ -51,17 +56,24 @@ def median_time(
     out = None
     first = 0.0
     for _ in range(warmup):
-        t0 = time.perf_counter()
+        t0 = clock()
         out = func()
-        first = time.perf_counter() - t0
+        first = clock() - t0
     if warmup == 0 or first > 5.0:
         repeats = 1  # slow calls: one timed run after the warm-up (if any)
     times = []
     for _ in range(max(1, repeats)):
-        t0 = time.perf_counter()
+        t0 = clock()
         out = func()
-        times.append(time.perf_counter() - t0)
+        times.append(clock() - t0)
     return statistics.median(times), out
+
+
+def timed(func: Callable[[], Any]) -> tuple[float, float, Any]:
+    """One call: wall-clock seconds, CPU seconds of this process, and its value."""
+    w0, c0 = time.perf_counter(), time.process_time()
+    out = func()
+    return time.perf_counter() - w0, time.process_time() - c0, out
 
 
 # --------------------------------------------------------------------------- data

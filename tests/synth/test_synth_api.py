@@ -468,3 +468,20 @@ def test_conformal_several_treated(df):
     lo = np.mean([ci[0] for _, ci, _ in parts])
     hi = np.mean([ci[1] for _, ci, _ in parts])
     assert res.ci == pytest.approx((lo, hi), abs=step)
+
+
+def test_several_treated_estimate_is_the_mean_of_unequal_unit_effects(df):
+    data = df.copy()
+    data.loc[(data["la"] == "B") & (data["year"] >= 2010), "rate"] += 2.0  # B: -1
+    res = impact.synth(
+        data,
+        treated_units=["A", "B"],
+        treatment_time={"A": 2008, "B": 2010},
+        inference=None,
+        **BASE,
+    )
+    atts = [
+        _by_hand(data, u, t, res.weights[u])[0] for u, t in (("A", 2008), ("B", 2010))
+    ]
+    assert atts == pytest.approx([-3.0, -1.0], abs=0.3)
+    assert res.estimate == pytest.approx(np.mean(atts), abs=1e-9)

@@ -74,12 +74,12 @@ def test_crv_matches_statsmodels_with_dummies():
 
 def test_did2x2_weights_equal_difference_of_means():
     rng = np.random.default_rng(1)
-    y = rng.normal(size=(10, 4))
-    d = np.zeros((10, 4), bool)
-    d[:3, 2:] = True
+    y = rng.normal(size=(10, 5))
+    d = np.zeros((10, 5), bool)
+    d[:3, 3:] = True  # 3 treated of 10 units, 3 pre and 2 post periods
     a = did2x2_weights(d)
-    manual = (y[:3, 2:].mean() - y[:3, :2].mean()) - (
-        y[3:, 2:].mean() - y[3:, :2].mean()
+    manual = (y[:3, 3:].mean() - y[:3, :3].mean()) - (
+        y[3:, 3:].mean() - y[3:, :3].mean()
     )
     assert np.sum(a * y) == pytest.approx(manual, rel=1e-12)
     assert np.sum(a * y) == pytest.approx(np.sum(twfe_weights(d) * y), rel=1e-10)

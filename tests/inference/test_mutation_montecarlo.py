@@ -61,3 +61,33 @@ def test_analytic_method_equals_ols_cluster_t(seed):
     assert p == pytest.approx(p_ref, rel=1e-8)
     assert lo == pytest.approx(lo_ref, rel=1e-8)
     assert hi == pytest.approx(hi_ref, rel=1e-8)
+
+
+def test_study_table_mcse_is_binomial() -> None:
+    # 40 replications of one small design: the Monte Carlo SEs are the binomial
+    # sqrt(p (1 - p) / R) of the reported rates, R the replications
+    from impact.inference.montecarlo import size_coverage
+
+    tab = size_coverage(
+        n_treated=[3],
+        rhos=[0.5],
+        n_reps=40,
+        n_units=10,
+        n_pre=4,
+        n_post=2,
+        methods=["analytic"],
+        seed=1,
+        progress=False,
+    )
+    row = tab.iloc[0]
+    assert row["n_reps"] == 40
+    assert row["size"] * 40 == pytest.approx(round(row["size"] * 40))
+    assert row["size_mcse"] == pytest.approx(
+        np.sqrt(row["size"] * (1 - row["size"]) / 40), rel=1e-12
+    )
+    assert row["coverage_mcse"] == pytest.approx(
+        np.sqrt(row["coverage"] * (1 - row["coverage"]) / 40), rel=1e-12
+    )
+    # seed 1: 4 of 40 rejections, 35 of 40 covering intervals (not 0 or 1, where the
+    # SE would be 0 with or without the division by R)
+    assert (row["size"], row["coverage"]) == (0.1, 0.875)

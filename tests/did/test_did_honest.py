@@ -600,3 +600,16 @@ def test_vertex_enumeration_without_paired_rows() -> None:
             method="highs",
         )
         assert (V @ y).max() == pytest.approx(lp.fun, abs=1e-10)
+
+
+def test_breakdown_of_a_negative_effect_mirrors_the_positive_one(ehec) -> None:  # type: ignore[no-untyped-def]
+    """Negating the coefficients mirrors every FLCI (same half-length, centre negated),
+    so an interval entirely below zero counts as excluding it: the breakdown of
+    ``-beta`` is the HonestDiD README's 0.02 for ``beta``."""
+    beta, sigma = ehec
+    grid = list(README_SD)
+    pos = honest_sensitivity(beta, sigma, num_pre=5, num_post=2, M=grid)
+    neg = honest_sensitivity(-beta, sigma, num_pre=5, num_post=2, M=grid)
+    np.testing.assert_allclose(neg.table["ci_low"], -pos.table["ci_high"], atol=1e-10)
+    np.testing.assert_allclose(neg.table["ci_high"], -pos.table["ci_low"], atol=1e-10)
+    assert neg.breakdown == pytest.approx(0.02)

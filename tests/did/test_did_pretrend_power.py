@@ -195,3 +195,27 @@ def test_many_independent_pre_tests_warn_about_their_size():
     few = pretrend_power(e[-4:], np.zeros(4), np.eye(4))  # 3 tests: size 0.143
     assert few.size == pytest.approx(1 - 0.95**3, abs=2e-3)
     assert not any("rejects" in w for w in few.warnings)
+
+
+def test_one_pre_coefficient_power_is_two_sided():
+    """One pre-period coefficient N(mu, s^2): the pre-test rejects when |b| > 1.96 s,
+    with probability 1 - (Phi(1.96 - mu/s) - Phi(-1.96 - mu/s))."""
+    s = 0.02
+    res = pretrend_power(np.array([-2.0, 0.0]), np.zeros(2), np.diag([s**2, s**2]))
+    z = stats.norm.ppf(0.975)
+    for slope in (0.01, 0.03):
+        mu = -slope  # the violation at e = -2 is slope * (e + 1)
+        got = pretrend_power(
+            np.array([-2.0, 0.0]), np.zeros(2), np.diag([s**2, s**2]), slope=slope
+        ).power
+        want = 1 - (stats.norm.cdf(z - mu / s) - stats.norm.cdf(-z - mu / s))
+        assert got == pytest.approx(want, abs=1e-10)
+    assert res.size == pytest.approx(0.05, abs=1e-10)
+
+
+def test_few_treated_units_warning_threshold():
+    e = np.array([-3.0, -2.0, 0.0])
+    few = pretrend_power(e, np.zeros(3), np.eye(3) * 1e-4, n_treated=5)
+    many = pretrend_power(e, np.zeros(3), np.eye(3) * 1e-4, n_treated=20)
+    assert any("With 5 treated units" in w for w in few.warnings)
+    assert not any("treated units" in w for w in many.warnings)

@@ -244,3 +244,21 @@ def test_ehec_event_study_matches_pyfixest(reference_data):
     for e, (b, se) in expected.items():
         assert es.loc[e, "estimate"] == pytest.approx(b, abs=1e-6)
         assert es.loc[e, "std_error"] == pytest.approx(se, abs=1e-6)
+
+
+def test_event_study_bins_end_at_the_given_event_times(reference_data):
+    """bins=(-2, 2): event times below -2 are pooled into -2 and above 2 into 2
+    (fixest ``bin``-style end caps), so the table holds exactly -2..2 with -1 the
+    reference; each unit's cells at or beyond an end share that end's dummy."""
+    df = pd.read_csv(reference_data / "mpdta.csv")
+    res = impact.did(
+        df,
+        outcome="lemp",
+        unit="countyreal",
+        time="year",
+        cohort="first.treat",
+        method="event_study",
+        bins=(-2, 2),
+        inference="analytic",
+    )
+    assert res.event_study["event_time"].tolist() == [-2, -1, 0, 1, 2]

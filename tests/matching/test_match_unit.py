@@ -583,6 +583,14 @@ def test_many_treated_units_no_few_warning() -> None:
         ("y", {}, DataError, "outcome 'y' is missing or non-numeric"),
         (None, {"method": "optimal", "se": "ai"}, SpecError, "applies to method"),
         (None, {"replace": True, "se": "ai", "adjust": True}, SpecError, "adjustment"),
+        ("inf", {}, DataError, "covariate 'x1' has infinite values"),
+        ("big", {}, DataError, "squares overflow"),
+        (
+            "g1",
+            {"covariates": ["x1", "g"], "categorical": ["g"]},
+            DataError,
+            "categorical covariate 'g' has a single level",
+        ),
     ],
 )
 def test_validation_rules_refuse(
@@ -593,5 +601,11 @@ def test_validation_rules_refuse(
         df["ps"] = np.linspace(0.0, 0.9, len(df))  # a score of exactly 0
     elif change == "y":
         df.loc[3, "y"] = np.nan
+    elif change == "inf":
+        df.loc[3, "x1"] = np.inf
+    elif change == "big":
+        df.loc[3, "x1"] = 1e200
+    elif change == "g1":
+        df["g"] = 1
     with pytest.raises(error, match=message):
-        match(df, **KW, **kwargs)
+        match(df, **{**KW, **kwargs})

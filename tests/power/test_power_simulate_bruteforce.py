@@ -1,6 +1,6 @@
 """The vectorised power engine against an enumeration of every placebo assignment.
 
-On a panel of 9 untreated units x 6 periods with 2 placebo-treated units there are
+On a panel of 9 untreated units x 7 periods with 2 placebo-treated units there are
 only C(9, 2) = 36 assignments. The test enumerates them with plain numpy (the 2x2
 DiD of means, the Callaway-Sant'Anna ATT with base period g - 1 for one cohort),
 identifies the assignment behind every simulated draw from its no-effect estimate
@@ -35,7 +35,7 @@ from scipy import stats
 from impact.power import simulate
 
 N_UNITS, N_T, T0 = 9, 2, 3  # units, treated per draw, first post period index
-PERIODS = np.arange(2010, 2016)
+PERIODS = np.arange(2010, 2017)  # 3 pre and 4 post periods
 
 
 def _panel() -> tuple[pd.DataFrame, np.ndarray]:

@@ -591,6 +591,9 @@ def test_many_treated_units_no_few_warning() -> None:
             DataError,
             "categorical covariate 'g' has a single level",
         ),
+        (None, {"covariates": ["x1", "x1"]}, SpecError, "lists a column twice"),
+        (None, {"categorical": ["g"]}, SpecError, "'g' is not among 'covariates'"),
+        ("d", {}, DataError, "treatment column 'd' has missing values"),
     ],
 )
 def test_validation_rules_refuse(
@@ -607,5 +610,8 @@ def test_validation_rules_refuse(
         df.loc[3, "x1"] = 1e200
     elif change == "g1":
         df["g"] = 1
+    elif change == "d":
+        df["d"] = df["d"].astype(float)
+        df.loc[3, "d"] = np.nan
     with pytest.raises(error, match=message):
         match(df, **{**KW, **kwargs})

@@ -204,3 +204,56 @@ def test_analytic_power_with_relative_effects_is_the_enumerated_rule(
         assert row["rmse"] == pytest.approx(
             np.sqrt(np.mean(((est - tau) / level) ** 2)), rel=1e-9
         )
+
+
+def test_selected_adopters_are_tested_against_random_assignment() -> None:
+    # 30 units; the top third by pre-period level (10 units) fall by 20 after 2013.
+    # assignment="high_rate" draws the 5 adopters among those 10, and (documented)
+    # the placebo critical value comes from RANDOM assignments of 5 of the 30, as an
+    # analyst's permutation test would. A random set has on average 5/3 of the
+    # falling units, so its 95% |DiD| quantile lies far below the selected sets'
+    # |DiD| of about 20: the selection bias shows as rejection at effect 0. Brute
+    # force: that quantile from 20,000 numpy draws, and the share of all C(10, 5)
+    # selected sets beyond it. Calibrating on the selected draws instead would give
+    # 5% by construction.
+    rng = np.random.default_rng(7)
+    n, periods = 30, np.arange(2010, 2018)
+    Y = 50 + rng.normal(0, 2, size=(n, len(periods)))
+    Y[:10] += 15  # the top third by level
+    Y[:10, 4:] -= 20
+    frame = pd.DataFrame(
+        {
+            "unit": np.repeat([f"u{i:02d}" for i in range(n)], len(periods)),
+            "year": np.tile(periods, n),
+            "y": Y.ravel(),
+        }
+    )
+    res = simulate(
+        frame,
+        outcome="y",
+        unit="unit",
+        time="year",
+        treatment_time=2014,
+        n_treated=5,
+        effect=[0.0],
+        effect_type="absolute",
+        estimator="2x2",
+        inference="placebo",
+        assignment="high_rate",
+        n_sims=400,
+        seed=3,
+    )
+    diff = Y[:, 4:].mean(axis=1) - Y[:, :4].mean(axis=1)
+    keys = np.argsort(np.random.default_rng(1).random((20_000, n)), axis=1)[:, :5]
+    mask = np.zeros((20_000, n), dtype=bool)
+    np.put_along_axis(mask, keys, True, axis=1)
+    rand = diff @ mask.T / 5 - diff @ (~mask).T / 25
+    crit = np.quantile(np.abs(rand), 0.95)
+    sel = []
+    for s in combinations(range(10), 5):
+        t = np.zeros(n, dtype=bool)
+        t[list(s)] = True
+        sel.append(abs(diff[t].mean() - diff[~t].mean()) > crit)
+    expected = float(np.mean(sel))
+    assert expected == 1.0
+    assert res.table.loc[0, "power"] == pytest.approx(expected, abs=0.02)

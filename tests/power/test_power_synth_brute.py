@@ -37,7 +37,7 @@ def test_every_unit_and_level_matches_the_rank_test(statistic: str) -> None:
         assert sp.W[i, i] == 0.0
     gaps = Y - sp.W @ Y
     E = rng.normal(-1.0, 0.7, size=(N, T - t0))  # a different effect path per unit
-    levels = np.arange(1, N + 1) / N  # every attainable p-value
+    levels = np.arange(1, 2 * N + 1) / (2 * N)  # the attainable p-values and midpoints
     p_by_hand = np.empty(N)
     for i in range(N):
         g = gaps.copy()

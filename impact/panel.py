@@ -9,6 +9,7 @@ absorbing treatment, finite outcomes, balance, a comparison group.
 from __future__ import annotations
 
 import copy
+import warnings
 from collections.abc import Sequence
 from functools import cached_property
 from typing import Any, Literal
@@ -18,8 +19,14 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from impact._validation import as_list, check_option
-from impact.errors import DataError, SpecError
-from impact.panel_checks import _MAX_LISTED, _PanelChecks, _r, late_cohorts_as_never
+from impact.errors import DataError, ImpactWarning, SpecError
+from impact.panel_checks import (
+    _MAX_LISTED,
+    _PanelChecks,
+    _r,
+    always_treated,
+    late_cohorts_as_never,
+)
 from impact.panel_checks import MAX_MAGNITUDE as MAX_MAGNITUDE
 
 __all__ = ["Panel", "as_panel"]
@@ -356,8 +363,9 @@ class Panel(_PanelChecks):
             Unit labels to keep (all by default).
         periods : sequence of int, optional
             Periods to keep (all by default). Units first treated after the last kept
-            period become never treated (noted in :attr:`warnings`), as in the
-            constructor.
+            period become never treated (noted in :attr:`warnings`), and units already
+            treated in the first kept period are dropped (no pre-period; warned and
+            noted), as in the constructor.
 
         Returns
         -------
@@ -380,6 +388,18 @@ class Panel(_PanelChecks):
                 raise DataError(f"Period(s) {missing_t} not in the panel.")
             if len(ti) < 2:
                 raise DataError("A panel needs at least two periods.")
+        dropped = None
+        if periods is not None:
+            always, dropped = always_treated(
+                self.cohort[ui], self.units[ui], self.periods[ti].min()
+            )
+            if dropped:
+                warnings.warn(dropped, ImpactWarning, stacklevel=2)
+                ui = ui[~always]
+                if len(ui) == 0:
+                    raise DataError(
+                        "No units are left after dropping always-treated units."
+                    )
         new = copy.copy(self)
         new.__dict__.pop("frame", None)
         new.units = self.units[ui]
@@ -393,7 +413,7 @@ class Panel(_PanelChecks):
             arr = getattr(self, name)
             setattr(new, name, None if arr is None else arr[np.ix_(ui, ti)])
         new.clusters = self.clusters[ui]
-        new.warnings = [*self.warnings, *([note] if note else [])]
+        new.warnings = [*self.warnings, *(m for m in (note, dropped) if m)]
         return new
 
     # ------------------------------------------------------------- properties

@@ -2,8 +2,8 @@
 
 The checks follow R ``did``'s ``pre_process_did`` list: columns present, numeric integer
 time, unique (unit, time), absorbing treatment, finite outcomes, balance, a comparison
-group. :class:`Panel` inherits them; the cohort rule shared by every way of building a
-panel (:func:`late_cohorts_as_never`) lives here too.
+group. :class:`Panel` inherits them; the cohort rules shared by every way of building a
+panel (:func:`late_cohorts_as_never`, :func:`always_treated`) live here too.
 """
 
 from __future__ import annotations
@@ -62,6 +62,41 @@ def late_cohorts_as_never(
     return c, (
         f"{int(late.sum())} unit(s) first treated after the last period "
         f"({last_period}) are used as never treated."
+    )
+
+
+def always_treated(
+    cohort: NDArray[np.float64], units: Any, first_period: Any
+) -> tuple[NDArray[np.bool_], str | None]:
+    """Units already treated in the first period, to be dropped.
+
+    They have no pre-period, so no comparison of their own before and after. The
+    constructor and :meth:`Panel.subset` drop them with this note (as a warning).
+
+    Parameters
+    ----------
+    cohort : ndarray, shape (N,)
+        First treated period per unit (``np.inf`` = never).
+    units : array-like, shape (N,)
+        Unit labels, named in the note.
+    first_period : int
+        The panel's first period.
+
+    Returns
+    -------
+    always : ndarray of bool, shape (N,)
+        The units to drop.
+    note : str or None
+        The warning to record and issue when some unit is dropped.
+    """
+    c = np.asarray(cohort, dtype=float)
+    always = np.isfinite(c) & (c <= first_period)
+    if not always.any():
+        return always, None
+    names = ", ".join(_r(u) for u in pd.Index(units)[always][:_MAX_LISTED])
+    return always, (
+        f"Dropped {int(always.sum())} unit(s) already treated in the first "
+        f"period {first_period} (no pre-period to compare): {names}."
     )
 
 
@@ -474,15 +509,12 @@ class _PanelChecks:
             self.warnings.append(message)
             warnings.warn(message, ImpactWarning, stacklevel=4)
         first = periods[0]
-        always = np.isfinite(unit_cohort) & (unit_cohort <= first)
-        if always.any():
-            names = ", ".join(repr(u) for u in unit_cohort.index[always][:_MAX_LISTED])
-            message = (
-                f"Dropped {int(always.sum())} unit(s) already treated in the first "
-                f"period {first} (no pre-period to compare): {names}."
-            )
-            self.warnings.append(message)
-            warnings.warn(message, ImpactWarning, stacklevel=4)
+        always, dropped = always_treated(
+            unit_cohort.to_numpy(dtype=float), unit_cohort.index, first
+        )
+        if dropped:
+            self.warnings.append(dropped)
+            warnings.warn(dropped, ImpactWarning, stacklevel=4)
             df = df.loc[~df[unit].isin(unit_cohort.index[always])]
             unit_cohort = unit_cohort[~always]
         if len(unit_cohort) == 0:

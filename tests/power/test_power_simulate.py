@@ -553,18 +553,27 @@ def test_sc_placebo_test_matches_brute_force() -> None:
     E = np.zeros((12, 3))
     E[:] = -1.5
     est, reject = sp.test(E, alpha=0.1)
+    # every unit in turn is the treated one; alpha = 2/12 so that p == alpha occurs
+    # (a rejection: p <= alpha)
+    n_at_alpha = 0
     for stat in ("ratio", "gap"):
-        _, rej = sp.test(E, alpha=0.1, statistic=stat)
-        gaps = Y - sp.W @ Y
-        gaps[:, t0:] -= sp.W[:, [i]] * E[i]  # leakage into placebo units
-        gaps[i, t0:] = (Y - sp.W @ Y)[i, t0:] + E[i]
-        if stat == "ratio":
-            score = np.sqrt((gaps[:, t0:] ** 2).mean(1) / (gaps[:, :t0] ** 2).mean(1))
-        else:
-            score = np.abs(gaps[:, t0:].mean(1))
-        p = (1 + np.sum(np.delete(score, i) >= score[i])) / 12
-        assert bool(rej[i]) == (p <= 0.1)
+        _, rej = sp.test(E, alpha=2 / 12, statistic=stat)
+        for j in range(12):
+            gaps = Y - sp.W @ Y
+            gaps[:, t0:] -= sp.W[:, [j]] * E[j]  # leakage into placebo units
+            gaps[j, t0:] = (Y - sp.W @ Y)[j, t0:] + E[j]
+            if stat == "ratio":
+                score = np.sqrt(
+                    (gaps[:, t0:] ** 2).mean(1) / (gaps[:, :t0] ** 2).mean(1)
+                )
+            else:
+                score = np.abs(gaps[:, t0:].mean(1))
+            p = (1 + np.sum(np.delete(score, j) >= score[j])) / 12
+            n_at_alpha += int(np.isclose(p, 2 / 12))
+            assert bool(rej[j]) == (p <= 2 / 12 + 1e-12), (stat, j, p)
+    assert n_at_alpha > 0
     assert est[i] == pytest.approx((Y - sp.W @ Y)[i, t0:].mean() - 1.5)
+    np.testing.assert_allclose(est, (Y - sp.W @ Y)[:, t0:].mean(1) - 1.5, atol=1e-10)
 
 
 def test_sc_power_grows_with_effect_and_is_fast() -> None:

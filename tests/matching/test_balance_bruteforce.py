@@ -92,3 +92,7 @@ def test_match_with_replacement_balance_and_ess(reference_data: Path) -> None:
     assert res.ess_treated == pytest.approx(ess(w[d]), rel=1e-12)
     assert res.ess_control == pytest.approx(ess(w[~d & (w > 0)]), rel=1e-12)
     assert res.n_matched == int(d.sum())
+    smd = res.balance().set_index("covariate")["smd_after"].abs()
+    for thr in (0.05, 0.5):
+        flags = res.balance(threshold=thr).set_index("covariate")["balanced_after"]
+        assert list(flags) == list(smd < thr)

@@ -594,6 +594,12 @@ def test_many_treated_units_no_few_warning() -> None:
         (None, {"covariates": ["x1", "x1"]}, SpecError, "lists a column twice"),
         (None, {"categorical": ["g"]}, SpecError, "'g' is not among 'covariates'"),
         ("d", {}, DataError, "treatment column 'd' has missing values"),
+        (
+            None,
+            {"method": "optimal", "ratio": 5},
+            SpecError,
+            "at least ratio x treated",
+        ),
     ],
 )
 def test_validation_rules_refuse(

@@ -140,6 +140,8 @@ def test_assess_analytic_from_result() -> None:
     assert "an effect of -0.5 cannot be distinguished from noise" in out.verdict
     assert res.design().mde == pytest.approx(out.mde)
     json.dumps(out.to_dict())
+    # power=0.9: (z_.975 + z_.9) * se = 1.959964 + 1.281552
+    assert assess(res, power=0.9).mde == pytest.approx(3.241516, abs=1e-6)
 
 
 def test_assess_relative_with_did_panel() -> None:
@@ -175,7 +177,7 @@ def test_assess_power_result_and_permutation_floor() -> None:
         estimator="synth", estimate=3.0, se=float("nan"), n_treated=1, n_control=12
     )
     floor = assess(synth_like)
-    assert math.isinf(floor.mde) and "1/13" in floor.verdict
+    assert math.isinf(floor.mde) and "1/13 = 0.077 > 0.05" in floor.verdict
     # no SE but the panel is known: a placebo-DiD simulation proxy gives the MDE
     Y = ar1_panel(60, 10, 0.5, seed=3, unit_sd=1.0) + 50
     cohort = np.full(60, np.inf)

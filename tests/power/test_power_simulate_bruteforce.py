@@ -257,3 +257,31 @@ def test_selected_adopters_are_tested_against_random_assignment() -> None:
     expected = float(np.mean(sel))
     assert expected == 1.0
     assert res.table.loc[0, "power"] == pytest.approx(expected, abs=0.02)
+
+
+def test_sc_bias_and_rmse_are_against_the_injected_effect() -> None:
+    # one treated unit, absolute effects: the target of each draw is the effect
+    # itself (mean of the injected path), so bias = mean(estimate) - effect and
+    # rmse = sqrt(mean((estimate - effect)^2)) over the draws
+    frame, _ = _panel()
+    effects = np.array([0.0, -6.0])
+    res = simulate(
+        frame,
+        outcome="y",
+        unit="unit",
+        time="year",
+        treatment_time=int(PERIODS[T0]),
+        n_treated=1,
+        effect=effects,
+        effect_type="absolute",
+        estimator="sc",
+        n_sims=60,
+        seed=4,
+    )
+    draws = res.draws["1"]
+    tab = res.table.set_index("effect")
+    for j, d in enumerate(effects):
+        err = draws[:, j] - d
+        assert tab.loc[d, "bias"] == pytest.approx(err.mean(), rel=1e-9, abs=1e-12)
+        assert tab.loc[d, "rmse"] == pytest.approx(np.sqrt(np.mean(err**2)), rel=1e-9)
+        assert tab.loc[d, "sd"] == pytest.approx(draws[:, j].std(ddof=1), rel=1e-9)

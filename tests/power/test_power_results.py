@@ -156,6 +156,11 @@ def test_assess_relative_with_did_panel() -> None:
     base = Y[:5, :4].mean()
     assert out.mde_relative == pytest.approx(out.mde / base)
     assert "%" in out.verdict
+    # one non-positive value anywhere (a change, not a level): no percent baseline
+    Y[40, 2] = -1.0
+    p = Panel.from_arrays(Y, cohort, periods=np.arange(2010, 2018))
+    out = impact.did(p, method="2x2", inference="analytic").design()
+    assert out.mde_relative is None
 
 
 def test_assess_power_result_and_permutation_floor() -> None:

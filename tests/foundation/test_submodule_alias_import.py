@@ -1,4 +1,5 @@
-"""``import impact.did.<module> as m`` works although ``impact.did`` is the function.
+"""``import impact.did.<module> as m`` (and ``impact.synth.<module>``) works although
+``impact.did`` (``impact.synth``) is the function.
 
 Python resolves ``import a.b.c as m`` as ``getattr(getattr(a, "b"), "c")`` (falling back
 to ``sys.modules[b.__name__ + ".c"]``). ``impact.did`` is the function ``did``, whose
@@ -9,6 +10,7 @@ imports on the function too; the function itself is unchanged.
 
 from __future__ import annotations
 
+import inspect
 import os
 import subprocess
 import sys
@@ -71,3 +73,53 @@ def test_impact_did_stays_the_function():
     from impact.did import bacon
 
     assert inspect.isfunction(bacon)
+
+
+def test_synth_alias_import_in_a_fresh_interpreter():
+    """One new interpreter (importing impact is slow) for both paths: submodules
+    imported with ``impact`` (the mirror at load) and ones imported later (the hook)."""
+    out = _fresh(
+        """
+        import sys
+        import impact.synth.api as s
+        import impact.synth.results as r
+        assert s is sys.modules["impact.synth.api"], s
+        assert r is sys.modules["impact.synth.results"], r
+        assert "impact.synth.sdid_cohorts" not in sys.modules
+        assert "impact.synth.conformal" not in sys.modules
+        import impact.synth.sdid_cohorts as sc
+        import impact.synth.conformal as conf
+        assert sc is sys.modules["impact.synth.sdid_cohorts"], sc
+        assert conf is sys.modules["impact.synth.conformal"], conf
+        print("ok")
+        """
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "ok"
+
+
+def test_impact_synth_stays_the_function():
+    from impact.synth.api import synth
+
+    assert impact.synth is synth
+    assert inspect.isfunction(impact.synth)
+    assert impact.synth.__name__ == "synth"
+    assert "treated_units" in inspect.signature(impact.synth).parameters
+    # the subpackage's own names are untouched
+    from impact.synth import simplex_weights
+    from impact.synth import synth as synth_again
+
+    assert synth_again is synth
+    assert inspect.isfunction(simplex_weights)
+
+
+def test_no_other_top_level_function_shadows_a_subpackage():
+    """Every top-level name that is both a function and a subpackage gets the fix."""
+    import pkgutil
+
+    shadowed = sorted(
+        m.name
+        for m in pkgutil.iter_modules(impact.__path__)
+        if m.ispkg and inspect.isfunction(getattr(impact, m.name, None))
+    )
+    assert shadowed == ["did", "synth"]

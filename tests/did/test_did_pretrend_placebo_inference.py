@@ -211,3 +211,29 @@ def test_placebo_in_time_needs_two_pre_periods(reference_data) -> None:
     )
     with pytest.raises(DataError, match="at least two periods before the first"):
         res.placebo_in_time(k=1)
+
+
+def test_placebo_in_time_permutation_interval_uses_the_fits_alpha() -> None:
+    """The placebo's randomization interval is built at the fit's ``alpha``: with the
+    same seeded re-assignments, the 90% interval lies strictly inside the 95% one, and
+    each interval excludes zero exactly when the placebo p-value is below its alpha
+    (test inversion: an interval at a level fixed in the code fails both)."""
+    df = _cla(seed=2)
+    plc = {
+        a: impact.did(
+            df, **KW, method="cs", seed=1, n_boot=199, alpha=a
+        ).placebo_in_time(1)
+        for a in (0.05, 0.10)
+    }
+    assert plc[0.05].inference == plc[0.10].inference == "permutation"
+    assert plc[0.05].pvalue == plc[0.10].pvalue
+    assert plc[0.05].estimate == plc[0.10].estimate
+    lo95, hi95 = plc[0.05].ci
+    lo90, hi90 = plc[0.10].ci
+    assert lo95 < lo90 < plc[0.10].estimate < hi90 < hi95
+    for a, res in plc.items():
+        assert (res.ci[0] <= 0 <= res.ci[1]) == (res.pvalue > a), (
+            a,
+            res.ci,
+            res.pvalue,
+        )

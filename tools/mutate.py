@@ -18,9 +18,10 @@ Single mutation::
         -- tests/foundation -q -x
 
 A batch of mutations (a JSON list of objects with ``id``, ``file``, ``pattern`` or
-``line``, ``replace``, optional ``nth`` and ``tests``), printed as a kill table::
+``line``, ``replace``, optional ``nth`` and ``tests``; or a folder of such lists, one file
+per topic, as in ``tools/mutations/``), printed as a kill table::
 
-    python tools/mutate.py --batch tools/mutations.json [--only ID ...] [--prefix P ...]
+    python tools/mutate.py --batch tools/mutations [--only ID ...] [--prefix P ...]
 
 ``--pattern`` is a regular expression; the ``nth`` (default 1st) line it matches is
 rewritten with ``re.sub(pattern, replace, line, count=1)``. ``--line N`` replaces the
@@ -271,7 +272,10 @@ def main(argv: list[str] | None = None) -> int:
     where.add_argument("--line", type=int, help="1-based line to replace wholesale")
     ap.add_argument("--replace", help="replacement (re.sub template for --pattern)")
     ap.add_argument("--nth", type=int, default=1, help="use the nth matching line")
-    ap.add_argument("--batch", help="JSON file with a list of mutations")
+    ap.add_argument(
+        "--batch",
+        help="JSON file with a list of mutations, or a folder of such files",
+    )
     ap.add_argument("--only", nargs="*", default=None, help="batch ids to run")
     ap.add_argument(
         "--prefix",
@@ -298,6 +302,22 @@ def main(argv: list[str] | None = None) -> int:
         (root / LOCK_NAME).unlink(missing_ok=True)
 
 
+def load_batch(path: Path) -> list[dict]:
+    """Read a batch: one JSON list, or every ``*.json`` list in a folder (sorted).
+
+    Ids must be unique across the whole batch, so ``--only`` names one mutation.
+    """
+    files = sorted(path.glob("*.json")) if path.is_dir() else [path]
+    entries: list[dict] = []
+    for f in files:
+        entries.extend(json.loads(f.read_text()))
+    seen: set[str] = set()
+    dupes = sorted({d["id"] for d in entries if d["id"] in seen or seen.add(d["id"])})
+    if dupes:
+        raise SystemExit(f"duplicate mutation ids in {path}: {', '.join(dupes)}")
+    return entries
+
+
 def _main(
     args: argparse.Namespace,
     ap: argparse.ArgumentParser,
@@ -308,8 +328,7 @@ def _main(
         print(f"restored {p} from a run that did not finish", file=sys.stderr)
 
     if args.batch:
-        spec = json.loads(Path(args.batch).read_text())
-        muts = [Mutation(**d) for d in spec]
+        muts = [Mutation(**d) for d in load_batch(Path(args.batch))]
         if args.only:
             muts = [m for m in muts if m.id in set(args.only)]
         if args.prefix:

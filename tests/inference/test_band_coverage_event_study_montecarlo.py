@@ -32,7 +32,7 @@ Bounds: 95% +/- (2 MCSE + 1 point), two-sided, MCSE binomial sqrt(.95 .05 / R).
   bounds [0.915, 0.985]; the two pooled (R = 600): [0.922, 0.978]. Observed joint
   coverage: event study 0.957, Sun-Abraham 0.947, pooled 0.952. With the band's
   quantile at 90% (``_sup_crit`` in impact/inference/studentized.py with
-  ``1 - 2 * alpha``; tools/mutations.json ids ``did2-mc-es-band-90``,
+  ``1 - 2 * alpha``; tools/mutations/ ids ``did2-mc-es-band-90``,
   ``did2-mc-sunab-band-90`` and ``did2-mc-pooled-band-90``) the same runs cover 0.917
   (event study: inside its own bounds, 300 replications cannot separate 90% from 95%
   reliably), 0.907 (Sun-Abraham: fails) and 0.912 pooled (fails). The same mutation

@@ -19,7 +19,7 @@ Bounds: 95% +/- (2 MCSE + 1 point), two-sided, MCSE binomial sqrt(.95 .05 / R).
 - Reduced (default suite, ~25 s): R = 200, 99 re-assignments, seed 7; bounds
   [0.909, 0.991]. Observed joint coverage 0.940. The same run with the band's quantile
   at 90% (``_sup_crit`` in impact/inference/studentized.py with ``1 - 2 * alpha``;
-  tools/mutations.json id ``band-rows-90``) covers 0.905 and fails the lower bound
+  tools/mutations/ id ``band-rows-90``) covers 0.905 and fails the lower bound
   (narrowly: 200 replications cannot separate 90% from 95% by much more). A band at
   97.5% covers 0.980 and passes: the upper bound catches only bands that (almost)
   always cover, e.g. an infinite critical value.

@@ -572,7 +572,7 @@ def test_many_treated_units_no_few_warning() -> None:
 
 
 # ------------------------------------------------------- validation rules (issue 15)
-# Each rule is deleted by a mutation in tools/mutations.json; without it the call
+# Each rule is deleted by a mutation in tools/mutations/; without it the call
 # would run and return a number for an input it cannot handle.
 @pytest.mark.parametrize(
     ("change", "kwargs", "error", "message"),

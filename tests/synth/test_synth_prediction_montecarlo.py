@@ -165,7 +165,7 @@ def test_placebo_intervals_cover_reduced():
 
     Seed 18: coverage 95.1% (MCSE 1.1) per period, average effect 96.0%; bound
     [91.8, 98.2]. CFT (75.6% in the full design) and an interval at the 90% level
-    (89.5% on this seed: tools/mutations.json ``pi-placebo-level-90``) fail it.
+    (89.5% on this seed: tools/mutations/ ``pi-placebo-level-90``) fail it.
     """
     rec = coverage_run(250, seed=18, n_units=40)
     assert not any(r.any() for r in rec["refused"])

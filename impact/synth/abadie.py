@@ -24,6 +24,7 @@ from numpy.typing import NDArray
 from scipy.linalg.lapack import dgesv as _dgesv
 
 from impact.errors import DataError, EstimationError, SpecError
+from impact.synth._neldermead import nelder_mead
 from impact.synth.weights import (
     _step_to_boundary,
     simplex_lsq,
@@ -582,8 +583,6 @@ def _nested(
     n_screen: int | None,
     maxfev_per_dim: int = 100,
 ) -> ScmFit:
-    from scipy.optimize import minimize
-
     K = obj.x1.shape[0]
     exact = _exact_match(obj, w_loss)
     if exact is not None:
@@ -607,34 +606,28 @@ def _nested(
     best = np.inf
     reached = []
     for theta0 in starts:
-        res = minimize(
+        x, fun, _ = nelder_mead(
             obj,
             theta0,
-            method="Nelder-Mead",
-            options={
-                "xatol": 1e-3,
-                "fatol": 1e-9,
-                "maxfev": maxfev_per_dim * K,
-                "adaptive": K > 4,
-            },
+            xatol=1e-3,
+            fatol=1e-9,
+            maxfev=maxfev_per_dim * K,
+            adaptive=K > 4,
         )
-        reached.append(float(res.fun))
-        if res.fun < best:
-            best, best_theta = float(res.fun), np.asarray(res.x)
+        reached.append(fun)
+        if fun < best:
+            best, best_theta = fun, x
     # one restart from the best point (Nelder-Mead restarts escape early collapse)
-    res = minimize(
+    x, fun, _ = nelder_mead(
         obj,
         best_theta,
-        method="Nelder-Mead",
-        options={
-            "xatol": 1e-4,
-            "fatol": 1e-10,
-            "maxfev": maxfev_per_dim * K,
-            "adaptive": K > 4,
-        },
+        xatol=1e-4,
+        fatol=1e-10,
+        maxfev=maxfev_per_dim * K,
+        adaptive=K > 4,
     )
-    if res.fun < best:
-        best, best_theta = float(res.fun), np.asarray(res.x)
+    if fun < best:
+        best, best_theta = fun, x
     vv = _softmax(best_theta)
     obj.support = None
     w = obj.weights(vv)

@@ -114,6 +114,11 @@ def _require(frame: pd.DataFrame, cols: list[str], where: str, path: Path) -> No
         )
 
 
+def _plain(value: Any) -> Any:
+    """A numpy scalar as the Python value (so messages show 2012, not np.int64(2012))."""
+    return value.item() if isinstance(value, np.generic) else value
+
+
 def _match_values(series: pd.Series, values: list[Any]) -> pd.Series:
     """Rows whose value equals one of ``values`` (compared as text when types differ)."""
     as_text = series.astype("string")
@@ -150,10 +155,7 @@ def _join(
         dup = other.duplicated(j.on)
         if dup.any():
             row = other.loc[dup].iloc[0]
-            key = ", ".join(
-                f"{c}={(row[c].item() if hasattr(row[c], 'item') else row[c])!r}"
-                for c in j.on
-            )
+            key = ", ".join(f"{c}={_plain(row[c])!r}" for c in j.on)
             raise DataError(
                 f"{where}: {path.name} has more than one row for {key}; the join keys "
                 f"{j.on} must identify one row"
@@ -257,7 +259,10 @@ def load_data(spec: DataSpec, path: Path, *, base: Path | None = None) -> Prepar
             row = bad.iloc[0]
             where = ""
             if spec.unit is not None and spec.time is not None:
-                where = f" (unit {row[spec.unit]!r}, period {row[spec.time]!r})"
+                where = (
+                    f" (unit {_plain(row[spec.unit])!r}, "
+                    f"period {_plain(row[spec.time])!r})"
+                )
             raise DataError(
                 f"[data] log_outcome: {outcome!r} has {len(bad)} missing or non-positive "
                 f"values{where}; drop them with dropna = true or a filter"

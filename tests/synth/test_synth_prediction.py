@@ -232,6 +232,8 @@ def test_synth_prediction_api(prop99):
         ({"method": "penalized", "penalty": 0.1}, "not defined for method='penalized'"),
         ({"predictors": ["retprice"]}, "drop predictors"),
         ({"demean": True}, "drop demean"),
+        ({"v": [1.0] * 19}, "drop v"),
+        ({"optimize_period": (1970, 1980)}, "drop optimize_period"),
         ({"treated_units": ["California", "Utah"]}, "one treated unit"),
         ({"e_method": "normal"}, "e_method"),
         ({"sims": 0}, "sims"),

@@ -164,18 +164,22 @@ class _NestedObjective:
         self._scale_x = float(np.abs(X0).max())
         self._scale_b = float(np.abs(x1).max())
         self._thr_unit = 1e-11 * self._scale_x * (self._scale_x + self._scale_b)
-        self._key = b""
         self._key_arr: NDArray[np.intp] | None = None
         self._cache: tuple[Any, ...] = ()
+        self._caches: dict[bytes, tuple[Any, ...]] = {}
+        # why the last fast solve failed: the entering donor, or the weights on the
+        # support with a non-positive entry (see _one_step)
+        self._miss: tuple[Any, ...] = ()
         # weights on ``support`` at the last evaluation (a feasible warm start)
         self._prev_z: _FloatArray | None = None
 
     def _support_cache(self, P: NDArray[np.intp]) -> tuple[Any, ...]:
-        """Arrays that depend on the support only (rebuilt when it changes)."""
+        """Arrays that depend on the support only (kept for recent supports)."""
         if P is self._key_arr:  # the common case: the same support array
             return self._cache
         key = P.tobytes()
-        if key != self._key:
+        cache = self._caches.get(key)
+        if cache is None:
             n, K = P.size, self.X0.shape[0]
             XP = self.X0[:, P]
             outer = (XP[:, :, None] * XP[:, None, :]).reshape(K, n * n)
@@ -184,18 +188,29 @@ class _NestedObjective:
             kkt0[n, :n] = 1.0
             out = np.ones(self.X0.shape[1], dtype=bool)
             out[P] = False
-            self._cache = (
+            d2P = self._d2[:, P]
+            # KKT check in one product: gradient of each outside donor minus the
+            # support's mean gradient is (X0_j - mean_P X0)'(v * residual)
+            D = np.ascontiguousarray((self.X0[:, out] - XP.mean(axis=1)[:, None]).T)
+            Dpen = self._d2[:, out] - d2P.mean(axis=1)[:, None]
+            cache = (
                 XP,
                 outer,
                 XP * self.x1[:, None],
                 np.ascontiguousarray(self.Z0[:, P]),
                 kkt0,
+                D,
+                Dpen,
+                d2P,
+                n,
                 np.flatnonzero(out),
-                self._d2[:, P],
             )
-            self._key = key
+            if len(self._caches) >= 64:
+                self._caches.clear()
+            self._caches[key] = cache
+        self._cache = cache
         self._key_arr = P
-        return self._cache
+        return cache
 
     def _fast_support_weights(
         self, v: _FloatArray, P: NDArray[np.intp]
@@ -206,8 +221,8 @@ class _NestedObjective:
         equality-constrained solve on the support and the KKT check give the exact
         optimum without forming the J x J Gram matrix.
         """
-        XP, outer, bx, _, kkt0, out, d2P = self._support_cache(P)
-        n = P.size
+        XP, outer, bx, _, kkt0, D, Dpen, d2P, n, out = self._support_cache(P)
+        self._miss = ()
         kkt = kkt0.copy()
         kkt[:n, :n] = (v @ outer).reshape(n, n)
         rhs = np.empty(n + 1)
@@ -219,17 +234,61 @@ class _NestedObjective:
         z = sol[:n]
         # the NaN-safe comparison also rejects a failed solve (z sums to one, so all
         # entries above the floor means all are finite and at most one)
-        if info != 0 or not z.min() > 1e-14:
+        if info != 0:
+            return None
+        if not z.min() > 1e-14:
+            if np.isfinite(z).all():
+                self._miss = (v, P, z)
             return None
         if out.size:
             # KKT: no donor outside the support may have a larger negative gradient
-            g = self._X0T @ (v * (self.x1 - XP @ z))
+            viol = D @ (v * (self.x1 - XP @ z))
             if self.penalty > 0:
-                g -= 0.5 * self.penalty * (v @ self._d2)
-            thr = self._thr_unit * float(v.max())
-            if g[out].max() - g[P].sum() / n > thr:
+                viol -= 0.5 * self.penalty * (v @ Dpen)
+            j = int(viol.argmax())
+            if viol[j] > self._thr_unit * float(v.max()):
+                self._miss = (v, P, int(out[j]))
                 return None
         return z
+
+    def _one_step(self, v: _FloatArray) -> tuple[NDArray[np.intp], _FloatArray] | None:
+        """The active-set result when it is one step from the current support.
+
+        After the fast solve on the current support failed, the active-set method of
+        :meth:`_active_set` either adds the most violating donor or steps back to the
+        boundary and drops the donor(s) that reach zero; most of the time the next
+        support is already optimal. That support is taken from the failed fast solve,
+        then solved and checked exactly as :meth:`_active_set` finishes (same solve,
+        same test), so the weights are the ones it would return. None when the
+        optimum is further away (the caller then runs the full method).
+        """
+        miss, self._miss = self._miss, ()
+        support = self.support
+        if support is None or len(miss) != 3 or miss[0] is not v:
+            return None
+        if miss[1] is not support:
+            return None
+        P0 = [int(i) for i in support]
+        if isinstance(miss[2], int):
+            P = sorted([*P0, miss[2]])
+        else:
+            w = np.zeros(self.X0.shape[1])
+            z0 = self._prev_z
+            w[P0] = z0 if z0 is not None and z0.shape[0] == len(P0) else 1.0 / len(P0)
+            _, P = _step_to_boundary(w, P0, miss[2], 1e-14)
+            if not P:
+                return None
+        z = self._eq_solve(v, P)
+        if z is None or not z.min() > 1e-14:
+            return None
+        g = self._X0T @ (v * (self.x1 - self.X0[:, P] @ z))
+        if self.penalty > 0:
+            g -= 0.5 * self.penalty * (v @ self._d2)
+        gm = g[P].mean()
+        g[P] = -np.inf
+        if g.max() - gm > self._thr_unit * float(v.max()):
+            return None
+        return np.asarray(P, dtype=np.intp), z
 
     def _fast_weights(self, v: _FloatArray, P: NDArray[np.intp]) -> _FloatArray | None:
         z = self._fast_support_weights(v, P)
@@ -322,6 +381,13 @@ class _NestedObjective:
 
     def _general_weights(self, v: _FloatArray) -> _FloatArray:
         if self.support is not None and self.support.size:
+            hit = self._one_step(v)
+            if hit is not None:
+                S, zS = hit
+                self.support, self._prev_z = S, zS
+                w_hit = np.zeros(self.X0.shape[1])
+                w_hit[S] = zS
+                return w_hit
             w_as = self._active_set(v, [int(i) for i in self.support], self._prev_z)
             if w_as is not None:
                 self.support = np.flatnonzero(w_as > 0)

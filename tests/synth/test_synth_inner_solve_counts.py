@@ -95,3 +95,89 @@ def test_fast_path_keeps_support_without_general_solve() -> None:
     assert called == []
     assert obj.support is support
     np.testing.assert_allclose(w2, _brute_force_simplex(x1, X0, v2), atol=1e-10)
+
+
+def _objective_at(
+    x1: np.ndarray, X0: np.ndarray, v: np.ndarray, start: list[int], z0: np.ndarray
+) -> tuple[object, list[int]]:
+    """An objective whose last solution was ``z0`` on ``start``; counts active sets."""
+    obj = abadie._NestedObjective(x1, X0, np.zeros(3), np.zeros((3, X0.shape[1])))
+    obj.support = np.asarray(start, dtype=np.intp)
+    obj._prev_z = z0
+    calls: list[int] = []
+    active_set = obj._active_set
+
+    def counted(vv: np.ndarray, P: list[int], z: np.ndarray | None) -> object:
+        calls.append(1)
+        return active_set(vv, P, z)
+
+    obj._active_set = counted  # type: ignore[method-assign]
+    return obj, calls
+
+
+def test_one_entering_donor_needs_no_active_set_and_matches_it() -> None:
+    # the V search's usual support change: one donor enters. It is read off the
+    # failed fast solve, and the weights are bit for bit those of the active set
+    x1, X0, v = _problem()
+    w_ref = _brute_force_simplex(x1, X0, v)
+    support = [int(i) for i in np.flatnonzero(w_ref > 1e-12)]
+    start = support[1:]
+    ref_obj = abadie._NestedObjective(x1, X0, np.zeros(3), np.zeros((3, X0.shape[1])))
+    z0 = ref_obj._eq_solve(v, start)
+    assert z0 is not None
+    w_as = ref_obj._active_set(v, start, z0)
+    obj, calls = _objective_at(x1, X0, v, start, z0)
+    w = obj.weights(v)  # type: ignore[attr-defined]
+    assert calls == []
+    np.testing.assert_allclose(w, w_ref, atol=1e-10)
+    assert np.array_equal(w, w_as)
+    assert obj.support.tolist() == support  # type: ignore[attr-defined]
+
+
+def test_two_missing_donors_fall_back_to_the_active_set() -> None:
+    # one step is not enough: the shortcut's KKT test must send it to the full method
+    rng = np.random.default_rng(3)
+    K, J = 6, 10
+    for _ in range(200):
+        X0 = rng.normal(size=(K, J))
+        x1 = X0 @ rng.dirichlet(np.ones(J)) + 0.6 * rng.normal(size=K)
+        v = rng.dirichlet(np.ones(K))
+        w_ref = _brute_force_simplex(x1, X0, v)
+        support = [int(i) for i in np.flatnonzero(w_ref > 1e-12)]
+        if len(support) >= 4:
+            break
+    start = support[2:]
+    ref_obj = abadie._NestedObjective(x1, X0, np.zeros(3), np.zeros((3, J)))
+    z0 = ref_obj._eq_solve(v, start)
+    assert z0 is not None and (z0 > 0).all()
+    obj, calls = _objective_at(x1, X0, v, start, z0)
+    w = obj.weights(v)  # type: ignore[attr-defined]
+    assert calls == [1]
+    np.testing.assert_allclose(w, w_ref, atol=1e-10)
+
+
+def test_one_leaving_donor_needs_no_active_set() -> None:
+    # the other usual change: a donor's weight reaches zero and it leaves
+    x1, X0, v = _problem()
+    w_ref = _brute_force_simplex(x1, X0, v)
+    support = [int(i) for i in np.flatnonzero(w_ref > 1e-12)]
+    ref_obj = abadie._NestedObjective(x1, X0, np.zeros(3), np.zeros((3, X0.shape[1])))
+    extra = None
+    for k in range(X0.shape[1]):
+        if k in support:
+            continue
+        P = sorted([*support, k])
+        z = ref_obj._eq_solve(v, P)
+        if z is not None and z[P.index(k)] < 0 and (np.delete(z, P.index(k)) > 0).all():
+            extra = k
+            break
+    assert extra is not None
+    start = sorted([*support, extra])
+    z0 = 0.9 * w_ref[start]
+    z0[start.index(extra)] = 0.1  # a feasible point on the larger support
+    w_as = ref_obj._active_set(v, start, z0)
+    obj, calls = _objective_at(x1, X0, v, start, z0)
+    w = obj.weights(v)  # type: ignore[attr-defined]
+    assert calls == []
+    np.testing.assert_allclose(w, w_ref, atol=1e-10)
+    assert np.array_equal(w, w_as)

@@ -18,47 +18,12 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from impact.did.imputation import ImputationFit, fit_imputation_result
+from impact.did.imputation import fit_imputation_result, second_stage_residuals
 from impact.did.results import DiDResult
 
 __all__ = ["fit_did2s", "second_stage_residuals"]
 
 FloatArray = NDArray[np.float64]
-
-
-def second_stage_residuals(
-    fit: ImputationFit, cells: Any, theta: FloatArray, key: FloatArray, w: FloatArray
-) -> FloatArray:
-    """Residuals for the two-stage variance with second-stage cells grouped by ``key``.
-
-    Parameters
-    ----------
-    fit : ImputationFit
-        The first stage.
-    cells : _Cells
-        The cohort x period cells (``omega``, ``size``, ``post``).
-    theta : ndarray (K,)
-        Cell estimates.
-    key : ndarray (K,)
-        Second-stage regressor of each cell (all cells with one key share one
-        coefficient: 0 for the static model, event time, cohort or period).
-    w : ndarray (N, T)
-        Cell weights.
-
-    Returns
-    -------
-    ndarray (N, T)
-        First-stage residuals on fitted cells; ``tau - fitted`` on treated cells.
-    """
-    e = np.where(fit.fit_mask, fit.tau, 0.0)
-    post = np.flatnonzero(cells.post)
-    for value in np.unique(key[post]):
-        members = post[key[post] == value]
-        fitted = float(cells.size[members] @ theta[members] / cells.size[members].sum())
-        for k in members:
-            sel = (cells.members(int(k)), cells.tidx[k])
-            e[sel] = fit.tau[sel] - fitted
-    return np.nan_to_num(e)
 
 
 def fit_did2s(

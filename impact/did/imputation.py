@@ -438,6 +438,41 @@ def bjs_residuals(fit: ImputationFit, cells: _Cells, w: FloatArray) -> FloatArra
     return np.nan_to_num(e)
 
 
+def second_stage_residuals(
+    fit: ImputationFit, cells: _Cells, theta: FloatArray, key: FloatArray, w: FloatArray
+) -> FloatArray:
+    """Residuals for the two-stage variance with second-stage cells grouped by ``key``.
+
+    Parameters
+    ----------
+    fit : ImputationFit
+        The first stage.
+    cells : _Cells
+        The cohort x period cells (``omega``, ``size``, ``post``).
+    theta : ndarray (K,)
+        Cell estimates.
+    key : ndarray (K,)
+        Second-stage regressor of each cell (all cells with one key share one
+        coefficient: 0 for the static model, event time, cohort or period).
+    w : ndarray (N, T)
+        Cell weights.
+
+    Returns
+    -------
+    ndarray (N, T)
+        First-stage residuals on fitted cells; ``tau - fitted`` on treated cells.
+    """
+    e = np.where(fit.fit_mask, fit.tau, 0.0)
+    post = np.flatnonzero(cells.post)
+    for value in np.unique(key[post]):
+        members = post[key[post] == value]
+        fitted = float(cells.size[members] @ theta[members] / cells.size[members].sum())
+        for k in members:
+            sel = (cells.members(int(k)), cells.tidx[k])
+            e[sel] = fit.tau[sel] - fitted
+    return np.nan_to_num(e)
+
+
 @dataclass
 class ImputationState(_Linear):
     """Cells with a covariance per aggregation kind (two-stage GMM variances differ by
@@ -558,8 +593,6 @@ def fit_imputation_result(
     if variance == "bjs":
         V = vcov_from(bjs_residuals(fit, cells, w))
     else:
-        from impact.did.did2s import second_stage_residuals
-
         for kind, key in (
             ("simple", np.zeros(len(theta))),
             ("dynamic", e_kind.astype(float)),

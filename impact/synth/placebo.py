@@ -16,22 +16,28 @@ from __future__ import annotations
 
 from itertools import combinations
 from math import comb
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
-from impact.errors import ImpactError
+from impact.errors import DataError, ImpactError, SpecError
 from impact.parallel import run_tasks, spawn_generators
 from impact.synth._prep import Design, UnitFit, fit_unit
+from impact.synth.penalized import truncated_design
+
+if TYPE_CHECKING:
+    from impact.synth.results import SynthResult
 
 __all__ = [
     "degenerate_fits",
     "leave_one_out",
     "noise_variance",
     "placebo_in_space",
+    "placebo_in_time_fits",
     "placebo_pvalue",
+    "placebo_test_parts",
     "run_placebos",
 ]
 
@@ -318,3 +324,140 @@ def leave_one_out(
         {design.units[j]: f.synthetic for j, f in zip(drop, fits, strict=True)},
         index=pd.Index(design.periods, name=design.time_name),
     )
+
+
+def placebo_test_parts(
+    res: SynthResult, mspe_threshold: float | None, cfg: dict[str, Any]
+) -> dict[str, Any]:
+    """The placebo-in-space test of a fit, as ``PlaceboTest`` arguments.
+
+    Runs (and caches on ``res``) the donor placebos at every treatment date, ranks
+    the treated units' statistic among them and says in ``res.warnings`` when fits are
+    degenerate.
+    """
+    design = res._design
+    donors = res._donors
+    if res.method == "sdid":
+        raise SpecError(
+            "Placebo-in-space refits are not available for method='sdid'; its "
+            "inference is the SDID placebo standard error (result.se)."
+        )
+    cache: dict[Any, list[UnitFit]] | None = res._placebo_fits
+    if cache is None:
+        cache = {}
+        t0s = list(dict.fromkeys(f.treatment_time for f in res.fits))
+        seeds = spawn_generators(cfg["seed"], len(t0s) + 1)
+        for k, t0 in enumerate(t0s):
+            cache[t0] = run_placebos(
+                design,
+                donors,
+                t0,
+                seed=seeds[k + 1],
+                n_jobs=cfg.get("n_jobs", 1),
+                backend=cfg.get("backend"),
+                progress=cfg.get("progress"),
+                messages=res._placebo_messages,
+            )
+        res._placebo_fits = cache
+        if res._placebo_messages:
+            res.warnings.extend(res._placebo_messages)
+    placebos = cache
+    table = placebo_table(res.fits, placebos)
+    rows = np.concatenate([[design.index_of(f.unit) for f in res.fits], donors])
+    t_first = min(f.treatment_time for f in res.fits)
+    noise = noise_variance(
+        np.asarray(design.Y, float)[rows][:, design.pre_mask(t_first)]
+    )
+    table, p = placebo_in_space(
+        table,
+        mspe_threshold=mspe_threshold,
+        rng=np.random.default_rng(0),
+        noise_var=noise,
+    )
+    text = _degenerate_warning(
+        table, noise, len(donors), int(design.pre_mask(t_first).sum())
+    )
+    if text and text not in res.warnings:
+        res.warnings.append(text)
+    gaps = {f"{f.unit}": f.gap for f in res.fits}
+    for fits in placebos.values():
+        for f in fits:
+            gaps.setdefault(f"{f.unit}", f.gap)
+    gap_frame = pd.DataFrame(
+        gaps, index=pd.Index(design.periods, name=design.time_name)
+    )
+    gap_frame.attrs["treated"] = [str(f.unit) for f in res.fits]
+    gap_frame.attrs["kept"] = [str(u) for u in table.loc[table["kept"], "unit"]]
+    gap_frame.attrs["treatment_time"] = res.fits[0].treatment_time
+    return {
+        "table": table,
+        "pvalue": p,
+        "mspe_threshold": mspe_threshold,
+        "gaps": gap_frame,
+    }
+
+
+def _degenerate_warning(
+    table: pd.DataFrame, noise: float, n_donors: int, n_pre: int
+) -> str | None:
+    """Say when units fit their pre-period exactly (overfitting, not evidence)."""
+    bad = degenerate_fits(table, noise)
+    if not bad.any():
+        return None
+    treated = table["treated"].to_numpy(bool)
+    who = (
+        ", the treated unit among them,"
+        if bad[treated].any() and treated.sum() == 1
+        else f", {int(bad[treated].sum())} treated unit(s) among them,"
+        if bad[treated].any()
+        else ""
+    )
+    text = (
+        f"Degenerate pre-period fit: {int(bad.sum())} of {len(table)} units{who} "
+        "reproduce their pre-period outcome exactly (pre-period MSPE below a "
+        f"millionth of the outcome's year-to-year noise variance, {noise:.3g}). With "
+        f"{n_donors} donors and {n_pre} pre-period(s) the weights can match almost "
+        "any path: a perfect pre-fit is overfitting, not evidence of a good "
+        "counterfactual."
+    )
+    if table.attrs.get("floored"):
+        text += (
+            " Their post/pre MSPE ratios are meaningless (the largest is "
+            f"{float(table['ratio'].max()):.2g}), so the placebo p-value ranks "
+            "post-period MSPE over the pre-period MSPE floored at that noise variance."
+        )
+    text += (
+        " Use fewer donors (e.g. statistical neighbours), predictors, or "
+        "method='augmented', and read the post-period gaps."
+    )
+    return text
+
+
+def placebo_in_time_fits(res: SynthResult, when: Any) -> tuple[Design, list[UnitFit]]:
+    """The treated units refitted on the periods before the real date, adopting at
+    ``when``: the truncated design and one fit per treated unit."""
+    design = res._design
+    if "cohorts" in res.extra:
+        raise SpecError(
+            "placebo_in_time is not available for staggered SDID (its fits are "
+            "adoption cohorts, not units); refit each cohort with a common "
+            "treatment_time to check it."
+        )
+    first = min(f.treatment_time for f in res.fits)
+    if not when < first:
+        raise SpecError(
+            f"The placebo date {when!r} must be before the real treatment date "
+            f"{first!r}."
+        )
+    keep = design.periods < first
+    if not np.any(design.periods[keep] < when):
+        raise DataError(
+            f"No pre-period before the placebo date {when!r}; choose a later date."
+        )
+    sub = truncated_design(design, first, when)
+    rngs = spawn_generators(res._config["seed"], len(res.fits))
+    fits = [
+        fit_unit(sub, sub.index_of(f.unit), res._donors, when, rngs[k])
+        for k, f in enumerate(res.fits)
+    ]
+    return sub, fits

@@ -216,7 +216,7 @@ class SynthResult(Result):
         PlaceboTest
             ``.table`` and ``.pvalue`` (unpacks as ``table, pvalue``).
         """
-        from impact.synth.api import _placebo_test
+        from impact.synth.placebo import placebo_test_parts
 
         if mspe_threshold is not None and not mspe_threshold > 0:
             raise SpecError(
@@ -230,7 +230,7 @@ class SynthResult(Result):
             cfg["backend"] = backend
         if self._placebo is not None and self._placebo.mspe_threshold == mspe_threshold:
             return self._placebo
-        test = _placebo_test(self, mspe_threshold, cfg)
+        test = PlaceboTest(**placebo_test_parts(self, mspe_threshold, cfg))
         if self._placebo is None:
             self._placebo = test
         return test
@@ -455,17 +455,34 @@ class SynthResult(Result):
         SynthResult
             The placebo fit (no placebo-in-space inference).
         """
-        from impact.synth.api import _placebo_in_time
+        from impact.synth.placebo import placebo_in_time_fits
 
         if self.method == "sdid" and "cohorts" not in self.extra:
             return self._sdid_placebo_in_time(time)
-        return _placebo_in_time(self, time)
+        sub, fits = placebo_in_time_fits(self, time)
+        return SynthResult(
+            fits=fits,
+            design=sub,
+            donors=self._donors,
+            method=sub.method,
+            config=self._config,
+            estimator=f"synth placebo-in-time ({time})",
+            estimate=float(np.mean([f.att for f in fits])),
+            se=float("nan"),
+            ci=(float("nan"), float("nan")),
+            pvalue=float("nan"),
+            n_treated=len(fits),
+            n_control=int(self._donors.size),
+            alpha=self.alpha,
+            warnings=[f"Placebo in time: treatment moved to {time!r}; no inference."],
+            title=f"Synthetic control placebo in time ({time})",
+        )
 
     def _sdid_placebo_in_time(self, when: Any) -> SynthResult:
         """Synthetic DiD refitted on the periods before the real date, adopting at
         ``when`` (the generic path would refit Abadie weights)."""
-        from impact.synth.api import _fit_sdid
         from impact.synth.penalized import truncated_design
+        from impact.synth.sdid_fit import sdid_fit
 
         design = self._design
         first = self.fits[0].treatment_time
@@ -489,8 +506,10 @@ class SynthResult(Result):
         treated = [design.units[i] for i in rows_t]
         sub = truncated_design(design, first, when)
         cfg = dict(self._config, inference=None)
-        res = _fit_sdid(
-            sub, treated, rows_t, self._donors, dict.fromkeys(treated, when), cfg
+        res = SynthResult(
+            **sdid_fit(
+                sub, treated, rows_t, self._donors, dict.fromkeys(treated, when), cfg
+            )
         )
         res.estimator = f"synth (sdid) placebo-in-time ({when})"
         res.title = f"Synthetic DiD placebo in time ({when})"

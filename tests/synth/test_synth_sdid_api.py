@@ -137,3 +137,27 @@ def test_sdid_placebo_in_time_refits_sdid(n_treated):
     assert "synthetic DiD refitted" in p.warnings[0]
     with pytest.raises(impact.errors.DataError, match="Fewer than 2 periods"):
         res.placebo_in_time(2002)
+
+
+@pytest.mark.parametrize(
+    ("donors", "alpha", "warned"),
+    [(19, 0.05, False), (18, 0.05, True), (9, 0.1, False), (8, 0.1, True)],
+)
+def test_sdid_few_donor_warning_follows_the_smallest_placebo_p(donors, alpha, warned):
+    """The placebo p-value's floor is 1 / (J + 1): J donors warn when it exceeds
+    alpha (19 donors suffice at 5%, 9 at 10%)."""
+    rng = np.random.default_rng(2)
+    Y = 10 + np.cumsum(rng.normal(size=(donors + 1, 8)), axis=1)
+    res = impact.synth(
+        _long(Y),
+        outcome="y",
+        unit="unit",
+        time="year",
+        method="sdid",
+        treated_units="u00",
+        treatment_time=2006,
+        alpha=alpha,
+        inference=None,
+    )
+    msg = f"Only {donors} donors: placebo inference is unreliable."
+    assert (msg in res.warnings) is warned

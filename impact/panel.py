@@ -237,7 +237,8 @@ class Panel(_PanelChecks):
         cohort : ndarray, shape (N,), optional
             First treated period (``np.inf`` or NaN or 0 = never). Default: none treated.
             Periods after the last one mean never treated (noted in :attr:`warnings`),
-            as in the constructor.
+            and units already treated in the first period are dropped (no
+            pre-period; warned and noted), as in the constructor.
         units, periods : array-like, optional
             Labels; default ``0..N-1`` and ``0..T-1``.
         covariates : dict of str to ndarray (N, T), optional
@@ -290,7 +291,7 @@ class Panel(_PanelChecks):
         self.W = None if weights is None else np.asarray(weights, dtype=float)
         self.numerator = self.denominator = None
         self.clusters = self.units.copy() if clusters is None else np.asarray(clusters)
-        return self
+        return self._drop_always_treated()
 
     def with_outcome(self, Y: NDArray[np.float64]) -> Panel:
         """Return a copy of this panel with a new outcome matrix of the same shape.
@@ -329,18 +330,28 @@ class Panel(_PanelChecks):
         ----------
         cohort : ndarray, shape (N,)
             First treated period per unit (``np.inf``, NaN or 0 = never; periods after
-            the last one mean never treated, noted in :attr:`warnings`).
+            the last one mean never treated, noted in :attr:`warnings`). Units
+            already treated in the first period are dropped (no pre-period; warned
+            and noted), as in the constructor.
 
         Returns
         -------
         Panel
-            A shallow copy sharing every other array.
+            A shallow copy sharing every other array (fewer units if some were
+            dropped).
         """
         c = np.asarray(cohort, dtype=float)
         if c.shape != self.cohort.shape:
             raise DataError(
                 f"New cohort has shape {c.shape}; expected {self.cohort.shape}."
             )
+        return self._replace_cohort(c)._drop_always_treated()
+
+    def _replace_cohort(self, cohort: NDArray[np.float64]) -> Panel:
+        """A copy with a new cohort vector (late cohorts as never), keeping every
+        unit, also those treated from the first period (``method="dcdh"`` keeps units
+        whose treatment is on from the start and later switches off)."""
+        c = np.asarray(cohort, dtype=float)
         c = np.where(np.isnan(c) | (c == 0), np.inf, c)
         c, note = late_cohorts_as_never(c, self.periods.max())
         new = copy.copy(self)
@@ -348,6 +359,31 @@ class Panel(_PanelChecks):
         new.cohort = c
         if note:
             new.warnings = [*self.warnings, note]
+        return new
+
+    def _drop_always_treated(self) -> Panel:
+        """The constructor's rule: drop units already treated in the first period (no
+        pre-period), with a warning that is also noted in :attr:`warnings`."""
+        always, dropped = always_treated(self.cohort, self.units, self.periods.min())
+        if not dropped:
+            return self
+        warnings.warn(dropped, ImpactWarning, stacklevel=3)
+        keep = np.flatnonzero(~always)
+        if keep.size == 0:
+            raise DataError("No units are left after dropping always-treated units.")
+        new = copy.copy(self)
+        new.__dict__.pop("frame", None)
+        new.units = self.units[keep]
+        new.Y = self.Y[keep]
+        new.observed = self.observed[keep]
+        new.cohort = self.cohort[keep]
+        new.X = {k: v[keep] for k, v in self.X.items()}
+        new.W = None if self.W is None else self.W[keep]
+        for name in ("numerator", "denominator"):
+            arr = getattr(self, name)
+            setattr(new, name, None if arr is None else arr[keep])
+        new.clusters = self.clusters[keep]
+        new.warnings = [*self.warnings, dropped]
         return new
 
     def subset(

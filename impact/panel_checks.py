@@ -71,7 +71,8 @@ def always_treated(
     """Units already treated in the first period, to be dropped.
 
     They have no pre-period, so no comparison of their own before and after. The
-    constructor and :meth:`Panel.subset` drop them with this note (as a warning).
+    constructor, :meth:`Panel.subset`, :meth:`Panel.from_arrays` and
+    :meth:`Panel.with_cohort` drop them with this note (as a warning).
 
     Parameters
     ----------

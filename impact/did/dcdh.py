@@ -496,5 +496,6 @@ def prepare_dcdh(
         D = D[~multi]
     on = D > 0
     first_on = np.where(on.any(axis=1), panel.periods[on.argmax(axis=1)], np.inf)
-    panel = panel.with_cohort(first_on.astype(float))
+    # units on from the first period stay: their treatment may switch off
+    panel = panel._replace_cohort(first_on.astype(float))
     return panel, D

@@ -40,7 +40,13 @@ myst_heading_anchors = 3
 
 autosummary_generate = True
 autodoc_typehints = "none"
-autodoc_default_options = {"members": True, "inherited-members": False}
+# Members inherited from the package's private mixins (DiDResult's aggregation and
+# diagnostics bases) are documented on the class; those of the public base Result (it
+# has its own page) and of third-party bases (pydantic's BaseModel, exceptions) are not.
+autodoc_default_options = {
+    "members": True,
+    "inherited-members": "Result, BaseModel, BaseException, object",
+}
 numpydoc_show_class_members = False
 numpydoc_class_members_toctree = False
 numpydoc_xref_param_type = False

@@ -131,15 +131,6 @@ class DiDResult(_DiagnosedResult):
         self._aggregates: dict[tuple[Any, ...], EstimateResult] = {}
         self._power_cache: PretrendPower | None = None
 
-    # the public methods of the two bases, bound here too: the API reference documents
-    # a class's own members only (autodoc without inherited members)
-    aggregate = _DiagnosedResult.aggregate
-    linear_contrasts = _DiagnosedResult.linear_contrasts
-    pretrend_test = _DiagnosedResult.pretrend_test
-    pretrend_power = _DiagnosedResult.pretrend_power
-    sensitivity = _DiagnosedResult.sensitivity
-    placebo_in_time = _DiagnosedResult.placebo_in_time
-
     # ---------------------------------------------------------------- protocol
     def _summary_lines(self) -> list[str]:
         opts = ", ".join(f"{k}={v!r}" for k, v in self.options.items() if v is not None)

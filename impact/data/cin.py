@@ -63,11 +63,17 @@ def read_cin_cpp(path: str | Path | None = None) -> pd.DataFrame:
     missing = [c for c in need if c not in raw.columns]
     if missing:
         raise DataError(f"read_cin_cpp: {path.name} lacks column(s) {missing}.")
+    year = pd.to_numeric(raw["year"].str.strip(), errors="coerce")
+    bad = year.isna() | (year != year.round())
+    if bad.any():
+        i = int(bad.to_numpy().nonzero()[0][0])
+        raise DataError(
+            f"read_cin_cpp: {path.name} row {i + 2}, column 'year': "
+            f"{raw['year'].iloc[i]!r} is not a year; write the year ending 31 March "
+            "as four digits (e.g. 2025)."
+        )
     out = pd.DataFrame(
-        {
-            "la_code": raw["old_la_code"].str.strip(),
-            "year": pd.to_numeric(raw["year"], errors="raise").astype(int),
-        }
+        {"la_code": raw["old_la_code"].str.strip(), "year": year.astype(int)}
     )
     for name, (count, marker) in CIN_MEASURES.items():
         out[name] = pd.to_numeric(raw[count], errors="coerce")
@@ -112,9 +118,39 @@ def add_cin_cpp(
     for col in ("la_code", "year"):
         if col not in panel.columns:
             raise DataError(f"add_cin_cpp: the panel has no column {col!r}.")
+    added = [*CIN_MEASURES, *(f"{m}_rate" for m in CIN_MEASURES), "cin_child_pop"]
+    clash = [c for c in added if c in panel.columns]
+    if clash:
+        raise DataError(
+            f"add_cin_cpp: the panel already has column {clash[0]!r}; drop the CIN/CPP "
+            "columns before adding them again."
+        )
+    year = pd.to_numeric(panel["year"], errors="coerce")
+    bad = year.isna() | (year != year.round())
+    if bad.any():
+        row = panel.loc[bad].iloc[0]
+        raise DataError(
+            f"add_cin_cpp: the panel's 'year' {row['year']!r} (authority "
+            f"{row['la_code']!r}) is not a year; use the year ending 31 March as a "
+            "number (e.g. 2025)."
+        )
+    keys = pd.DataFrame(
+        {
+            "la_code": panel["la_code"].astype(str).to_numpy(),
+            "year": year.astype("int64").to_numpy(),
+        }
+    )
+    dup = keys.duplicated(keep=False)
+    if dup.any():
+        row = keys.loc[dup].iloc[0]
+        raise DataError(
+            f"add_cin_cpp: the panel has more than one row for authority "
+            f"{row['la_code']!r} in {int(row['year'])}; pass one row per authority "
+            "and year."
+        )
     table = cin if isinstance(cin, pd.DataFrame) else read_cin_cpp(cin)
     keyed = table.assign(_unit=table["la_code"].map(harmonised_id))
-    if not panel["la_code"].astype(str).isin(keyed["_unit"]).any():
+    if not keys["la_code"].isin(keyed["_unit"]).any():
         raise DataError(
             "add_cin_cpp: no authority code of the panel is in the CIN table; pass a "
             "panel keyed by DfE code (column 'la_code')."
@@ -132,12 +168,19 @@ def add_cin_cpp(
     )
     joined = pd.concat([single, sums], ignore_index=True)
     joined = joined.rename(columns={"child_pop": "cin_child_pop"})
-    out = panel.merge(
-        joined.assign(la_code=joined["la_code"].astype(str)),
+    # keyed by text code and integer year, so a panel with codes as numbers (919) or
+    # years as text ("2020") joins too; the panel's own columns are kept as they are
+    found = keys.merge(
+        joined.assign(
+            la_code=joined["la_code"].astype(str),
+            year=joined["year"].astype("int64"),
+        ),
         on=["la_code", "year"],
         how="left",
         validate="one_to_one",
     )
+    new = found.drop(columns=["la_code", "year"])
+    out = pd.concat([panel.reset_index(drop=True), new], axis=1)
     pop = out["cin_child_pop"].where(out["cin_child_pop"] > 0)
     for m in CIN_MEASURES:
         out[f"{m}_rate"] = (out[m] / pop * rate_scale).astype(float)

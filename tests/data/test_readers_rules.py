@@ -254,3 +254,73 @@ def test_synthetic_command_cohorts_format(
     )
     assert not out.exists()
 
+
+# ---------------------------------------------------------------- bugs found (issue 15)
+def test_cin_file_with_a_text_year(tmp_path: Path, reference_data: Path) -> None:
+    """Was a bare pandas ValueError ("Unable to parse string")."""
+    raw = pd.read_csv(
+        reference_data / "cin_cpp_la_2013_2025.csv", dtype=str, keep_default_na=False
+    )
+    raw.loc[3, "year"] = "2015-16"
+    path = tmp_path / "cin.csv"
+    raw.to_csv(path, index=False)
+    with pytest.raises(
+        DataError,
+        match=r"read_cin_cpp: cin.csv row 5, column 'year': '2015-16' is not a year; "
+        r"write the year ending 31 March as four digits",
+    ):
+        read_cin_cpp(path)
+
+
+def test_add_cin_cpp_refuses_repeated_panel_rows(cin: pd.DataFrame) -> None:
+    """Was a bare pandas MergeError."""
+    panel = pd.DataFrame({"la_code": ["919", "919", "821"], "year": [2020, 2020, 2020]})
+    with pytest.raises(
+        DataError,
+        match=r"add_cin_cpp: the panel has more than one row for authority '919' in "
+        r"2020; pass one row per authority and year",
+    ):
+        add_cin_cpp(panel, cin)
+
+
+def test_add_cin_cpp_refuses_a_text_year(cin: pd.DataFrame) -> None:
+    panel = pd.DataFrame({"la_code": ["919"], "year": ["2019-20"]})
+    with pytest.raises(
+        DataError,
+        match=r"add_cin_cpp: the panel's 'year' '2019-20' \(authority '919'\)",
+    ):
+        add_cin_cpp(panel, cin)
+
+
+def test_add_cin_cpp_joins_codes_and_years_of_any_type(cin: pd.DataFrame) -> None:
+    """Codes as numbers or years as text were a bare pandas ValueError (merge dtypes)."""
+    text = pd.DataFrame({"la_code": ["919", "821"], "year": [2020, 2021], "y": [1, 2]})
+    expected = add_cin_cpp(text, cin)
+    hert = cin[(cin["la_code"] == "919") & (cin["year"] == 2020)].iloc[0]
+    assert expected.loc[0, "cin"] == hert["cin"]
+    assert expected.loc[0, "cin_rate"] == pytest.approx(
+        hert["cin"] / hert["child_pop"] * 10_000, rel=1e-12
+    )
+    for panel in (
+        text.assign(la_code=[919, 821]),
+        text.assign(year=["2020", "2021"]),
+    ):
+        before = panel.copy()
+        out = add_cin_cpp(panel, cin)
+        pd.testing.assert_frame_equal(
+            out.drop(columns=["la_code", "year"]),
+            expected.drop(columns=["la_code", "year"]),
+        )
+        pd.testing.assert_frame_equal(
+            out[["la_code", "year"]], before[["la_code", "year"]]
+        )
+        pd.testing.assert_frame_equal(panel, before)
+
+
+def test_add_cin_cpp_twice_is_refused(cin: pd.DataFrame) -> None:
+    """Was a bare KeyError ('cin' became 'cin_x' and 'cin_y')."""
+    once = add_cin_cpp(pd.DataFrame({"la_code": ["919"], "year": [2020]}), cin)
+    with pytest.raises(
+        DataError, match=r"add_cin_cpp: the panel already has column 'cin'; drop the"
+    ):
+        add_cin_cpp(once, cin)

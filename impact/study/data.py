@@ -161,7 +161,14 @@ def _join(
                 f"{j.on} must identify one row"
             )
         right = other[[*j.on, *j.columns]]
-        merged = frame.merge(right, on=j.on, how="left")
+        try:
+            merged = frame.merge(right, on=j.on, how="left")
+        except ValueError as exc:  # keys of incompatible types (numbers vs text)
+            first = str(exc).splitlines()[0]
+            raise DataError(
+                f"{where}: cannot join {path.name} on {j.on}: {first}; write each key "
+                "column the same way (numbers or text) in both files"
+            ) from None
         matched = frame[j.on].merge(right[j.on], on=j.on, how="left", indicator=True)
         n_missing = int((matched["_merge"] == "left_only").sum())
         notes.append(

@@ -542,3 +542,22 @@ def test_check_path_through_a_number_is_not_found(tmp_path: Path) -> None:
     assert chk["passed"] is False
     assert chk["actual"] is None
     assert chk["note"] == "quantity not found: 'value': estimate is not a table"
+
+
+def test_join_keys_of_different_types(tmp_path: Path) -> None:
+    """Was a bare pandas ValueError ("You are trying to merge on int64 and str")."""
+    path = study(
+        tmp_path,
+        data=ROLES + '\n[[data.join]]\npath = "extra.csv"\non = ["la", "year"]\n'
+        'columns = ["x"]',
+    )
+    extra = panel_frame(tmp_path)[["la", "year"]]
+    extra.assign(year=extra["year"].astype(str) + "-01", x=1.0).to_csv(
+        tmp_path / "extra.csv", index=False
+    )
+    with pytest.raises(
+        DataError,
+        match=r"\[\[data.join\]\] #1: cannot join extra.csv on \['la', 'year'\]: .*"
+        r"'year'.*; write each key column the same way \(numbers or text\) in both files",
+    ):
+        run(path, tmp_path)

@@ -12,13 +12,15 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from numbers import Integral
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
 from impact.data.dfe import harmonised_id
 from impact.data.paths import reference_data_dir
-from impact.errors import DataError
+from impact.errors import DataError, SpecError
 
 __all__ = [
     "check_la_names",
@@ -94,6 +96,15 @@ def read_la_reference(path: str | Path | None = None) -> pd.DataFrame:
     return table
 
 
+def _check_k(k: Any, caller: str) -> None:
+    # k = -1 would silently drop the farthest neighbour (a slice), k = 0 give none
+    if isinstance(k, bool) or not isinstance(k, Integral) or k < 1:
+        raise SpecError(
+            f"{caller}: k must be a whole number of neighbours >= 1 (at most 10 are "
+            f"published); got {k!r}."
+        )
+
+
 def statistical_neighbours(
     la_code: str, *, k: int = 10, reference: pd.DataFrame | None = None
 ) -> list[str]:
@@ -118,6 +129,7 @@ def statistical_neighbours(
     DataError
         If the code is unknown or has no published neighbours.
     """
+    _check_k(k, "statistical_neighbours")
     table = read_la_reference() if reference is None else reference
     row = table[table["old_la_code"] == str(la_code)]
     if row.empty:
@@ -162,6 +174,7 @@ def neighbour_pool(
         and ``neighbour_of`` (the treated codes, ``;``-separated); sorted by
         ``best_rank`` then ``la_code``. Use ``pool["la_code"]`` as the donor list.
     """
+    _check_k(k, "neighbour_pool")
     table = read_la_reference() if reference is None else reference
     names = dict(zip(table["old_la_code"], table["la_name"], strict=True))
     treated = [str(c) for c in treated]

@@ -10,8 +10,10 @@ from the reference data folder (``IMPACT_REFERENCE_DATA``).
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -324,3 +326,20 @@ def test_add_cin_cpp_twice_is_refused(cin: pd.DataFrame) -> None:
         DataError, match=r"add_cin_cpp: the panel already has column 'cin'; drop the"
     ):
         add_cin_cpp(once, cin)
+
+
+@pytest.mark.parametrize("k", [0, -1, 2.5, True, "3"])
+def test_neighbour_count_must_be_a_positive_whole_number(
+    reference: pd.DataFrame, k: object
+) -> None:
+    """k = -1 silently dropped the farthest neighbour (a slice); k = 0 gave none."""
+    with pytest.raises(
+        SpecError,
+        match=rf"statistical_neighbours: k must be a whole number of neighbours >= 1 "
+        rf"\(at most 10 are published\); got {re.escape(repr(k))}",
+    ):
+        statistical_neighbours("919", k=k, reference=reference)  # type: ignore[arg-type]
+    with pytest.raises(SpecError, match=r"neighbour_pool: k must be a whole number"):
+        neighbour_pool(["919"], k=k, reference=reference)  # type: ignore[arg-type]
+    full = statistical_neighbours("919", reference=reference)
+    assert statistical_neighbours("919", k=np.int64(3), reference=reference) == full[:3]

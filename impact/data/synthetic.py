@@ -380,7 +380,9 @@ def generate_la_panel(
         if not 0 <= n_tr < n_units:
             raise SpecError(
                 f"The 'n_treated' parameter of {_CALLER} must be between 0 and "
-                f"n_units - 1 = {n_units - 1}. Got {n_treated!r} instead."
+                f"n_units - 1 = {n_units - 1}. Got "
+                + (f"{n_treated!r}" if n_treated is not None else "the default 20")
+                + " instead; pass n_treated= (or cohorts=)."
             )
         cohort_sizes = (
             _default_cohorts(assignment, n_tr, start, end) if n_tr > 0 else {}

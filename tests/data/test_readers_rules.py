@@ -343,3 +343,15 @@ def test_neighbour_count_must_be_a_positive_whole_number(
         neighbour_pool(["919"], k=k, reference=reference)  # type: ignore[arg-type]
     full = statistical_neighbours("919", reference=reference)
     assert statistical_neighbours("919", k=np.int64(3), reference=reference) == full[:3]
+
+
+def test_default_treated_count_too_large_says_so() -> None:
+    """The message said "Got None" when the default of 20 treated was too many."""
+    with pytest.raises(
+        SpecError,
+        match=r"The 'n_treated' parameter of generate_la_panel must be between 0 and "
+        r"n_units - 1 = 3. Got the default 20 instead; pass n_treated= \(or cohorts=\)",
+    ):
+        generate_la_panel(n_units=4, seed=1)
+    with pytest.raises(SpecError, match=r"n_units - 1 = 3. Got 4 instead"):
+        generate_la_panel(n_units=4, n_treated=4, seed=1)

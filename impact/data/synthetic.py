@@ -676,11 +676,8 @@ def _parse_cohorts(text: str) -> dict[int, int]:
         part = part.strip()
         if not part:
             continue
-        year, sep, size = part.partition(":")
-        if not sep:
-            raise SpecError(
-                f"--cohorts must look like '2016:5,2018:10' (year:count). Got {part!r}."
-            )
+        # a part without ":" fails int("") below, with the same message
+        year, _, size = part.partition(":")
         try:
             out[int(year)] = int(size)
         except ValueError:

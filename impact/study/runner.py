@@ -115,16 +115,6 @@ def _versions() -> dict[str, str]:
     return out
 
 
-def _safe_join(out: Path, rel: str) -> Path:
-    target = (out / rel).resolve()
-    root = out.resolve()
-    if target != root and root not in target.parents:
-        raise SpecError(
-            f"refusing to write {rel!r} outside the output folder {str(out)!r}"
-        )
-    return target
-
-
 def run_study(
     spec_path: str | Path,
     *,

@@ -18,6 +18,7 @@ import platform
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from numbers import Integral
 from pathlib import Path
 from typing import Any
 
@@ -158,6 +159,12 @@ def run_study(
     from impact.study.output import OutputFolder, check_output_folder, scratch_inside
     from impact.study.robustness import expand_grid, summarise_grid
 
+    if seed is not None and (
+        isinstance(seed, bool) or not isinstance(seed, Integral) or seed < 0
+    ):
+        raise SpecError(
+            f"seed (impact run --seed) must be a whole number >= 0; got {seed!r}."
+        )
     spec_path = Path(spec_path)
     spec, raw_bytes = load_spec(spec_path)
     source = str(spec_path)

@@ -561,3 +561,21 @@ def test_join_keys_of_different_types(tmp_path: Path) -> None:
         r"'year'.*; write each key column the same way \(numbers or text\) in both files",
     ):
         run(path, tmp_path)
+
+
+@pytest.mark.parametrize("seed", [-1, 2.5, True])
+def test_seed_override_must_be_a_whole_number(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], seed: object
+) -> None:
+    """A negative --seed was a bare numpy ValueError ("expected non-negative integer")."""
+    path = study(tmp_path)
+    with pytest.raises(
+        SpecError,
+        match=rf"seed \(impact run --seed\) must be a whole number >= 0; got {seed!r}",
+    ):
+        run_study(path, out=tmp_path / "out", progress=False, seed=seed)  # type: ignore[arg-type]
+    assert not (tmp_path / "out").exists()
+    assert (
+        cli.main(["run", str(path), "--out", str(tmp_path / "o2"), "--seed", "-1"]) == 2
+    )
+    assert "must be a whole number >= 0; got -1" in capsys.readouterr().err

@@ -130,6 +130,11 @@ def _match_values(series: pd.Series, values: list[Any]) -> pd.Series:
     return as_text.isin(wanted).fillna(False).astype(bool)
 
 
+def _absent(series: pd.Series, values: list[Any]) -> list[Any]:
+    """The listed values that match no row of ``series`` (compared as by the filters)."""
+    return [v for v in values if not _match_values(series, [v]).any()]
+
+
 def _join(
     frame: pd.DataFrame, spec: DataSpec, base: Path, notes: list[str]
 ) -> pd.DataFrame:
@@ -223,9 +228,18 @@ def load_data(spec: DataSpec, path: Path, *, base: Path | None = None) -> Prepar
             _require(frame, [col], f"[data] {role}", path)
     if spec.covariates:
         _require(frame, spec.covariates, "[data] covariates", path)
+    read = frame
     for table, filt in (("keep", spec.keep), ("drop", spec.drop)):
         if filt:
             _require(frame, list(filt), f"[data] {table}", path)
+            for col, values in filt.items():
+                # a misspelt value would filter nothing, silently
+                absent = _absent(read[col], values)
+                if absent:
+                    raise DataError(
+                        f"value {absent[0]!r} listed in [data] {table} for column "
+                        f"{col!r} is not in {path.name}; check its spelling"
+                    )
             for col, values in filt.items():
                 mask = _match_values(frame[col], values)
                 frame = frame[mask] if table == "keep" else frame[~mask]
@@ -353,6 +367,7 @@ def apply_sample(
     if sample is None:
         return frame, kwargs
     kwargs = dict(kwargs)
+    whole = frame
     if sample.periods is not None or sample.placebo_shift is not None:
         if cols.time is None:
             raise SpecError(f"{where}: sample restrictions need [data] time")
@@ -363,6 +378,13 @@ def apply_sample(
     if sample.exclude_units:
         if cols.unit is None:
             raise SpecError(f"{where}: sample.exclude_units needs [data] unit")
+        # checked on the whole study data: a misspelt unit would exclude nothing
+        absent = _absent(whole[cols.unit], list(sample.exclude_units))
+        if absent:
+            raise DataError(
+                f"{where}: unit {absent[0]!r} in sample.exclude_units is not in column "
+                f"{cols.unit!r}; check its spelling"
+            )
         frame = frame[~_match_values(frame[cols.unit], list(sample.exclude_units))]
     if sample.placebo_shift is not None:
         frame, kwargs = _placebo_in_time(

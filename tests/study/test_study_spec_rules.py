@@ -360,7 +360,7 @@ def test_log_outcome_refuses_non_positive_values(tmp_path: Path) -> None:
 
 
 def test_filters_that_leave_no_rows(tmp_path: Path) -> None:
-    data = ROLES + '\nkeep = { la = ["nobody"] }'
+    data = ROLES + '\nkeep = { la = ["u1"] }\ndrop = { la = ["u1"] }'
     with pytest.raises(
         DataError,
         match=r"no rows of panel.csv remain after the \[data\] filters; loosen them",
@@ -579,3 +579,27 @@ def test_seed_override_must_be_a_whole_number(
         cli.main(["run", str(path), "--out", str(tmp_path / "o2"), "--seed", "-1"]) == 2
     )
     assert "must be a whole number >= 0; got -1" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("table", ["keep", "drop"])
+def test_filter_value_absent_from_the_data(tmp_path: Path, table: str) -> None:
+    """A misspelt value filtered nothing, silently (drop) or shrank the sample (keep)."""
+    data = ROLES + f'\n{table} = {{ la = ["u1", "u9"] }}'
+    with pytest.raises(
+        DataError,
+        match=rf"value 'u9' listed in \[data\] {table} for column 'la' is not in "
+        r"panel.csv; check its spelling",
+    ):
+        run(study(tmp_path, data=data), tmp_path)
+
+
+def test_excluded_unit_absent_from_the_data(tmp_path: Path) -> None:
+    """A misspelt unit in sample.exclude_units excluded nothing, silently."""
+    # u7 is in the data but not in the sample's periods: it is checked on the whole data
+    analysis = 'sample = { periods = [2010, 2015], exclude_units = ["u7", "u77"] }'
+    with pytest.raises(
+        DataError,
+        match=r"analysis 'main': unit 'u77' in sample.exclude_units is not in column "
+        r"'la'; check its spelling",
+    ):
+        run(study(tmp_path, analysis=analysis), tmp_path)

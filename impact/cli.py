@@ -200,6 +200,11 @@ def _cmd_report(ns: argparse.Namespace) -> int:
         return _fail(str(exc))
     except OSError as exc:
         return _fail(f"cannot write the report in {folder}: {exc.strerror or exc}")
+    except (KeyError, TypeError, AttributeError) as exc:  # an edited results.json
+        return _fail(
+            f"{source} does not have the layout `impact run` writes ({type(exc).__name__}"
+            f": {exc}); run the study again to rewrite it"
+        )
     print(f"report written to {folder}")
     return 0
 

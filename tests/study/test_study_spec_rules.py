@@ -603,3 +603,20 @@ def test_excluded_unit_absent_from_the_data(tmp_path: Path) -> None:
         r"'la'; check its spelling",
     ):
         run(study(tmp_path, analysis=analysis), tmp_path)
+
+
+@pytest.mark.parametrize(
+    "body",
+    ['{"analyses": {"main": 1}, "study": {}}', '{"analyses": [], "study": {}}'],
+)
+def test_report_of_an_edited_results_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], body: str
+) -> None:
+    """Was "unexpected AttributeError: 'int' object has no attribute 'get'"."""
+    (tmp_path / "results.json").write_text(body, encoding="utf-8")
+    assert cli.main(["report", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "results.json does not have the layout `impact run` writes (" in err
+    assert "run the study again to rewrite it" in err
+    assert "unexpected" not in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["results.json"]

@@ -254,6 +254,14 @@ def treatment_cohorts(
     for col, wanted in (("programme", programme), ("model", model), ("scope", scope)):
         if wanted is not None:
             keep = [wanted] if isinstance(wanted, str) else list(wanted)
+            # a misspelt name would leave every unit never treated, silently
+            absent = [w for w in keep if not (table[col] == w).any()]
+            if absent:
+                listed = sorted(map(str, table[col].dropna().unique()))
+                raise DataError(
+                    f"{caller}: {col} {absent[0]!r} is not in the {label} (its "
+                    f"{col} values: {listed}); check its spelling."
+                )
             table = table[table[col].isin(keep)]
     units = pd.Series(panel[unit].astype(str).unique())
     unit_set = set(units)
@@ -288,7 +296,14 @@ def treatment_cohorts(
     earliest = table.sort_values(["_unit", "_cohort", "start_date"], kind="stable")
     earliest = earliest.drop_duplicates("_unit", keep="first")
     periods = pd.to_numeric(panel[time], errors="coerce")
-    last = int(periods.max()) if periods.notna().any() else 0
+    if not periods.notna().any():
+        # every cohort would be "after the last period" and coded never treated
+        raise DataError(
+            f"{caller}: column {time!r} of the panel holds no numeric periods"
+            + (f" (e.g. {panel[time].iloc[0]!r})" if len(panel) else "")
+            + "; use the year ending 31 March as a number such as 2025."
+        )
+    last = int(periods.max())
     late = earliest["_cohort"] > last
     cohort_of = dict(
         zip(earliest["_unit"], np.where(late, 0, earliest["_cohort"]), strict=True)

@@ -31,6 +31,7 @@ from impact.data import (
     reference_data_dir,
     statistical_neighbours,
     synthetic_path,
+    treatment_cohorts,
 )
 from impact.errors import DataError, SpecError
 
@@ -355,3 +356,62 @@ def test_default_treated_count_too_large_says_so() -> None:
         generate_la_panel(n_units=4, seed=1)
     with pytest.raises(SpecError, match=r"n_units - 1 = 3. Got 4 instead"):
         generate_la_panel(n_units=4, n_treated=4, seed=1)
+
+
+def _treatment() -> pd.DataFrame:
+    return pd.DataFrame(
+        [
+            ("919", "Innovation Programme", "Family Safeguarding", "2015-06-01"),
+            ("874", "SFPC", "Family Safeguarding", "2020-01-15"),
+        ],
+        columns=["la_code", "programme", "model", "start_date"],
+    ).assign(scope="whole_system", source="test")
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "listed"),
+    [
+        ("programme", "SPFC", r"\['Innovation Programme', 'SFPC'\]"),
+        (
+            "model",
+            ["Family Safeguarding", "Family Safegaurding"],
+            "Family Safeguarding",
+        ),
+        ("scope", "service", r"\['whole_system'\]"),
+    ],
+)
+def test_treatment_filter_value_absent_from_the_table(
+    key: str, value: object, listed: str
+) -> None:
+    """A misspelt programme left every unit never treated (cohort 0), silently."""
+    panel = pd.DataFrame(
+        [(u, y) for u in ("919", "874", "821") for y in range(2014, 2022)],
+        columns=["la_code", "year"],
+    )
+    bad = value if isinstance(value, str) else value[1]
+    with pytest.raises(
+        DataError,
+        match=rf"treatment_cohorts: {key} '{bad}' is not in the treatment table \(its "
+        rf"{key} values: .*{listed}.*\); check its spelling",
+    ):
+        treatment_cohorts(panel, _treatment(), **{key: value})
+    ok = treatment_cohorts(panel, _treatment(), programme="SFPC")
+    assert ok.groupby("la_code")["cohort"].first().to_dict() == {
+        "821": 0,
+        "874": 2020,
+        "919": 0,
+    }
+
+
+def test_treatment_cohorts_need_numeric_periods() -> None:
+    """Text years made every cohort 'after the last period 0': all never treated."""
+    panel = pd.DataFrame(
+        [(u, f"{y}-{y + 1 - 2000}") for u in ("919", "874") for y in range(2014, 2022)],
+        columns=["la_code", "year"],
+    )
+    with pytest.raises(
+        DataError,
+        match=r"treatment_cohorts: column 'year' of the panel holds no numeric periods "
+        r"\(e.g. '2014-15'\); use the year ending 31 March as a number such as 2025",
+    ):
+        treatment_cohorts(panel, _treatment())

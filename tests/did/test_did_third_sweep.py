@@ -244,6 +244,15 @@ def test_randomization_rows_follow_the_fits_alpha() -> None:
     assert res.ci[0] == pytest.approx(est - half, abs=1e-10)
     assert res.ci[1] == pytest.approx(est + half, abs=1e-10)
     assert res.se == pytest.approx(half / special.ndtri(0.95), rel=1e-10)
+    # aggregations print the same implied SE: half-width over z_{1 - alpha/2}
+    agg = res.aggregate("dynamic")
+    assert agg.se == pytest.approx((agg.ci[1] - agg.ci[0]) / 2 / special.ndtri(0.95))
+    tab = agg.to_frame()
+    np.testing.assert_allclose(
+        tab["std_error"],
+        (tab["conf_high"] - tab["conf_low"]) / 2 / special.ndtri(0.95),
+        rtol=1e-10,
+    )
 
 
 def test_randomization_rows_use_at_least_19_reassignments() -> None:
@@ -267,3 +276,248 @@ def test_randomization_rows_use_at_least_19_reassignments() -> None:
     assert not res.inference_details["exact"]
     assert res.inference_details["n_draws"] == 20
     assert np.isfinite(res.ci[0]) and np.isfinite(res.ci[1])
+
+
+def test_sensitivity_permutation_covariance_needs_two_draws() -> None:
+    """A covariance needs at least two re-assignments; with n_perm=1 sensitivity()
+    raises an ImpactError pointing to covariance='analytic' (no NaN covariance)."""
+    from impact.errors import ImpactError
+
+    rng = np.random.default_rng(4)
+    n, n_t = 30, 6
+    Y = rng.normal(size=(n, 1)) + rng.normal(size=(n, n_t)).cumsum(axis=1)
+    cidx = np.full(n, np.inf)
+    cidx[:4] = 3
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = impact.did(
+            _long(Y, cidx), **KW, method="event_study", inference="analytic"
+        )
+        with pytest.raises(ImpactError, match="covariance='analytic'"):
+            res.sensitivity(M=[0.0], covariance="permutation", n_perm=1, seed=1)
+
+
+def _fit_warnings(df: pd.DataFrame, **kw: object) -> list[str]:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = impact.did(df, **KW, inference="analytic", **kw)
+    return list(res.warnings)
+
+
+def test_small_cohort_warning_threshold_is_two_units() -> None:
+    """Cohorts of one or two units get the 'barely estimable' warning, three do not."""
+    rng = np.random.default_rng(1)
+    n, n_t = 20, 6
+    Y = rng.normal(size=(n, n_t))
+    cidx = np.full(n, np.inf)
+    cidx[:2], cidx[2:5] = 3, 4
+    text = " ".join(_fit_warnings(_long(Y, cidx), method="cs"))
+    assert "Cohort 2003 has 2 units" in text
+    assert "Cohort 2004 has 3 units" not in text
+
+
+def test_single_pre_period_warning_counts_anticipation() -> None:
+    """With anticipation=1 a cohort adopting in the third period has one clean
+    pre-period (the first), so its pre-trend cannot be checked."""
+    rng = np.random.default_rng(2)
+    n, n_t = 20, 6
+    Y = rng.normal(size=(n, n_t))
+    cidx = np.full(n, np.inf)
+    cidx[:4], cidx[4:8] = 2, 4
+    text = " ".join(_fit_warnings(_long(Y, cidx), method="cs", anticipation=1))
+    assert "Cohort 2002 has a single pre-treatment period" in text
+    assert "Cohort 2004 has a single" not in text
+
+
+def test_covariate_missing_from_a_panel_is_named() -> None:
+    from impact.errors import DataError
+
+    rng = np.random.default_rng(3)
+    n, n_t = 12, 5
+    Y = rng.normal(size=(n, n_t))
+    cidx = np.full(n, np.inf)
+    cidx[:3] = 2
+    df = _long(Y, cidx).assign(x=rng.normal(size=n * n_t))
+    panel = impact.Panel(df, **KW)  # built without the covariate
+    with pytest.raises(DataError, match=r"\['x'\] are not in the panel"):
+        impact.did(panel, covariates=["x"], method="cs")
+
+
+@pytest.mark.parametrize("method", ["2x2", "twfe", "event_study", "sunab"])
+def test_anticipation_with_a_regression_method_is_refused(method: str) -> None:
+    from impact.errors import SpecError
+
+    rng = np.random.default_rng(4)
+    Y = rng.normal(size=(12, 5))
+    cidx = np.full(12, np.inf)
+    cidx[:3] = 3
+    with pytest.raises(SpecError, match="anticipation= is supported by method='cs'"):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            impact.did(_long(Y, cidx), **KW, method=method, anticipation=1)
+
+
+def test_last_cohort_as_control_needs_two_earlier_periods() -> None:
+    from impact.errors import DataError
+
+    rng = np.random.default_rng(5)
+    Y = rng.normal(size=(12, 5))
+    cidx = np.full(12, 2.0)  # last cohort 2002, anticipation 1: only 2000 before it
+    cidx[:4] = 1
+    with pytest.raises(DataError, match="fewer than two periods before the last"):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            impact.did(
+                _long(Y, cidx), **KW, method="cs", control="notyet", anticipation=1
+            )
+
+
+def test_last_cohort_as_control_window_ends_before_anticipation() -> None:
+    """No never-treated units: the last cohort (2005) is the comparison group and, with
+    anticipation=1, only periods before 2004 are kept (its anticipation period is
+    treated too)."""
+    rng = np.random.default_rng(6)
+    n, n_t = 16, 7
+    Y = rng.normal(size=(n, 1)) + rng.normal(size=(n, n_t)).cumsum(axis=1)
+    cidx = np.full(n, 5.0)
+    cidx[:6] = 3
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = impact.did(
+            _long(Y, cidx),
+            **KW,
+            method="cs",
+            control="notyet",
+            anticipation=1,
+            inference="analytic",
+        )
+    assert int(res.att_gt["time"].max()) == 2003
+    assert set(res.att_gt["group"]) == {2003}
+
+
+def test_cs_bootstrap_cell_intervals_use_the_bootstrap_se() -> None:
+    """inference='bootstrap': each ATT(g,t) interval is att -/+ z_{0.975} se with se
+    the printed (bootstrap) standard error of that row."""
+    from scipy import special
+
+    rng = np.random.default_rng(7)
+    n, n_t = 40, 6
+    Y = rng.normal(size=(n, 1)) + rng.normal(size=(n, n_t)).cumsum(axis=1)
+    cidx = np.full(n, np.inf)
+    cidx[:8], cidx[8:16] = 3, 4
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = impact.did(
+            _long(Y, cidx), **KW, method="cs", inference="bootstrap", n_boot=199, seed=3
+        )
+    tab = res.att_gt
+    z = special.ndtri(0.975)
+    np.testing.assert_allclose(tab["ci_low"], tab["att"] - z * tab["se"], rtol=1e-12)
+    np.testing.assert_allclose(tab["ci_high"], tab["att"] + z * tab["se"], rtol=1e-12)
+    # and it is not the analytic SE
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ana = impact.did(_long(Y, cidx), **KW, method="cs", inference="analytic")
+    assert np.abs(tab["se"].to_numpy() - ana.att_gt["se"].to_numpy()).max() > 1e-6
+
+
+def test_notyet_n_control_counts_units_ever_used_as_comparisons() -> None:
+    """control='notyet': n_control counts the never treated plus every unit that is a
+    comparison in some cell (adopting after max(t, b)); a cohort adopting in the second
+    period is never one (no cell ends before period 1)."""
+    rng = np.random.default_rng(8)
+    n, n_t = 20, 6
+    Y = rng.normal(size=(n, n_t))
+    cidx = np.full(n, np.inf)
+    cidx[:3], cidx[3:7], cidx[7:10] = 1, 3, 4
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = impact.did(
+            _long(Y, cidx), **KW, method="cs", control="notyet", inference="analytic"
+        )
+    used = ~np.isfinite(cidx)
+    for g, t in zip(res.att_gt["group"] - 2000, res.att_gt["time"] - 2000, strict=True):
+        b = g - 1 if t >= g else t - 1
+        used |= (cidx > max(t, b)) & (cidx != g)
+    assert res.n_control == int(used.sum()) == n - 3
+
+
+def test_n_treated_leaves_out_cohorts_without_a_pre_period() -> None:
+    """anticipation=1: the 2001 cohort has no clean pre-period and is left out, so its
+    3 units are not counted as treated."""
+    rng = np.random.default_rng(9)
+    n, n_t = 20, 6
+    Y = rng.normal(size=(n, n_t))
+    cidx = np.full(n, np.inf)
+    cidx[:3], cidx[3:7] = 1, 3
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = impact.did(
+            _long(Y, cidx), **KW, method="cs", anticipation=1, inference="analytic"
+        )
+    assert set(res.att_gt["group"]) == {2003}
+    assert res.n_treated == 4
+
+
+def test_wild_refuses_a_nonlinear_estimator() -> None:
+    from impact.errors import SpecError
+
+    rng = np.random.default_rng(10)
+    n, n_t = 20, 5
+    Y = rng.normal(size=(n, n_t))
+    cidx = np.full(n, np.inf)
+    cidx[:5] = 2
+    df = _long(Y, cidx).assign(x=np.repeat(rng.normal(size=n), n_t))
+    with pytest.raises(SpecError, match="linear in the outcome"):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            impact.did(df, **KW, method="cs", covariates=["x"], inference="wild")
+
+
+def test_raw_permutation_uses_at_least_19_reassignments() -> None:
+    """method='2x2' permutes the raw estimate; n_boot below 19 is raised to 19."""
+    rng = np.random.default_rng(11)
+    n, n_t = 40, 4
+    Y = rng.normal(size=(n, n_t))
+    cidx = np.full(n, np.inf)
+    cidx[:4] = 2
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = impact.did(
+            _long(Y, cidx),
+            **KW,
+            method="2x2",
+            inference="permutation",
+            n_boot=5,
+            seed=2,
+        )
+    assert not res.inference_details["exact"]
+    assert res.inference_details["n_draws"] in (19, 20)
+    assert np.isfinite(res.ci[0]) and np.isfinite(res.ci[1])
+
+
+def _two_cohorts() -> tuple[np.ndarray, np.ndarray, pd.DataFrame]:
+    rng = np.random.default_rng(12)
+    n, n_t = 30, 6
+    Y = rng.normal(size=(n, 1)) + rng.normal(size=(n, n_t)).cumsum(axis=1)
+    cidx = np.full(n, np.inf)
+    cidx[:5], cidx[5:12] = 3, 4
+    return Y, cidx, _long(Y, cidx)
+
+
+def test_linear_aggregations_respect_the_event_window_and_balance() -> None:
+    """Sun-Abraham: aggregate('simple', max_e=0) averages only the e = 0 cells (cohort
+    shares); aggregate('dynamic', min_e=1) starts at 1; balance_e=1 keeps the cohorts
+    observed at least one period after adoption, including 2004 (last period 2005)."""
+    Y, cidx, df = _two_cohorts()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = impact.did(df, **KW, method="sunab", inference="analytic")
+    cells = res.att_gt.set_index(["group", "event_time"])["att"]
+    e0 = (5 * cells[(2003, 0)] + 7 * cells[(2004, 0)]) / 12
+    assert res.aggregate("simple", max_e=0).estimate == pytest.approx(e0, rel=1e-10)
+    dyn = res.aggregate("dynamic", min_e=1).to_frame()
+    assert list(dyn["event_time"]) == [1, 2]
+    bal = res.aggregate("dynamic", balance_e=1).to_frame().set_index("event_time")
+    assert bal.loc[0, "estimate"] == pytest.approx(e0, rel=1e-10)
+    assert int(bal.index.max()) == 1  # event times up to balance_e are kept

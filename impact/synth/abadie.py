@@ -245,9 +245,9 @@ class _NestedObjective:
             viol = D @ (v * (self.x1 - XP @ z))
             if self.penalty > 0:
                 viol -= 0.5 * self.penalty * (v @ Dpen)
-            j = int(viol.argmax())
-            if viol[j] > self._thr_unit * float(v.max()):
-                self._miss = (v, P, int(out[j]))
+            top = viol.max()
+            if top > 0.0 and top > self._thr_unit * float(v.max()):
+                self._miss = (v, P, int(out[int(viol.argmax())]))
                 return None
         return z
 

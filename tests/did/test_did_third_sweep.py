@@ -521,3 +521,26 @@ def test_linear_aggregations_respect_the_event_window_and_balance() -> None:
     bal = res.aggregate("dynamic", balance_e=1).to_frame().set_index("event_time")
     assert bal.loc[0, "estimate"] == pytest.approx(e0, rel=1e-10)
     assert int(bal.index.max()) == 1  # event times up to balance_e are kept
+
+
+def test_cs_event_time_pretest_with_one_pre_period_is_the_squared_t() -> None:
+    """CS event-time pre-test with a single pre-treatment event time (-1, varying base):
+    the Wald statistic is (b / se)^2 of that row, df = 1, p = chi2_1 tail = the row's
+    two-sided normal p-value (scipy.stats)."""
+    from scipy import stats
+
+    rng = np.random.default_rng(13)
+    n, n_t = 30, 4
+    Y = rng.normal(size=(n, 1)) + rng.normal(size=(n, n_t)).cumsum(axis=1)
+    cidx = np.full(n, np.inf)
+    cidx[:10] = 2
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = impact.did(_long(Y, cidx), **KW, method="cs", inference="analytic")
+        test = res.pretrend_test(kind="event_time", inference="analytic")
+    row = res.aggregate("dynamic").to_frame().set_index("event_time").loc[-1]
+    t = row["estimate"] / row["std_error"]
+    assert test.df == 1
+    assert test.statistic == pytest.approx(t**2, rel=1e-10)
+    assert test.pvalue == pytest.approx(2 * stats.norm.sf(abs(t)), rel=1e-8)
+    assert test.pvalue == pytest.approx(stats.chi2.sf(t**2, 1), rel=1e-10)

@@ -102,7 +102,8 @@ def plot_subgroup_mde(
     Parameters
     ----------
     table : DataFrame
-        Output of :func:`subgroup_mde`.
+        Output of :func:`subgroup_mde` (the axis label states its target power,
+        ``table.attrs["power"]``).
     ax : matplotlib Axes, optional
         Where to draw.
     relative : bool, default True
@@ -123,10 +124,11 @@ def plot_subgroup_mde(
 
     ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}%"))
     ax.set_xlabel("Subgroup share of the population (%, log scale)")
+    target = float(table.attrs.get("power", 0.8))
     ax.set_ylabel(
-        "MDE at 80% power (% of the rate)"
+        f"MDE at {target:.0%} power (% of the rate)"
         if relative
-        else "MDE at 80% power (units of the rate)"
+        else f"MDE at {target:.0%} power (units of the rate)"
     )
     ax.set_title("Minimum detectable effect by subgroup size")
     ax.legend(frameon=False, fontsize="small")

@@ -139,3 +139,26 @@ def test_subgroup_shares_must_lie_in_zero_one(shares: list[float]) -> None:
             n_sims=5,
             denominator="pop",
         )
+
+
+def test_subgroup_plot_label_states_the_table_power() -> None:
+    # the y label names the power the MDEs were computed at, not a fixed 80%
+    import matplotlib.pyplot as plt
+
+    from impact.power import plot_subgroup_mde
+
+    table = pd.DataFrame(
+        {
+            "share": [1.0, 0.1],
+            "n_treated": [5, 5],
+            "mde": [0.1, 0.3],
+            "mde_ratio": [1, 3],
+        }
+    )
+    table.attrs["power"] = 0.9
+    ax = plot_subgroup_mde(table)
+    assert ax.get_ylabel() == "MDE at 90% power (% of the rate)"
+    table.attrs["power"] = 0.8
+    ax2 = plot_subgroup_mde(table, relative=False)
+    assert ax2.get_ylabel() == "MDE at 80% power (units of the rate)"
+    plt.close("all")

@@ -92,3 +92,14 @@ def test_year_must_be_a_four_digit_reporting_year(tmp_path: Path, year: str) -> 
     )
     with pytest.raises(DataError, match=rf"year '{year}' is not a four-digit year"):
         read_cla(_write(tmp_path, "x.csv", text))
+
+
+def test_blank_cell_is_missing_with_a_reason(tmp_path: Path) -> None:
+    from impact.data.dfe import BLANK_REASON
+
+    text = EES25 + _row(2025, "890", "Blackpool", 30000, "", "")
+    frame = read_cla(_write(tmp_path, "x.csv", text))
+    row = frame.iloc[0]
+    assert np.isnan(row["count"]) and np.isnan(row["rate"])
+    assert row["count_marker"] == "" and row["count_reason"] == BLANK_REASON
+    assert row["child_pop"] == 30000

@@ -284,11 +284,12 @@ def _simulate_sc(
     pre_rmspe = float(np.median(np.sqrt(fits.pre_mspe)))
     post_gap = float(np.median(np.abs(fits.gaps[:, t0:]).mean(axis=1)))
     if statistic == "ratio" and pre_rmspe < 0.25 * post_gap:
+        n_donors, n_pre = ctx.Y.shape[0] - 1, t0
+        why = "; donors outnumber pre-periods" if n_donors >= n_pre else ""
         ctx.notes.append(
             f"Pre-period fits are much tighter than post-period gaps (median pre-RMSPE "
-            f"{pre_rmspe:.3g} vs median post gap {post_gap:.3g}; donors outnumber "
-            "pre-periods): the RMSPE-ratio test has little power here; compare "
-            "test='gap'."
+            f"{pre_rmspe:.3g} vs median post gap {post_gap:.3g}{why}): the "
+            "RMSPE-ratio test has little power here; compare test='gap'."
         )
     return pd.DataFrame(rows), draws
 

@@ -125,8 +125,24 @@ def test_sc_tighter_fit_note_threshold() -> None:
             assert m is not None
             assert float(m.group(1)) == pytest.approx(pre, rel=2e-3)
             assert float(m.group(2)) == pytest.approx(post, rel=2e-3)
+            # 9 donors, 20 pre-periods: the note must not blame donors outnumbering
+            # pre-periods
+            assert "donors outnumber" not in notes[0]
     assert 0.25 < seen[5.0][0] < 0.35 and 0.15 < seen[8.0][0] < 0.25
     assert not seen[5.0][1] and seen[8.0][1]
+    # 39 donors and 4 pre-periods: near-perfect pre fits, and the note says why
+    Y = 100.0 + np.random.default_rng(6).normal(size=(40, 10))
+    res = simulate(
+        Panel.from_arrays(Y, periods=np.arange(2000, 2010)),
+        treatment_time=2004,
+        n_treated=1,
+        effect=0.0,
+        estimator="sc",
+        n_sims=10,
+        seed=1,
+    )
+    notes = [w for w in res.warnings if "much tighter" in w]
+    assert len(notes) == 1 and "donors outnumber pre-periods" in notes[0]
 
 
 def _treated_set_estimator(

@@ -138,3 +138,17 @@ def test_array_constructor_and_copies() -> None:
         p.subset(periods=[1, 9])
     with pytest.raises(DataError, match="A panel needs at least two periods"):
         p.subset(periods=[2])
+
+
+def test_treatment_rules_on_the_whole_panel() -> None:
+    df = _long()
+    _raises(
+        DataError,
+        "Every unit is treated in the same period",
+        df.assign(g=2012.0),
+        cohort="g",
+    )
+    p = Panel(df.assign(g=2030.0), **KW, cohort="g")  # adopts after the last period
+    assert "No unit is treated in the observed periods." in p.warnings
+    p = Panel(df.assign(g=np.nan), **KW, cohort="g")
+    assert "No unit is treated in the observed periods." in p.warnings

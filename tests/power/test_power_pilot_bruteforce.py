@@ -102,3 +102,43 @@ def test_bpw_iid_errors_use_panel_residual_dof() -> None:
     for phi in (1.0, -1.0):
         with pytest.raises(SpecError, match=r"'phi' parameter .* must be in \(-1, 1\)"):
             panel_did_mde(n_units=j, n_treated=n1, pre=m, post=r, phi=phi)
+
+
+def test_cluster_design_with_unequal_clusters_and_covariates() -> None:
+    # Bloom (2005) / Eldridge et al. (2006), written out: with cluster-size CV c the
+    # design effect is 1 + ((c^2 + 1) m - 1) icc; covariates scale the between part
+    # by (1 - R2_between) and the within part by (1 - R2_within);
+    # MDE = (t_{0.975, J-2} + t_{0.8, J-2}) sqrt(var / (P (1 - P) J)) in SD units,
+    # var = [icc (1 - R2b)(1 + c^2) m + (1 - icc)(1 - R2w)] / m.
+    from impact.power import cluster_design
+
+    j, m, icc, cv, r2b, r2w = 30, 50, 0.05, 0.5, 0.3, 0.2
+    var = (icc * (1 - r2b) * (1 + cv**2) * m + (1 - icc) * (1 - r2w)) / m
+    mult = stats.t.ppf(0.975, j - 2) + stats.t.ppf(0.8, j - 2)
+    want = mult * np.sqrt(var / (0.25 * j))
+    got = cluster_design(
+        n_clusters=j,
+        power=0.8,
+        cluster_size=m,
+        icc=icc,
+        cv=cv,
+        r2_between=r2b,
+        r2_within=r2w,
+    )
+    assert got == pytest.approx(want, rel=1e-12)
+    # power at that effect is 0.8 again (t with J - 2 dof, two-sided)
+    pw = cluster_design(
+        n_clusters=j,
+        effect=want,
+        cluster_size=m,
+        icc=icc,
+        cv=cv,
+        r2_between=r2b,
+        r2_within=r2w,
+    )
+    assert pw == pytest.approx(
+        stats.t.cdf(
+            want / np.sqrt(var / (0.25 * j)) - stats.t.ppf(0.975, j - 2), j - 2
+        ),
+        rel=1e-12,
+    )

@@ -142,3 +142,12 @@ def test_cluster_design_with_unequal_clusters_and_covariates() -> None:
         ),
         rel=1e-12,
     )
+
+
+def test_bpw_no_residual_dof_is_refused() -> None:
+    # iid errors, 2 units and one pre- and one post-period: J (m + r) - (J + m + r)
+    # = 0 residual dof, no t test exists
+    from impact.errors import SpecError
+
+    with pytest.raises(SpecError, match="leave 0 residual degrees of freedom"):
+        panel_did_mde(n_units=2, n_treated=1, pre=1, post=1, phi=0.0)

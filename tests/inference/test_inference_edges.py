@@ -30,3 +30,74 @@ def test_rademacher_weights_enumerated_when_n_boot_covers_them() -> None:
     # Webb's six-point weights: 6**3 = 216 vectors for 3 clusters
     V, exact = draw_weights("webb", 3, 216, np.random.default_rng(0))
     assert exact and len({tuple(col) for col in V.T}) == 216
+
+
+def _two_by_two(n: int, n_treated: int, seed: int = 0):
+    from impact.inference import did2x2_weights
+
+    rng = np.random.default_rng(seed)
+    Y = rng.normal(size=(n, 4))
+    D = np.zeros((n, 4))
+    D[:n_treated, 2:] = 1
+    return Y, did2x2_weights(D), D
+
+
+def test_wild_bootstrap_warnings_at_their_thresholds() -> None:
+    from impact.inference import wild_cluster_bootstrap
+
+    # fewer than 5 treated clusters: the restricted bootstrap is very conservative
+    for n_treated, warned in ((4, True), (5, False)):
+        Y, A, D = _two_by_two(30, n_treated)
+        out = wild_cluster_bootstrap(Y, A, D, n_boot=99, seed=1, ci=False)
+        assert any("4 treated cluster(s)" in w for w in out.warnings) is warned
+        assert any(
+            "treated cluster(s): with fewer than 5" in w for w in out.warnings
+        ) is (warned)
+    # Rademacher with G clusters has 2**G distinct draws: at alpha 0.05 a warning
+    # below 2 / alpha = 40 (G = 5: 32 draws), none at G = 6 (64 draws)
+    for g, warned in ((5, True), (6, False)):
+        Y, A, D = _two_by_two(g, 2)
+        out = wild_cluster_bootstrap(
+            Y, A, D, weights="rademacher", n_boot=999, seed=1, ci=False
+        )
+        assert out.exact
+        hit = [w for w in out.warnings if "distinct Rademacher draws" in w]
+        assert bool(hit) is warned
+        if warned:
+            assert hit[0].startswith(
+                "Only 32 distinct Rademacher draws with 5 clusters"
+            )
+
+
+def test_permutation_enumerates_when_assignments_equal_the_cap() -> None:
+    from impact.inference import count_assignments, permutation_inference
+
+    rng = np.random.default_rng(4)
+    Y = rng.normal(size=(8, 4))
+    cohort = np.r_[np.full(3, 2.0), np.full(5, np.inf)]
+    total = count_assignments(cohort)
+    assert total == 56  # C(8, 3)
+
+    def batch(Yb: np.ndarray, cohorts: np.ndarray) -> np.ndarray:
+        # difference in post-minus-pre change, treated minus others (cohort 2)
+        change = Yb[:, 2:].mean(axis=1) - Yb[:, :2].mean(axis=1)
+        treated = np.isfinite(cohorts)
+        return (treated * change).sum(1) / treated.sum(1) - (~treated * change).sum(
+            1
+        ) / (~treated).sum(1)
+
+    out = permutation_inference(Y, cohort, batch, max_enumerate=56, n_perm=99, seed=1)
+    assert out.exact and out.n_draws == 56
+    # exact p-value: share of the 56 assignments at least as extreme
+    import itertools as it
+
+    est = []
+    for idx in it.combinations(range(8), 3):
+        c = np.full(8, np.inf)
+        c[list(idx)] = 2.0
+        est.append(batch(Y, c[None])[0])
+    obs = batch(Y, cohort[None])[0]
+    want = np.mean(np.abs(est) >= abs(obs) - 1e-12)
+    assert out.pvalue == want
+    out = permutation_inference(Y, cohort, batch, max_enumerate=55, n_perm=99, seed=1)
+    assert not out.exact

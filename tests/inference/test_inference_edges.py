@@ -101,3 +101,23 @@ def test_permutation_enumerates_when_assignments_equal_the_cap() -> None:
     assert out.pvalue == want
     out = permutation_inference(Y, cohort, batch, max_enumerate=55, n_perm=99, seed=1)
     assert not out.exact
+
+
+def test_unit_noise_needs_two_pre_period_changes() -> None:
+    # first adoption at column 3: columns 0-2 are untreated, 2 changes per unit, the
+    # minimum; at column 2 only 1 change: no noise model. With 2 changes the
+    # per-unit variance is the sum of squared demeaned changes over k - k/N
+    # (k = 2, N = 6), floored at 1% of the median, scaled by (1 + rho) / 2.
+    from impact.inference.studentized import unit_noise
+
+    rng = np.random.default_rng(3)
+    Y = rng.normal(size=(6, 5)).cumsum(axis=1)
+    assert unit_noise(Y, 2) is None
+    model = unit_noise(Y, 3)
+    assert model is not None and model.n_changes == 2
+    d = np.diff(Y[:, :3], axis=1)
+    r = d - d.mean(axis=0)
+    v = (r**2).sum(axis=1) / (2 - 2 / 6)
+    v = np.maximum(v, 0.01 * np.median(v))
+    scale = 1.0 if model.rho >= 0.99 else (1 + model.rho) / 2
+    np.testing.assert_allclose(model.v, v * scale, rtol=1e-12)

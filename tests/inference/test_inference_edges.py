@@ -121,3 +121,22 @@ def test_unit_noise_needs_two_pre_period_changes() -> None:
     v = np.maximum(v, 0.01 * np.median(v))
     scale = 1.0 if model.rho >= 0.99 else (1 + model.rho) / 2
     np.testing.assert_allclose(model.v, v * scale, rtol=1e-12)
+
+
+def test_studentized_assignments_enumerated_at_exactly_the_cap() -> None:
+    import itertools as it
+
+    from impact.inference.studentized import draw_assignments
+
+    cohort = np.r_[np.full(2, 2.0), np.full(4, np.inf)]  # C(6, 2) = 15 assignments
+    a = draw_assignments(cohort, max_enumerate=15, n_perm=99, seed=1)
+    assert a.exact and a.total == 15 and a.labels.shape == (15, 6)
+    every = set()
+    for idx in it.combinations(range(6), 2):
+        c = np.full(6, np.inf)
+        c[list(idx)] = 2.0
+        every.add(tuple(c))
+    assert {tuple(row) for row in a.labels} == every
+    np.testing.assert_array_equal(a.labels[a.observed], cohort)
+    b = draw_assignments(cohort, max_enumerate=14, n_perm=99, seed=1)
+    assert not b.exact

@@ -205,6 +205,9 @@ def test_ridge_augmented_weights_rules():
     Y0, y1 = rng.normal(size=(6, 4)), rng.normal(size=6)
     with pytest.raises(DataError, match="scm_weights contain missing or infinite"):
         ridge_augmented_weights(y1, Y0, np.array([0.5, np.nan, 0.25, 0.25]))
+    # the message names the function called, not the helper it would reach
+    with pytest.raises(SpecError, match=r"^ridge_augmented_weights: lambda_ must be"):
+        ridge_augmented_weights(y1, Y0, np.full(4, 0.25), lambda_=0.0)
     with pytest.raises(SpecError, match="n_folds must be an integer"):
         ridge_augmented_weights(y1, Y0, np.full(4, 0.25), n_folds=2.5)
 
@@ -216,3 +219,10 @@ def test_conformal_rules():
         conformal_intervals(y, np.empty((8, 0)), 6)
     with pytest.raises(SpecError, match="T0 must be an integer"):
         conformal_intervals(y, rng.normal(size=(8, 3)), 6.0)
+
+
+@pytest.mark.parametrize("inference", [None, "placebo"])
+@pytest.mark.parametrize("bad", [0, -1.0, "1"])
+def test_synth_mspe_threshold_positive(df, inference, bad):
+    with pytest.raises(SpecError, match="'mspe_threshold' parameter of synth must"):
+        impact.synth(df, **SIM, mspe_threshold=bad, inference=inference)

@@ -263,16 +263,6 @@ class RowInference:
     alpha: float = 0.05
     warnings: list[str] = field(default_factory=list)
 
-    @property
-    def band_low(self) -> FloatArray:
-        """Lower uniform (sup-t) band."""
-        return np.asarray(self.estimate - self.band_crit * self.se)
-
-    @property
-    def band_high(self) -> FloatArray:
-        """Upper uniform (sup-t) band."""
-        return np.asarray(self.estimate + self.band_crit * self.se)
-
     def band(self, rows: slice | NDArray[np.intp]) -> tuple[FloatArray, FloatArray]:
         """Uniform (sup-t) band over a subset of the rows.
 

@@ -544,3 +544,86 @@ def test_cs_event_time_pretest_with_one_pre_period_is_the_squared_t() -> None:
     assert test.statistic == pytest.approx(t**2, rel=1e-10)
     assert test.pvalue == pytest.approx(2 * stats.norm.sf(abs(t)), rel=1e-8)
     assert test.pvalue == pytest.approx(stats.chi2.sf(t**2, 1), rel=1e-10)
+
+
+def test_folded_normal_quantile_equals_scipy_across_the_switch() -> None:
+    """The 95% quantile of |N(t, 1)| against scipy.stats.foldnorm.ppf (scipy's own
+    routine), for means below and above the internal switch to the normal tail."""
+    from scipy import stats
+
+    from impact.did._honest_flci import folded_normal_quantile
+
+    for t in (0.0, 0.3, 1.0, 2.5, 5.0, 7.5):
+        got = float(np.asarray(folded_normal_quantile(t, 0.05)[0]).ravel()[0])
+        assert got == pytest.approx(stats.foldnorm.ppf(0.95, t), abs=1e-8)
+
+
+def test_thin_cohort_warning_when_units_equal_pre_cells() -> None:
+    """A cohort of 2 units with 2 pre-period ATT(g,t) (no more units than cells) gets
+    the near-singular covariance warning on the joint pre-test."""
+    rng = np.random.default_rng(14)
+    n, n_t = 24, 5
+    Y = rng.normal(size=(n, 1)) + rng.normal(size=(n, n_t)).cumsum(axis=1)
+    cidx = np.full(n, np.inf)
+    cidx[:2] = 3  # pre cells t = 1, 2 (varying base): k = 2 = n
+    cidx[2:6] = 4  # pre cells t = 1, 2, 3: k = 3 < 4 units
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = impact.did(_long(Y, cidx), **KW, method="cs", inference="analytic")
+        test = res.pretrend_test(kind="att_gt", inference="analytic")
+    text = " ".join(test.warnings)
+    assert "2003 (2 units, 2 pre-period estimates)" in text
+    assert "2004 (" not in text
+
+
+def test_poisson_etwfe_flags_event_time_zero_as_post() -> None:
+    rng = np.random.default_rng(15)
+    n, n_t = 30, 6
+    Y = rng.poisson(30.0, size=(n, n_t)).astype(float)
+    cidx = np.full(n, np.inf)
+    cidx[:6], cidx[6:12] = 3, 4
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = impact.did(
+            _long(Y, cidx),
+            **KW,
+            method="etwfe",
+            family="poisson",
+            control="notyet",
+            inference="analytic",
+        )
+    assert res.n_treated == 12 and res.n_control == 18
+    tab = res.att_gt
+    assert (tab["event_time"] == 0).any()
+    np.testing.assert_array_equal(tab["post"], tab["event_time"] >= 0)
+
+
+def test_poisson_never_control_needs_never_treated() -> None:
+    from impact.errors import DataError
+
+    rng = np.random.default_rng(16)
+    Y = rng.poisson(30.0, size=(12, 5)).astype(float)
+    cidx = np.full(12, 4.0)
+    cidx[:6] = 2
+    with pytest.raises(DataError, match="needs never-treated units"):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            impact.did(
+                _long(Y, cidx),
+                **KW,
+                method="etwfe",
+                family="poisson",
+                control="never",
+                inference="analytic",
+            )
+
+
+def test_relative_magnitude_default_grid_is_ten_values_from_0_to_2() -> None:
+    from impact.did.honest import honest_sensitivity
+
+    beta = np.array([0.01, -0.02, 0.3])
+    sigma = np.diag([0.01, 0.01, 0.02])
+    res = honest_sensitivity(
+        beta, sigma, num_pre=2, num_post=1, method="relative_magnitude", seed=1
+    )
+    np.testing.assert_allclose(res.table["Mbar"].iloc[1:], np.linspace(0.0, 2.0, 10))

@@ -199,6 +199,10 @@ def _run_tests(root: Path, tests: list[str], timeout: float | None) -> tuple[str
     tail = "\n".join(proc.stdout.strip().splitlines()[-3:])
     # pytest: 0 all passed, 1 some failed, 5 nothing collected, others = errors
     status = {0: "survived", 1: "killed"}.get(proc.returncode, "error")
+    # pytest exits 1 for setup errors too (e.g. reference data not found): only
+    # failed tests kill a mutation
+    if status == "killed" and " error" in tail and " failed" not in tail:
+        status = "error"
     if proc.returncode not in (0, 1):
         tail = f"pytest exit {proc.returncode}: " + tail + proc.stderr[-500:]
     return status, tail

@@ -56,3 +56,11 @@ def test_etwfe_never_control_without_never_treated_is_refused() -> None:
             DataError, match="needs never-treated units; there are none"
         ):
             impact.did(_panel(never=False), **KW, method="etwfe", control="never")
+
+
+@pytest.mark.parametrize("bins", [(2, 2), (3, -1)])
+def test_event_study_bins_need_lo_below_hi(bins: tuple[int, int]) -> None:
+    """bins=(k, k) would bin every event time into one column (mutation
+    ``did2-reg-bins-rule``: ``lo >= hi`` -> ``lo > hi``)."""
+    with pytest.raises(SpecError, match=r"bins=\(lo, hi\) needs lo < hi"):
+        impact.did(_panel(), **KW, method="event_study", bins=bins)

@@ -258,3 +258,30 @@ def test_warns_when_weights_do_not_remove_fixed_effects():
     raw = np.where(d, 1.0 / d.sum(), 0.0)  # mean of treated cells: not a DiD
     dirty = wild_cluster_bootstrap(y, raw, d, seed=1, ci=False)
     assert any("do not remove unit and period effects" in w for w in dirty.warnings)
+
+
+@pytest.mark.reference
+def test_crve_pvalue_uses_t_with_clusters_minus_one_df():
+    # The analytic companion p-value printed beside the wild bootstrap is the CRV1 t test
+    # with G - 1 degrees of freedom (Stata `reg, vce(cluster)`, fixest's default for
+    # clustered SEs), written out here from the reported estimate and CRVE SE; the
+    # normal (mutation sweep-wild-crve-p-normal) is smaller with few clusters.
+    from scipy import stats
+
+    y, d, clusters = _load_panel("A")
+    out = wild_cluster_bootstrap(
+        y,
+        twfe_weights(d),
+        d,
+        clusters=clusters,
+        weights="rademacher",
+        n_boot=99,
+        seed=1,
+    )
+    det = out.details
+    g = len(np.unique(clusters))
+    assert det["n_clusters"] == g
+    t = det["estimate"] / det["crve_se"]
+    assert det["crve_pvalue"] == pytest.approx(
+        2 * stats.t.sf(abs(t), df=g - 1), rel=1e-10
+    )

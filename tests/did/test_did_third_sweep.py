@@ -33,6 +33,13 @@ def _long(Y: np.ndarray, cidx: np.ndarray, start: int = 2000) -> pd.DataFrame:
 KW = {"outcome": "y", "unit": "unit", "time": "year", "cohort": "cohort"}
 
 
+def _did_quiet(Y: np.ndarray, cidx: np.ndarray, **options: object) -> impact.DiDResult:
+    """impact.did on the long form of (Y, cidx), its warnings silenced."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return impact.did(_long(Y, cidx), **KW, **options)  # type: ignore[arg-type]
+
+
 @pytest.mark.parametrize(
     ("anticipation", "expected"), [(0, "permutation"), (1, "wild")]
 )
@@ -49,16 +56,7 @@ def test_auto_inference_counts_pre_periods_net_of_anticipation(
     Y = rng.normal(size=(n, 1)) + rng.normal(size=(n, n_t)).cumsum(axis=1)
     cidx = np.full(n, np.inf)
     cidx[:6] = 3
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        res = impact.did(
-            _long(Y, cidx),
-            **KW,
-            method="cs",
-            anticipation=anticipation,
-            n_boot=99,
-            seed=1,
-        )
+    res = _did_quiet(Y, cidx, method="cs", anticipation=anticipation, n_boot=99, seed=1)
     assert res.inference == expected
 
 
@@ -230,17 +228,9 @@ def test_randomization_rows_follow_the_fits_alpha() -> None:
         null.append(abs(simple(Y0, tr)))
     half = np.sort(null)[math.ceil(0.90 * 56) - 1]
     est = simple(Y, tr_obs)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        res = impact.did(
-            _long(Y, cidx),
-            **KW,
-            method="cs",
-            inference="permutation",
-            alpha=0.10,
-            n_boot=99,
-            seed=1,
-        )
+    res = _did_quiet(
+        Y, cidx, method="cs", inference="permutation", alpha=0.10, n_boot=99, seed=1
+    )
     assert res.ci[0] == pytest.approx(est - half, abs=1e-10)
     assert res.ci[1] == pytest.approx(est + half, abs=1e-10)
     assert res.se == pytest.approx(half / special.ndtri(0.95), rel=1e-10)
@@ -263,16 +253,7 @@ def test_randomization_rows_use_at_least_19_reassignments() -> None:
     Y = rng.normal(size=(n, 1)) + rng.normal(size=(n, n_t)).cumsum(axis=1)
     cidx = np.full(n, np.inf)
     cidx[:4] = 3
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        res = impact.did(
-            _long(Y, cidx),
-            **KW,
-            method="cs",
-            inference="permutation",
-            n_boot=5,
-            seed=1,
-        )
+    res = _did_quiet(Y, cidx, method="cs", inference="permutation", n_boot=5, seed=1)
     assert not res.inference_details["exact"]
     assert res.inference_details["n_draws"] == 20
     assert np.isfinite(res.ci[0]) and np.isfinite(res.ci[1])
@@ -381,16 +362,9 @@ def test_last_cohort_as_control_window_ends_before_anticipation() -> None:
     Y = rng.normal(size=(n, 1)) + rng.normal(size=(n, n_t)).cumsum(axis=1)
     cidx = np.full(n, 5.0)
     cidx[:6] = 3
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        res = impact.did(
-            _long(Y, cidx),
-            **KW,
-            method="cs",
-            control="notyet",
-            anticipation=1,
-            inference="analytic",
-        )
+    res = _did_quiet(
+        Y, cidx, method="cs", control="notyet", anticipation=1, inference="analytic"
+    )
     assert int(res.att_gt["time"].max()) == 2003
     assert set(res.att_gt["group"]) == {2003}
 
@@ -481,16 +455,7 @@ def test_raw_permutation_uses_at_least_19_reassignments() -> None:
     Y = rng.normal(size=(n, n_t))
     cidx = np.full(n, np.inf)
     cidx[:4] = 2
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        res = impact.did(
-            _long(Y, cidx),
-            **KW,
-            method="2x2",
-            inference="permutation",
-            n_boot=5,
-            seed=2,
-        )
+    res = _did_quiet(Y, cidx, method="2x2", inference="permutation", n_boot=5, seed=2)
     assert not res.inference_details["exact"]
     assert res.inference_details["n_draws"] in (19, 20)
     assert np.isfinite(res.ci[0]) and np.isfinite(res.ci[1])
@@ -582,16 +547,14 @@ def test_poisson_etwfe_flags_event_time_zero_as_post() -> None:
     Y = rng.poisson(30.0, size=(n, n_t)).astype(float)
     cidx = np.full(n, np.inf)
     cidx[:6], cidx[6:12] = 3, 4
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        res = impact.did(
-            _long(Y, cidx),
-            **KW,
-            method="etwfe",
-            family="poisson",
-            control="notyet",
-            inference="analytic",
-        )
+    res = _did_quiet(
+        Y,
+        cidx,
+        method="etwfe",
+        family="poisson",
+        control="notyet",
+        inference="analytic",
+    )
     assert res.n_treated == 12 and res.n_control == 18
     tab = res.att_gt
     assert (tab["event_time"] == 0).any()

@@ -296,8 +296,16 @@ def fit_2x2(
                 _, clusters = np.unique(clusters[keep], return_inverse=True)
     delta = post - pre
     groups = {"treated": treated, "control": ~treated}
-    if (~treated).sum() == 0:
-        raise DataError("method='2x2' needs comparison units (never treated).")
+    for role, sel in (("treated", treated), ("comparison (never treated)", ~treated)):
+        if not sel.any():
+            # only reachable with gaps: the Panel requires both groups, but a unit
+            # observed on one side of adoption alone has no change to compare
+            raise DataError(
+                f"method='2x2' needs {role} units observed both before and from "
+                f"adoption in {int(periods[g])}; every one has rows on one side only "
+                "(gaps kept by balance='keep'), so none has a change to compare. Add "
+                "the missing rows or check the time column."
+            )
 
     def wmean_se(x: FloatArray, sel: NDArray[np.bool_]) -> tuple[float, float]:
         ww = w[sel]

@@ -509,17 +509,37 @@ class _PanelChecks:
             )
             self.warnings.append(message)
             warnings.warn(message, ImpactWarning, stacklevel=4)
-        first = periods[0]
-        always, dropped = always_treated(
-            unit_cohort.to_numpy(dtype=float), unit_cohort.index, first
-        )
-        if dropped:
+        while True:
+            always, dropped = always_treated(
+                unit_cohort.to_numpy(dtype=float), unit_cohort.index, periods[0]
+            )
+            if not dropped:
+                break
             self.warnings.append(dropped)
             warnings.warn(dropped, ImpactWarning, stacklevel=4)
             df = df.loc[~df[unit].isin(unit_cohort.index[always])]
             unit_cohort = unit_cohort[~always]
-        if len(unit_cohort) == 0:
-            raise DataError("No units are left after dropping always-treated units.")
+            if len(unit_cohort) == 0:
+                raise DataError(
+                    "No units are left after dropping always-treated units."
+                )
+            # with gaps (balance='keep') the dropped units can be the only ones seen
+            # in the first (or last) period: the panel then starts (ends) later, and
+            # the rules apply again to its new first (last) period
+            remaining = np.sort(df[time].unique())
+            if len(remaining) < 2:
+                raise DataError(
+                    f"After dropping always-treated units only {time}="
+                    f"{_r(remaining[0])} is left; at least two periods are needed."
+                )
+            if remaining[-1] != periods[-1]:
+                values, note = late_cohorts_as_never(
+                    unit_cohort.to_numpy(dtype=float), remaining[-1]
+                )
+                if note:
+                    self.warnings.append(note)
+                unit_cohort = pd.Series(values, index=unit_cohort.index)
+            periods = remaining
         treated_given = self.cohort_col is not None or self.treated_col is not None
         finite = np.isfinite(unit_cohort.to_numpy())
         if treated_given and finite.all() and len(np.unique(unit_cohort)) < 2:

@@ -51,3 +51,44 @@ def test_2x2_needs_each_group_observed_on_both_sides_of_adoption(
                 _rows(spec), **KW, method="2x2", balance="keep", inference="analytic"
             )
     assert "adoption in 2003" in str(err.value)
+
+
+def test_panel_drops_units_treated_from_the_first_period_left_after_a_drop() -> None:
+    """balance='keep': unit A, treated from 2000, is the only unit seen in 2000. Once
+    the constructor drops it (no pre-period), the panel starts in 2001, where B and C
+    adopt: they are treated in every period of the panel and have no pre-period
+    either, so the same rule drops them (the note names them and 2001). Before the
+    fix they stayed: TWFE counted them as treated (4 treated units) and the
+    imputation and ETWFE estimators refused the data."""
+    spec = {"A": (range(2000, 2006), 2000.0)}
+    spec |= {u: (range(2001, 2006), 2001.0) for u in "BC"}
+    spec |= {u: (range(2001, 2006), 2003.0) for u in "DE"}
+    spec |= {u: (range(2001, 2006), np.nan) for u in "FGHI"}
+    with pytest.warns(impact.errors.ImpactWarning, match="'B', 'C'"):
+        panel = impact.Panel(_rows(spec), **KW, balance="keep")
+    assert list(panel.periods) == list(range(2001, 2006))
+    assert list(panel.units) == list("DEFGHI")
+    assert (panel.cohort[np.isfinite(panel.cohort)] > panel.periods[0]).all()
+    assert any("first period 2001" in w and "'B', 'C'" in w for w in panel.warnings)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for method in ("twfe", "imputation", "etwfe"):
+            res = impact.did(
+                _rows(spec), **KW, method=method, balance="keep", control="notyet"
+            )
+            assert res.n_treated == 2, method
+
+
+def test_panel_late_cohort_rule_follows_a_last_period_lost_to_the_drop() -> None:
+    """balance='keep': A, treated from 2000, is the only unit seen in 2005; dropping it
+    ends the panel in 2004, after which B's 2005 adoption is never observed: B is
+    never treated in this panel (noted), not a cohort with no period of treatment."""
+    spec = {"A": (range(2000, 2006), 2000.0), "B": (range(2000, 2005), 2005.0)}
+    spec |= {u: (range(2000, 2005), 2002.0) for u in "CD"}
+    spec |= {u: (range(2000, 2005), np.nan) for u in "EFG"}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        panel = impact.Panel(_rows(spec), **KW, balance="keep")
+    assert panel.periods[-1] == 2004
+    assert list(panel.cohort) == [np.inf, 2002.0, 2002.0, np.inf, np.inf, np.inf]
+    assert any("after the last period (2004)" in w for w in panel.warnings)

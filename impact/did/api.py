@@ -373,6 +373,16 @@ def did(
     if placebo_k is None and method != "dcdh":
         warns += _design_warnings(panel, cidx, method, control, anticipation)
     codes = cluster_codes(panel.clusters) if panel.cluster_col is not None else None
+    if codes is not None and int(codes.max()) < 1:
+        label = panel.clusters[0]
+        if isinstance(label, np.generic):
+            label = label.item()
+        raise DataError(
+            f"cluster={panel.cluster_col!r} takes one value ({label!r}) in every unit: "
+            "cluster-robust standard errors need at least 2 clusters (with one, every "
+            "score sums to zero). Cluster by unit (leave cluster= unset) or by a "
+            "coarser grouping with several groups."
+        )
     gappy = panel.has_gaps
     if gappy and method == "cs" and cov_names:
         raise SpecError(

@@ -92,3 +92,43 @@ def test_panel_late_cohort_rule_follows_a_last_period_lost_to_the_drop() -> None
     assert panel.periods[-1] == 2004
     assert list(panel.cohort) == [np.inf, 2002.0, 2002.0, np.inf, np.inf, np.inf]
     assert any("after the last period (2004)" in w for w in panel.warnings)
+
+
+def _one_cluster_data() -> pd.DataFrame:
+    """12 units x 6 years, 4 adopting in 2003 (4 more in 2004 with ``late``), all in
+    cluster 'all'."""
+    spec = {f"T{i}": (range(2000, 2006), 2003.0) for i in range(4)}
+    spec |= {f"C{i}": (range(2000, 2006), np.nan) for i in range(8)}
+    df = _rows(spec)
+    df["region"] = "all"
+    return df
+
+
+@pytest.mark.parametrize("method", ["2x2", "twfe", "cs", "imputation"])
+def test_did_refuses_a_single_cluster(method: str) -> None:
+    """With every unit in one cluster the cluster scores sum to zero (the normal
+    equations): CS and imputation reported a standard error of about 1e-16 with no
+    warning, 2x2 raised a bare ZeroDivisionError (G / (G - 1)). Every method now
+    refuses it, naming the column and its one value."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with pytest.raises(
+            DataError, match=r"cluster='region' takes one value \('all'\)"
+        ):
+            impact.did(
+                _one_cluster_data(),
+                **KW,
+                method=method,
+                cluster="region",
+                inference="analytic",
+            )
+
+
+def test_bacon_refuses_a_single_cluster() -> None:
+    """impact.bacon's clustered regression reaches the fixed-effects OLS with one
+    cluster: CRV1's G / (G - 1) is undefined, so it stops with an EstimationError
+    (not a ZeroDivisionError)."""
+    df = _one_cluster_data()
+    df.loc[df["unit"].isin(["C0", "C1", "C2", "C3"]), "cohort"] = 2004.0
+    with pytest.raises(impact.errors.EstimationError, match="at least 2 clusters"):
+        impact.bacon(df, **KW, cluster="region")

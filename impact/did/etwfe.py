@@ -129,6 +129,8 @@ def fit_etwfe(
         )
     if np.isfinite(cidx).any() and (cidx[np.isfinite(cidx)] <= 0).any():
         first = panel.units[np.flatnonzero(np.isfinite(cidx) & (cidx <= 0))[0]]
+        if isinstance(first, np.generic):  # name it as the user wrote it
+            first = first.item()
         raise DataError(
             f"Unit {first!r} is treated from the first observed period "
             f"({panel.periods[0]}): ETWFE has no untreated period for it. Drop the "

@@ -312,9 +312,13 @@ def fit_etwfe_poisson(
             "are none. Use control='notyet'."
         )
     if np.isfinite(cidx).any() and (cidx[np.isfinite(cidx)] <= 0).any():
+        first = panel.units[np.flatnonzero(np.isfinite(cidx) & (cidx <= 0))[0]]
+        if isinstance(first, np.generic):  # name it as the user wrote it
+            first = first.item()
         raise DataError(
-            "A unit is treated from the first observed period; Poisson ETWFE has no "
-            "untreated period for it. Drop the always-treated units."
+            f"Unit {first!r} is treated from the first observed period "
+            f"({panel.periods[0]}): Poisson ETWFE has no untreated period for it. "
+            "Drop the always-treated units or add earlier periods."
         )
     rate = panel.rate_scale if panel.denominator is not None else None
     X, gidx, tidx, levels = _design(cidx, n_t, control)

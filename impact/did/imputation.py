@@ -542,6 +542,8 @@ def fit_imputation_result(
     w = np.ones((n, n_t)) if W is None else W
     if np.isfinite(cidx).any() and (cidx[np.isfinite(cidx)] <= 0).any():
         first = panel.units[np.flatnonzero(np.isfinite(cidx) & (cidx <= 0))[0]]
+        if isinstance(first, np.generic):  # name it as the user wrote it
+            first = first.item()
         raise DataError(
             f"Unit {first!r} is treated from the first observed period "
             f"({panel.periods[0]}): its untreated outcome cannot be imputed. Drop the "

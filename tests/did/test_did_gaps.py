@@ -132,3 +132,167 @@ def test_bacon_refuses_a_single_cluster() -> None:
     df.loc[df["unit"].isin(["C0", "C1", "C2", "C3"]), "cohort"] = 2004.0
     with pytest.raises(impact.errors.EstimationError, match="at least 2 clusters"):
         impact.bacon(df, **KW, cluster="region")
+
+
+def _staggered_no_never(seed: int = 3) -> tuple[np.ndarray, np.ndarray, pd.DataFrame]:
+    """12 units x 7 years (2000-2006), cohorts 2003 and 2005, no never-treated."""
+    rng = np.random.default_rng(seed)
+    n, n_t = 12, 7
+    g = np.array([3] * 6 + [5] * 6)
+    Y = rng.normal(size=(n, 1)) + rng.normal(size=(n, n_t))
+    df = pd.DataFrame(
+        {
+            "unit": np.repeat(np.arange(n), n_t),
+            "year": np.tile(2000 + np.arange(n_t), n),
+            "y": Y.ravel(),
+            "cohort": np.repeat(2000 + g, n_t),
+        }
+    )
+    return Y, g, df
+
+
+@pytest.mark.parametrize("method", ["imputation", "did2s"])
+def test_imputation_counts_only_cohorts_with_an_imputed_cell(method: str) -> None:
+    """No never-treated units: from 2005 on every unit is treated, so no treated cell
+    of the 2005 cohort has an untreated cell in its period to impute from. Only
+    the 2003 cohort contributes, so n_treated counts its 6 units, not all 12.
+    Brute force: unit + period effects by least squares on the untreated cells
+    (t < g), each identified treated cell's tau = y - fit, the headline their mean
+    (BJS 2024 with equal weights)."""
+    Y, g, df = _staggered_no_never()
+    n, n_t = Y.shape
+    untreated = np.arange(n_t)[None, :] < g[:, None]
+    seen = untreated.any(axis=0)
+    rows, cols = np.nonzero(untreated)
+    X = np.zeros((len(rows), n + n_t))
+    X[np.arange(len(rows)), rows] = 1.0
+    X[np.arange(len(rows)), n + cols] = 1.0
+    coef = np.linalg.lstsq(X, Y[rows, cols], rcond=None)[0]
+    taus = [
+        Y[i, t] - coef[i] - coef[n + t]
+        for i in range(n)
+        for t in range(n_t)
+        if t >= g[i] and seen[t]
+    ]
+    contributing = {int(g[i]) for i in range(n) for t in range(g[i], n_t) if seen[t]}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = impact.did(df, **KW, method=method, inference="analytic")
+    assert res.n_treated == int(np.isin(g, list(contributing)).sum()) == 6
+    assert res.n_control == n - 6
+    assert res.estimate == pytest.approx(np.mean(taus), abs=1e-10)
+
+
+def test_etwfe_notyet_without_never_treated_names_the_periods_lost() -> None:
+    """ETWFE with control='notyet' and no never-treated units: from the last
+    cohort's adoption (2005) on no unit is untreated, so those period effects are
+    not identified; the error names the periods 2005..2006."""
+    _, _, df = _staggered_no_never()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with pytest.raises(DataError, match=r"periods 2005\.\.2006 have no untreated"):
+            impact.did(df, **KW, method="etwfe", control="notyet", inference="analytic")
+
+
+def _fit_always(name: str, panel: impact.Panel, cidx: np.ndarray) -> object:
+    """Call one estimator's module-level fit with a hand-made cohort index."""
+    if name == "imputation":
+        from impact.did.imputation import fit_imputation_result
+
+        return fit_imputation_result(
+            panel, cidx, None, None, method="imputation", alpha=0.05, warns=[]
+        )
+    if name == "etwfe":
+        from impact.did.etwfe import fit_etwfe
+
+        return fit_etwfe(
+            panel, cidx, None, None, control="notyet", alpha=0.05, warns=[]
+        )
+    from impact.did.etwfe_poisson import fit_etwfe_poisson
+
+    return fit_etwfe_poisson(
+        panel,
+        cidx,
+        None,
+        control="notyet",
+        alpha=0.05,
+        warns=[],
+        call={"log_outcome": False},
+    )
+
+
+@pytest.mark.parametrize("name", ["imputation", "etwfe", "poisson"])
+def test_estimators_refuse_a_cohort_index_at_the_first_period(name: str) -> None:
+    """Defence in depth behind the Panel rule (every Panel route drops units treated
+    from its first period, see the cascade test above, which these rules caught
+    before the Panel was fixed): the module-level fits of the imputation, linear
+    ETWFE and Poisson ETWFE estimators, exported in their modules' ``__all__``,
+    refuse a cohort index of 0 (treated from the first period, nothing to impute
+    or compare from), naming the unit as the user wrote it and the period."""
+    rng = np.random.default_rng(5)
+    n, n_t = 10, 5
+    Y = rng.poisson(20.0, size=(n, n_t)).astype(float)
+    cohort = np.array([2002.0] * 3 + [2003.0] * 3 + [np.inf] * 4)
+    units = [f"la{i}" for i in range(n)]
+    panel = impact.Panel.from_arrays(
+        Y, cohort, units=units, periods=list(range(2000, 2000 + n_t))
+    )
+    cidx = np.where(np.isfinite(cohort), cohort - 2000.0, np.inf)
+    cidx[4] = 0.0
+    with pytest.raises(DataError, match=r"Unit 'la4' is treated from the first "):
+        _fit_always(name, panel, cidx)
+    with pytest.raises(DataError, match=r"observed period \(2000\)"):
+        _fit_always(name, panel, cidx)
+
+
+def _placebo(k: int) -> tuple[np.ndarray, np.ndarray, object, list[str]]:
+    """TWFE on 18 units x 8 years (cohorts at positions 3 and 5, 10 never treated),
+    then its placebo in time with ``k``; returns Y, cohorts, the placebo and the
+    messages of the Python warnings issued by the placebo."""
+    rng = np.random.default_rng(21)
+    n, n_t = 18, 8
+    g = np.array([3] * 4 + [5] * 4 + [0] * 10)
+    Y = rng.normal(size=(n, 1)) + rng.normal(scale=0.5, size=(n, n_t))
+    df = pd.DataFrame(
+        {
+            "unit": np.repeat(np.arange(n), n_t),
+            "year": np.tile(2010 + np.arange(n_t), n),
+            "y": Y.ravel(),
+            "cohort": np.repeat(np.where(g > 0, 2010 + g, 0), n_t),
+        }
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = impact.did(df, **KW, method="twfe", inference="analytic")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        placebo = res.placebo_in_time(k=k)
+    return Y, g, placebo, [str(w.message) for w in caught]
+
+
+def test_placebo_in_time_leaves_fake_cohorts_at_the_first_adoption_untreated() -> None:
+    """k = 2 moves the 2013 and 2015 cohorts to 2011 and 2013 on the window before
+    the first real adoption (2010-2012). The fake 2013 cohort falls on the first
+    adoption itself, outside the window: those units are plain comparisons, not a
+    cohort 'first treated after the last period' (no such note). TWFE with one
+    cohort on a balanced panel is the DiD of the post mean (2011-2012) minus 2010,
+    treated minus the other 14 units (brute force below)."""
+    Y, g, placebo, caught = _placebo(2)
+    d = Y[:, 1:3].mean(axis=1) - Y[:, 0]
+    want = d[g == 3].mean() - d[g != 3].mean()
+    assert placebo.estimate == pytest.approx(want, abs=1e-10)
+    assert placebo.n_treated == 4
+    notes = [*placebo.warnings, *caught]
+    assert not [w for w in notes if "after the last period" in w]
+
+
+def test_placebo_in_time_drops_fake_cohorts_at_period_zero_silently() -> None:
+    """k = 3 moves the 2013 cohort to 2010, the first period: those units have no
+    pre-period and leave the placebo sample. They are not always-treated units of
+    the user's data, so neither a warning nor a note says 'already treated in the
+    first period' (the estimate itself is pinned in
+    test_placebo_in_time_drops_fake_cohorts_without_a_pre_period)."""
+    _, _, placebo, caught = _placebo(3)
+    assert placebo.n_treated == 4
+    notes = [*placebo.warnings, *caught]
+    assert not [w for w in notes if "already treated" in w]

@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
+from scipy import stats
 
 __all__ = [
     "SelectionDiagnostic",
@@ -192,7 +193,11 @@ def _window_scores(
 
 
 def _centred_ranks(S: FloatArray) -> FloatArray:
-    """Column-wise ranks scaled to (-0.5, 0.5); missing values get 0 (the middle)."""
+    """Column-wise ranks scaled to (-0.5, 0.5); missing values get 0 (the middle).
+
+    Tied values share their average rank (mid-ranks), so the statistic does not
+    depend on the order in which the units are listed.
+    """
     out = np.zeros_like(S)
     for j in range(S.shape[1]):
         col = S[:, j]
@@ -200,9 +205,7 @@ def _centred_ranks(S: FloatArray) -> FloatArray:
         n = int(ok.sum())
         if n < 2:
             continue
-        order = np.empty(n, dtype=np.intp)
-        order[col[ok].argsort(kind="stable")] = np.arange(n)  # inverse permutation
-        out[ok, j] = (order + 0.5) / n - 0.5
+        out[ok, j] = (stats.rankdata(col[ok], method="average") - 0.5) / n - 0.5
     return out
 
 

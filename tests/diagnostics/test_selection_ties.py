@@ -72,3 +72,45 @@ def test_flag_text_uses_mid_rank_share_for_tied_top_units() -> None:
     text = d.warning("rate")
     assert text is not None
     assert "rose faster than 96% and was higher than 96% of comparison units" in text
+
+
+def _midrank_centred(x: np.ndarray) -> np.ndarray:
+    """Centred mid-rank by counting: (#below + #equal / 2) / n - 0.5 (self included in
+    #equal), i.e. the average 1-based rank r of a tie group mapped to (r - 0.5)/n - 0.5."""
+    below = (x[None, :] < x[:, None]).sum(axis=1)
+    equal = (x[None, :] == x[:, None]).sum(axis=1)
+    return (below + equal / 2) / len(x) - 0.5
+
+
+def test_tied_outcomes_rank_by_midrank_whatever_the_unit_order() -> None:
+    # Integer outcomes: adopters tie with other units on level and trend. The ranks
+    # must not depend on the row order (a unit's label), so listing the adopters
+    # last gives the same statistics. Reference: enumeration of all C(14, 3) = 364
+    # adopter sets with mid-ranks counted in the test (component SDs from the
+    # enumeration, as test_selection.py); 0.035 tolerance on the 1999-draw Monte
+    # Carlo p-values (SE <= 0.011).
+    from itertools import combinations
+
+    rng = np.random.default_rng(4)
+    Y = rng.integers(0, 3, size=(14, 6)).astype(float)
+    Y[:3, 2:5] = [[1.0, 2.0, 3.0], [1.0, 2.0, 3.0], [0.0, 2.0, 2.0]]
+    Y[3:5, 2:5] = [[1.0, 2.0, 3.0], [0.0, 2.0, 2.0]]  # comparison twins
+    cidx = np.full(14, np.inf)
+    cidx[:3] = 5
+    lvl = _midrank_centred(Y[:, 2:5].mean(axis=1))
+    trd = _midrank_centred((Y[:, 4] - Y[:, 2]) / 2)
+    sets = [list(s) for s in combinations(range(14), 3)]
+    stats = np.array([[lvl[s].mean(), trd[s].mean()] for s in sets])
+    sd = stats.std(axis=0)
+    obs = np.array([lvl[:3].mean(), trd[:3].mean()])
+    joint = np.abs(stats / sd).max(axis=1)
+    exact = float(np.mean(joint >= np.abs(obs / sd).max() - 1e-9))
+    trend_exact = float(np.mean(np.abs(stats[:, 1]) >= abs(obs[1]) - 1e-9))
+    perm = np.r_[np.arange(3, 14), np.arange(3)]  # adopters listed last
+    for order in (np.arange(14), perm, perm[::-1]):
+        d = selection_diagnostic(Y[order], cidx[order])
+        assert d.level_statistic == pytest.approx(obs[0], abs=1e-12)
+        assert d.trend_statistic == pytest.approx(obs[1], abs=1e-12)
+        assert d.statistic == pytest.approx(np.abs(obs / sd).max(), rel=1e-9)
+        assert d.pvalue == pytest.approx(exact, abs=0.035)
+        assert d.trend_pvalue == pytest.approx(trend_exact, abs=0.035)

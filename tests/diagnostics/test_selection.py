@@ -168,13 +168,38 @@ def test_selection_unavailable_without_pre_periods() -> None:
 
 
 def test_panel_without_rates_gets_selection_key() -> None:
+    # impact.did on a Panel hands the diagnostic the adoption period as a column index
+    # (2015 -> 5): the level and trend over 2012-2014 must be those enumerated here over
+    # all C(30, 3) = 4,060 adopter sets, as in test_selection_brute_force_pvalue
+    # (statistics exact; p-value within 0.035 of the enumeration, 1999 draws).
+    from itertools import combinations
+
     rng = np.random.default_rng(2)
     Y = 50 + rng.normal(size=(30, 8)).cumsum(axis=1)
     cohort = np.full(30, np.inf)
     cohort[:3] = 2015
     p = Panel.from_arrays(Y, cohort, periods=np.arange(2010, 2018))
     out = impact.did(p, method="twfe", inference="analytic").to_dict()
-    assert set(out["diagnostics"]["selection"]) >= {"statistic", "pvalue", "flagged"}
+    sel = out["diagnostics"]["selection"]
+    assert set(sel) >= {"statistic", "pvalue", "flagged"}
+
+    def ranks(x: np.ndarray) -> np.ndarray:
+        return (x.argsort().argsort() + 0.5) / len(x) - 0.5
+
+    lvl = ranks(Y[:, 2:5].mean(axis=1))
+    trd = ranks((Y[:, 4] - Y[:, 2]) / 2)
+    sets = [list(s) for s in combinations(range(30), 3)]
+    stats = np.array([[lvl[s].mean(), trd[s].mean()] for s in sets])
+    sd = stats.std(axis=0)
+    obs = np.array([lvl[:3].mean(), trd[:3].mean()])
+    joint = np.abs(stats / sd).max(axis=1)
+    exact = float(np.mean(joint >= np.abs(obs / sd).max() - 1e-9))
+    assert (sel["window"], sel["n_treated"], sel["n_comparison"]) == (3, 3, 27)
+    assert sel["level_statistic"] == pytest.approx(obs[0], abs=1e-12)
+    assert sel["trend_statistic"] == pytest.approx(obs[1], abs=1e-12)
+    assert sel["statistic"] == pytest.approx(np.abs(obs / sd).max(), rel=1e-9)
+    assert sel["pvalue"] == pytest.approx(exact, abs=0.035)
+    assert sel["flagged"] is False
 
 
 def test_selection_with_gaps_and_no_python_warnings() -> None:

@@ -343,6 +343,80 @@ def test_result_plots(mpdta, method, kind):
     assert ax.get_title() and ax.get_xlabel() and ax.get_ylabel()
 
 
+# R did 2.5.0 on mpdta, never-treated, dr, analytic SEs (research/did.md section 3,
+# from csdid's r_ref tables; SOURCES.md): event time -> (ATT, SE) and
+# (group, time) -> (ATT, SE).
+R_DID_DYNAMIC = {
+    -3: (0.0305067, 0.0150336),
+    -2: (-0.0005631, 0.0132916),
+    -1: (-0.0244587, 0.0142364),
+    0: (-0.0199318, 0.0118264),
+    1: (-0.0509574, 0.0168935),
+    2: (-0.1372587, 0.0364357),
+    3: (-0.1008114, 0.0343592),
+}
+R_DID_ATT_GT = {
+    (2004, 2004): (-0.0105032, 0.0232510),
+    (2004, 2005): (-0.0704232, 0.0309848),
+    (2004, 2006): (-0.1372587, 0.0364357),
+    (2004, 2007): (-0.1008114, 0.0343592),
+    (2006, 2004): (0.0065201, 0.0233268),
+    (2006, 2005): (-0.0027508, 0.0195586),
+    (2006, 2006): (-0.0045946, 0.0177552),
+    (2006, 2007): (-0.0412245, 0.0202292),
+    (2007, 2004): (0.0305067, 0.0150336),
+    (2007, 2005): (-0.0027259, 0.0163958),
+    (2007, 2006): (-0.0310871, 0.0178775),
+    (2007, 2007): (-0.0260544, 0.0166554),
+}
+
+
+def _drawn_errorbars(ax: Axes) -> list[tuple[float, float, float]]:
+    """(x, low, high) of every vertical error bar drawn on ``ax``."""
+    from matplotlib.container import ErrorbarContainer
+
+    out = []
+    for c in ax.containers:
+        if isinstance(c, ErrorbarContainer):
+            for seg in c.lines[2][0].get_segments():
+                (x, a), (_, b) = seg
+                out.append((float(x), min(a, b), max(a, b)))
+    return sorted(out)
+
+
+def test_cs_plots_draw_the_r_did_values(mpdta):
+    """The event-study and ATT(g,t) figures draw R did's points and 95% pointwise
+    intervals ATT -/+ z_.975 SE (R's ATTs and SEs printed to 7 dp: tolerance 1e-6)."""
+    z = stats.norm.ppf(0.975)
+    res = impact.did(mpdta, method="cs", inference="analytic", **KW)
+    ax = res.plot()
+    bars = _drawn_errorbars(ax)
+    want = [(float(e), b - z * s, b + z * s) for e, (b, s) in R_DID_DYNAMIC.items()]
+    assert [x for x, _, _ in bars] == [x for x, _, _ in sorted(want)]
+    np.testing.assert_allclose(np.array(bars), np.array(sorted(want)), atol=1e-6)
+    points = sorted(
+        (float(x), float(y)) for c in ax.containers for x, y in c.lines[0].get_xydata()
+    )
+    np.testing.assert_allclose(
+        points,
+        [(float(e), b) for e, (b, _) in sorted(R_DID_DYNAMIC.items())],
+        atol=1e-6,
+    )
+    plt.close(ax.figure)
+    # ATT(g,t): one bar per cell, cohorts side by side around each calendar year
+    ax = res.plot(kind="att_gt")
+    bars = _drawn_errorbars(ax)
+    assert len(bars) == len(R_DID_ATT_GT)
+    got = {(round(x), lo, hi) for x, lo, hi in bars}
+    for (g, t), (b, s) in R_DID_ATT_GT.items():
+        match = [
+            (lo, hi) for x, lo, hi in got if x == t and abs(lo - (b - z * s)) < 1e-6
+        ]
+        assert len(match) == 1, (g, t)
+        assert match[0][1] == pytest.approx(b + z * s, abs=1e-6), (g, t)
+    plt.close(ax.figure)
+
+
 def test_bootstrap_band_plot_and_bacon_plot(mpdta, castle, tmp_path):
     fig, axes = plt.subplots(1, 2, figsize=(11, 4))
     res = impact.did(castle, inference="bootstrap", seed=1, **CASTLE)

@@ -41,5 +41,10 @@ def test_treated_indicator_outside_zero_one_is_refused(bad: float) -> None:
 
 
 def test_treated_indicator_of_zeros_and_ones_is_accepted() -> None:
+    # LA0 and LA1 are 0 up to 2012 and 1 from 2013 (LA1's 2014 cell is the 1.0 under
+    # test), LA2 and LA3 are never 1: by construction the first treated periods are
+    # 2013, 2013 and never (inf).
     p = Panel(_frame(1.0), unit="la", time="year", outcome="rate", treated="d")
-    assert np.isfinite(p.cohort).sum() == 2
+    assert list(p.units) == ["LA0", "LA1", "LA2", "LA3"]
+    np.testing.assert_array_equal(p.cohort, [2013.0, 2013.0, np.inf, np.inf])
+    assert p.n_treated == 2

@@ -79,7 +79,22 @@ def test_estimate_result_table_and_plot():
     r = EstimateResult(
         estimator="agg", estimate=1.5, se=0.5, n_treated=2, n_control=3, table=table
     )
-    assert r.to_frame().shape == (2, 2)
+    pd.testing.assert_frame_equal(r.to_frame(), table)
     assert "event_time" in r.summary()
-    assert isinstance(r.plot(), matplotlib.axes.Axes)
-    json.dumps(r.to_dict(), allow_nan=False)
+    ax = r.plot()
+    assert isinstance(ax, matplotlib.axes.Axes)
+    # the figure is the headline point and its 95% normal interval, 1.5 -/+ z_.975 x
+    # 0.5 (scipy.stats.norm.ppf), drawn as an error bar at x = 0
+    from matplotlib.container import ErrorbarContainer
+    from scipy import stats
+
+    (bar,) = [c for c in ax.containers if isinstance(c, ErrorbarContainer)]
+    np.testing.assert_allclose(bar.lines[0].get_xydata(), [[0.0, 1.5]])
+    (seg,) = bar.lines[2][0].get_segments()
+    half = stats.norm.ppf(0.975) * 0.5
+    np.testing.assert_allclose(seg, [[0.0, 1.5 - half], [0.0, 1.5 + half]], atol=1e-12)
+    d = json.loads(json.dumps(r.to_dict(), allow_nan=False))
+    assert d["table"] == [
+        {"event_time": 0, "estimate": 1.0},
+        {"event_time": 1, "estimate": 2.0},
+    ]

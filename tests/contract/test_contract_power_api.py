@@ -57,7 +57,9 @@ def test_two_sample_round_trip() -> None:
 
 
 def test_analytic_functions_return_floats() -> None:
+    # DESIGN.md: design_effect = 1 + ((cv^2 + 1) m - 1) icc = 1 + 9 x 0.05 here
     assert isinstance(design_effect(10, 0.05), float)
+    assert design_effect(10, 0.05) == pytest.approx(1.45, abs=1e-12)
     mde = panel_did_mde(n_units=100, n_treated=10, pre=5, post=5, phi=0.5)
     assert isinstance(mde, float) and mde > 0
     # A more balanced treated/comparison split lowers the MDE (BPW 2020, eq. 2: the

@@ -72,9 +72,34 @@ def test_mpdta_pretest(mpdta_cs: dict[str, Any]) -> None:
     assert test.df == 5
 
 
+# R did 2.5.0 ATT(g,t) on mpdta (same call; research/did.md section 3, ATT(g,t) table,
+# nev/dr columns): (group, time) -> (ATT, SE), in R's row order.
+MPDTA_ATT_GT = {
+    (2004, 2004): (-0.0105032, 0.0232510),
+    (2004, 2005): (-0.0704232, 0.0309848),
+    (2004, 2006): (-0.1372587, 0.0364357),
+    (2004, 2007): (-0.1008114, 0.0343592),
+    (2006, 2004): (0.0065201, 0.0233268),
+    (2006, 2005): (-0.0027508, 0.0195586),
+    (2006, 2006): (-0.0045946, 0.0177552),
+    (2006, 2007): (-0.0412245, 0.0202292),
+    (2007, 2004): (0.0305067, 0.0150336),
+    (2007, 2005): (-0.0027259, 0.0163958),
+    (2007, 2006): (-0.0310871, 0.0178775),
+    (2007, 2007): (-0.0260544, 0.0166554),
+}
+
+
 def test_mpdta_integer_unit_labels_survive_json(mpdta_cs: dict[str, Any]) -> None:
-    row = mpdta_cs["att_gt"][0]
+    rows = mpdta_cs["att_gt"]
+    row = rows[0]
     assert isinstance(row["group"], int) and isinstance(row["time"], int)
+    # every ATT(g,t) row reaches results.json, with R's values
+    assert [(r["group"], r["time"]) for r in rows] == list(MPDTA_ATT_GT)
+    for r in rows:
+        att, se = MPDTA_ATT_GT[(r["group"], r["time"])]
+        assert r["att"] == pytest.approx(att, abs=5e-7)
+        assert r["se"] == pytest.approx(se, abs=5e-7)
 
 
 def test_mpdta_twfe(reference_data: Path) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from study_fakes import fake_did, fake_noplot
 from study_helpers import BASE_SPEC, EVIL, write_study
@@ -89,6 +90,16 @@ def test_placebo_in_time_moves_the_cohort_and_truncates(tmp_path: Path) -> None:
     # real adoption 2013, shift 2: fake date 2011 on 2010-2012 only; no true effect
     assert placebo["first"] == 2011
     assert abs(placebo["estimate"]) < 0.3
+    # brute force from the written panel.csv: the 2x2 of the fake estimator (treated
+    # minus never-treated change, 2011-2012 mean minus 2010) on years before 2013
+    df = pd.read_csv(tmp_path / "panel.csv")
+    df = df[df["year"] < 2013]
+    tr, post = df["cohort"].notna(), df["year"] >= 2011
+    y = df["rate"]
+    want = (y[tr & post].mean() - y[tr & ~post].mean()) - (
+        y[~tr & post].mean() - y[~tr & ~post].mean()
+    )
+    assert placebo["estimate"] == pytest.approx(want, abs=1e-12)
     assert run.results["analyses"]["main"]["first"] == 2013
 
 

@@ -296,3 +296,55 @@ def test_placebo_in_time_drops_fake_cohorts_at_period_zero_silently() -> None:
     assert placebo.n_treated == 4
     notes = [*placebo.warnings, *caught]
     assert not [w for w in notes if "already treated" in w]
+
+
+def test_permutation_pretest_counts_ties_and_leaves_out_failed_draws() -> None:
+    """Permutation pre-trend test on 8 units, 2 treated in 2004, all C(8, 2) = 28
+    assignments enumerated (n_perm=28). Two things are pinned against a loop that
+    refits every assignment with the analytic pre-test statistic:
+
+    - unit 3 (a comparison) has exactly the outcomes of treated unit 0, so the
+      assignment {1, 3} is the observed data again: its statistic ties the observed
+      one and counts as 'at least as large' (p = share of assignments with
+      T_b >= T, ties included; the tolerance only absorbs rounding);
+    - units 6 and 7 miss 2000-2002 (balance='keep'): the assignment {6, 7} has no
+      estimable pre-period and is left out of numerator and denominator alike, so
+      the p-value is a share of the 27 assignments with a statistic, not of 28.
+    """
+    import itertools
+
+    rng = np.random.default_rng(11)
+    n, n_t = 8, 6
+    Y = rng.normal(size=(n, 1)) + rng.normal(size=(n, n_t)).cumsum(axis=1)
+    Y[3] = Y[0]
+
+    def fit(treated: tuple[int, ...]) -> impact.DiDResult:
+        df = pd.DataFrame(
+            {
+                "unit": np.repeat(np.arange(n), n_t),
+                "year": np.tile(2000 + np.arange(n_t), n),
+                "y": Y.ravel(),
+                "cohort": np.repeat(
+                    np.where(np.isin(np.arange(n), treated), 2004, 0), n_t
+                ),
+            }
+        )
+        df = df[~((df["unit"] >= 6) & (df["year"] <= 2002))]
+        return impact.did(df, **KW, method="cs", balance="keep", inference="analytic")
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = fit((0, 1))
+        test = res.pretrend_test(inference="permutation", n_perm=28, seed=3)
+        observed = res.pretrend_test(inference="analytic").statistic
+        stats = []
+        for pair in itertools.combinations(range(n), 2):
+            try:
+                stats.append(fit(pair).pretrend_test(inference="analytic").statistic)
+            except impact.errors.ImpactError:
+                assert pair == (6, 7)
+        tie = fit((1, 3)).pretrend_test(inference="analytic").statistic
+    assert len(stats) == 27
+    assert tie == pytest.approx(observed, rel=1e-12)
+    hits = sum(s >= observed - 1e-9 * (1 + abs(observed)) for s in stats)
+    assert test.pvalue == pytest.approx(hits / 27, abs=1e-12)

@@ -348,3 +348,37 @@ def test_permutation_pretest_counts_ties_and_leaves_out_failed_draws() -> None:
     assert tie == pytest.approx(observed, rel=1e-12)
     hits = sum(s >= observed - 1e-9 * (1 + abs(observed)) for s in stats)
     assert test.pvalue == pytest.approx(hits / 27, abs=1e-12)
+
+
+def test_poisson_etwfe_refuses_a_treated_cell_without_events() -> None:
+    """Poisson ETWFE: the 2002 cohort has no events in 2003, so that cell's
+    log-rate effect is minus infinity (the QMLE does not exist); the error names
+    the cohort and the period instead of returning a diverged Newton fit."""
+    rng = np.random.default_rng(2)
+    n, n_t = 10, 5
+    Y = rng.poisson(3.0, size=(n, n_t)).astype(float)
+    Y[:3, 3] = 0.0
+    cohort = np.array([2002.0] * 3 + [np.nan] * 7)
+    df = pd.DataFrame(
+        {
+            "unit": np.repeat(np.arange(n), n_t),
+            "year": np.tile(2000 + np.arange(n_t), n),
+            "y": Y.ravel(),
+            "cohort": np.repeat(cohort, n_t),
+        }
+    )
+    assert Y[:3, 3].sum() == 0 and (Y[:3, 2:].sum(axis=0) > 0).sum() == 2
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with pytest.raises(
+            impact.errors.EstimationError,
+            match="Cohort 2002 has no events in period 2003",
+        ):
+            impact.did(
+                df,
+                **KW,
+                method="etwfe",
+                family="poisson",
+                log_outcome=False,
+                inference="analytic",
+            )

@@ -382,3 +382,32 @@ def test_poisson_etwfe_refuses_a_treated_cell_without_events() -> None:
                 log_outcome=False,
                 inference="analytic",
             )
+
+
+def test_sensitivity_needs_pre_period_coefficients() -> None:
+    """ETWFE with control='notyet' saturates only the cells from adoption on, so its
+    event study has no pre-period coefficient (event times 0, 1, 2 here): the
+    Rambachan-Roth bounds extrapolate from the pre-period and cannot be computed.
+    sensitivity() says so with the counts (0 pre, 3 post)."""
+    rng = np.random.default_rng(3)
+    n, n_t = 16, 6
+    g = np.array([3] * 4 + [4] * 4 + [0] * 8)
+    Y = rng.normal(size=(n, 1)) + rng.normal(size=(n, n_t))
+    df = pd.DataFrame(
+        {
+            "unit": np.repeat(np.arange(n), n_t),
+            "year": np.tile(2000 + np.arange(n_t), n),
+            "y": Y.ravel(),
+            "cohort": np.repeat(np.where(g > 0, 2000 + g, 0), n_t),
+        }
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = impact.did(
+            df, **KW, method="etwfe", control="notyet", inference="analytic"
+        )
+        with pytest.raises(
+            impact.errors.SpecError,
+            match="one post-treatment event-study coefficient; got 0 and 3",
+        ):
+            res.sensitivity(covariance="analytic")

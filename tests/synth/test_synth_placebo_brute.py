@@ -179,3 +179,94 @@ def test_pooled_placebo_in_space_enumerated():
         assert p == pytest.approx(expected, abs=1e-12)
         assert out["kept"].sum() == len(plac) + 2
         assert out["statistic"].to_numpy() == pytest.approx(table["att"])
+
+
+@pytest.fixture(scope="module")
+def two_treated():
+    # Two treated units with very different pre-period fits (noise 0.2 and 1.0), so
+    # the pre-MSPE cutoff against the largest treated pre-MSPE differs from one
+    # against the smallest, and the pooled SE's 1/sqrt(2) is visible.
+    rng = np.random.default_rng(23)
+    n_donors, T = 6, YEARS.size
+    f = np.cumsum(rng.normal(size=(T, 2)), axis=0)
+    load = rng.normal(1, 0.5, size=(n_donors, 2))
+    Y = 20 + load @ f.T + rng.normal(scale=0.4, size=(n_donors, T))
+    t1 = 0.6 * Y[0] + 0.4 * Y[3] + rng.normal(scale=0.2, size=T)
+    t2 = 0.5 * Y[1] + 0.5 * Y[4] + rng.normal(scale=1.0, size=T)
+    t1[T0:] -= 2.0
+    t2[T0:] -= 1.0
+    Y = np.vstack([Y, t1, t2])
+    units = [f"d{i}" for i in range(n_donors)] + ["T1", "T2"]
+    df = pd.DataFrame(
+        {
+            "unit": np.repeat(units, T),
+            "year": np.tile(YEARS, len(units)),
+            "y": Y.ravel(),
+        }
+    )
+    return df, Y, units
+
+
+def _by_hand_two(Y: np.ndarray, units: list[str]) -> pd.DataFrame:
+    """Each treated unit fitted on the 6 donors; each donor on the other 5 (the
+    treated units are never donors to a placebo)."""
+    n = Y.shape[0] - 2
+    rows = []
+    for i in [n, n + 1, *range(n)]:
+        donors = [j for j in range(n) if j != i]
+        w = simplex_ls_enumerated(Y[i, :T0], Y[donors, :T0].T)
+        gap = Y[i] - w @ Y[donors]
+        rows.append(
+            {
+                "unit": units[i],
+                "treated": i >= n,
+                "pre_mspe": np.mean(gap[:T0] ** 2),
+                "att": gap[T0:].mean(),
+            }
+        )
+    return pd.DataFrame(rows).set_index("unit")
+
+
+def test_two_treated_pooled_se_cutoff_and_pvalue_recomputed(two_treated):
+    """Several treated units, end to end, every number rebuilt from exhaustive fits:
+    estimate = mean treated ATT; SE = SD (ddof 1) of the retained placebo ATTs over
+    sqrt(number of treated) (the pooled mean of 2 ATTs, documented in synth());
+    CI = estimate -/+ qnorm(0.975) SE; placebos dropped when their pre-MSPE exceeds
+    threshold x the LARGEST treated pre-MSPE (ADH's filter, conservative with several
+    treated); p = share of all C(J, 2) placebo pairs whose |mean ATT| reaches the
+    treated |mean ATT|, with the +1 correction. Tolerances: rel 1e-6 (optimiser
+    versus exact enumeration), p exact."""
+    df, Y, units = two_treated
+    hand = _by_hand_two(Y, units)
+    tr, plac = hand[hand["treated"]], hand[~hand["treated"]]
+    lo, hi = float(tr["pre_mspe"].min()), float(tr["pre_mspe"].max())
+    assert hi > 3 * lo  # the two treated fits differ
+    ratios = np.sort(plac["pre_mspe"].to_numpy() / hi)
+    # a threshold between two placebo pre-MSPE ratios: 2-4 placebos dropped
+    threshold = float(np.sqrt(ratios[3] * ratios[4]))
+    kept = plac[plac["pre_mspe"] <= threshold * hi]
+    assert 2 < len(kept) < len(plac)
+    assert len(plac[plac["pre_mspe"] <= threshold * lo]) < len(kept)  # min would differ
+    estimate = float(tr["att"].mean())
+    for thr, pool in ((None, plac), (threshold, kept)):
+        res = impact.synth(
+            df,
+            outcome="y",
+            unit="unit",
+            time="year",
+            treated_units=["T1", "T2"],
+            treatment_time=int(YEARS[T0]),
+            seed=0,
+            mspe_threshold=thr,
+        )
+        assert res.estimate == pytest.approx(estimate, rel=1e-6)
+        se = float(np.std(pool["att"], ddof=1)) / np.sqrt(2)
+        assert res.se == pytest.approx(se, rel=1e-6)
+        assert res.ci == pytest.approx(
+            (estimate - Z975 * se, estimate + Z975 * se), 1e-6
+        )
+        sets = list(itertools.combinations(pool["att"].to_numpy(), 2))
+        hits = sum(abs(a + b) / 2 >= abs(estimate) * (1 - 1e-9) for a, b in sets)
+        assert res.pvalue == pytest.approx((1 + hits) / (1 + len(sets)), abs=1e-12)
+        tab = res.placebo(thr).table.set_index("unit")
+        assert sorted(tab.index[tab["kept"] & ~tab["treated"]]) == sorted(pool.index)

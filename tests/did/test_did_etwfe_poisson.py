@@ -123,6 +123,63 @@ def test_poisson_permutation_with_few_treated(castle):
     )
     assert res.inference == "permutation"
     assert res.ci[0] < res.estimate < res.ci[1]
+    # Brute force: Florida (2005) and Alabama (2006) among 29 never-treated states give
+    # 31 x 30 = 930 assignments of the two adoption years, few enough to enumerate
+    # (seed-free). For each, the saturated Poisson ETWFE (not-yet) ATT is the mean over
+    # the treated post cells of count minus the untreated fit, a Poisson GLM with
+    # cohort and year effects on the untreated cells, fitted here by Newton's method on
+    # the cohort x year totals (sufficient statistics; offset log cohort size). Raw
+    # ATTs are permuted: p = share of |ATT*| >= |ATT|, observed included.
+    Y = castle[keep].pivot(index="sid", columns="year", values="homicide_c")
+    first = castle[keep].groupby("sid")["effyear"].first().reindex(Y.index)
+    years, y = Y.columns.to_numpy(), Y.to_numpy(float)
+    n, n_t = y.shape
+
+    def att(a: int, b: int, g: tuple[float, float]) -> float:
+        lev = np.zeros(n, int)
+        lev[a], lev[b] = 1, 2
+        tab = np.array([y[lev == k].sum(axis=0) for k in range(3)])
+        size = np.array([(lev == k).sum() for k in range(3)], float)
+        post = np.zeros((3, n_t), bool)
+        post[1], post[2] = years >= g[0], years >= g[1]
+
+        def row(k: int, t: int) -> np.ndarray:
+            x = np.zeros(2 + n_t)  # constant, cohorts 1 and 2, years 1..T-1
+            x[0] = 1.0
+            if k:
+                x[k] = 1.0
+            if t:
+                x[2 + t] = 1.0
+            return x
+
+        cells = [(k, t) for k in range(3) for t in range(n_t) if not post[k, t]]
+        X = np.array([row(k, t) for k, t in cells])
+        yv = np.array([tab[k, t] for k, t in cells])
+        off = np.log([size[k] for k, _ in cells])
+        beta = np.zeros(X.shape[1])
+        beta[0] = np.log(yv.sum() / np.exp(off).sum())
+        for _ in range(100):
+            mu = np.exp(X @ beta + off)
+            step = np.linalg.solve((X.T * mu) @ X, X.T @ (yv - mu))
+            beta += step
+            if np.abs(step).max() < 1e-13:
+                break
+        gaps = [
+            tab[k, t] - np.exp(row(k, t) @ beta)
+            for k in (1, 2)
+            for t in np.flatnonzero(post[k])
+        ]
+        return float(np.mean(gaps))
+
+    treated = np.flatnonzero(first.notna().to_numpy())
+    treated = treated[np.argsort(first.to_numpy()[treated])]
+    g = (2005.0, 2006.0)
+    obs = att(treated[0], treated[1], g)
+    stats = np.array([att(a, b, g) for a in range(n) for b in range(n) if a != b])
+    assert res.estimate == pytest.approx(obs, rel=1e-9)
+    assert res.inference_details["exact"] and res.inference_details["n_draws"] == 930
+    expect = np.mean(np.abs(stats) >= abs(obs) * (1 - 1e-9))
+    assert res.pvalue == pytest.approx(expect, abs=1e-12)
 
 
 def test_poisson_bad_input_says_what_to_do(castle):

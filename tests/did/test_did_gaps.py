@@ -411,3 +411,42 @@ def test_sensitivity_needs_pre_period_coefficients() -> None:
             match="one post-treatment event-study coefficient; got 0 and 3",
         ):
             res.sensitivity(covariance="analytic")
+
+
+@pytest.mark.parametrize("alpha", [0.05, 0.2])
+def test_folded_normal_quantile_between_the_branches(alpha: float) -> None:
+    """The 1 - alpha quantile of |N(t, 1)| solves Phi(q - t) - Phi(-q - t) = 1 - alpha;
+    the reference root is found here by brentq to 1e-14, at means from 0.5 to 7.9,
+    where the code uses scipy's foldnorm (the shortcut t + z_{1-alpha} is only exact
+    enough from t = 8 on: at t = 0.5 it misses by about 1e-6 after polishing)."""
+    from scipy import optimize, stats
+
+    from impact.did._honest_flci import folded_normal_quantile
+
+    for t in (0.5, 0.6, 0.8, 1.0, 3.0, 7.9):
+
+        def gap(q: float, t: float = t) -> float:
+            return float(stats.norm.cdf(q - t) - stats.norm.cdf(-q - t) - (1 - alpha))
+
+        want = optimize.brentq(gap, t, t + 10.0, xtol=1e-14, rtol=1e-15)
+        got = float(folded_normal_quantile(t, alpha)[0])
+        assert got == pytest.approx(want, abs=1e-11), t
+
+
+def test_flci_refuses_a_target_with_zero_variance() -> None:
+    """One pre- and one post-period coefficient: the only affine estimator unbiased
+    under a linear trend through the reference period is beta_pre + beta_post (the
+    linear extrapolation). With sigma = [[1, -1], [-1, 1]] (positive semi-definite,
+    both variances 1) its variance is 1 + 1 - 2 = 0, so there is no FLCI (a
+    zero-length interval at M = 0, NaN above): an EstimationError, not a silent
+    point interval."""
+    from impact.did import honest_sensitivity
+
+    sigma = np.array([[1.0, -1.0], [-1.0, 1.0]])
+    assert np.array([1.0, 1.0]) @ sigma @ np.array([1.0, 1.0]) == 0.0
+    with pytest.raises(
+        impact.errors.EstimationError, match="FLCI variance is not positive"
+    ):
+        honest_sensitivity(
+            np.array([0.2, 0.5]), sigma, num_pre=1, num_post=1, M=[0.0, 0.1]
+        )

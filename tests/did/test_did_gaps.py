@@ -450,3 +450,45 @@ def test_flci_refuses_a_target_with_zero_variance() -> None:
         honest_sensitivity(
             np.array([0.2, 0.5]), sigma, num_pre=1, num_post=1, M=[0.0, 0.1]
         )
+
+
+def _poly(
+    VY: list[float], Va: list[float], VSV: list[list[float]], lf_cv: float
+) -> object:
+    """The pieces of one relative-magnitude polyhedron that the ARP test reads."""
+    from types import SimpleNamespace
+
+    S = np.array(VSV, dtype=float)
+    return SimpleNamespace(
+        VY=np.array(VY), Va=np.array(Va), VSV=S, var_v=np.diag(S).copy(), lf_cv=lf_cv
+    )
+
+
+def test_rm_test_with_a_zero_variance_vertex_is_the_moment_inequality() -> None:
+    """When the maximising dual vertex has zero variance, its statistic
+    eta(theta) = v'Y - v'a theta is not random: the hypothesis holds exactly when
+    eta <= 0 (the moment inequality itself), whatever the level. One vertex with
+    v'Y = 0.5 and v'a = 1: theta is accepted exactly when theta >= 0.5."""
+    from impact.did._honest_rm import _accept
+
+    theta = np.array([-1.0, 0.0, 0.2, 0.49, 0.5, 0.51, 2.0])
+    got = _accept(_poly([0.5], [1.0], [[0.0]], lf_cv=3.0), theta, 0.05, 0.005)
+    np.testing.assert_array_equal(got, 0.5 - theta <= 0)
+
+
+def test_rm_test_rejects_a_statistic_at_the_top_of_its_truncation_interval() -> None:
+    """ARP conditional test with two dual vertices that tie for every theta (same
+    v'Y = 1 and v'a = 0), covariance [[1, 2], [2, 5]]. Conditioning on the first
+    (the argmax) gives the second a truncation bound vup = eta (its
+    1 - cov / var = -1 < 0), so the statistic (eta = 1, variance 1) sits at the top
+    of its interval (-inf, 1]: the conditional p-value, the upper tail of the
+    truncated normal above the statistic, is 0 (scipy below), so the test rejects
+    at any level; leaving the end point out of the interval would accept."""
+    from scipy import stats
+
+    from impact.did._honest_rm import _accept
+
+    poly = _poly([1.0, 1.0], [0.0, 0.0], [[1.0, 2.0], [2.0, 5.0]], lf_cv=3.0)
+    assert stats.truncnorm.sf(1.0, -np.inf, 1.0) == 0.0
+    got = _accept(poly, np.array([0.0, 1.0, -3.0]), 0.05, 0.005)
+    np.testing.assert_array_equal(got, [False, False, False])

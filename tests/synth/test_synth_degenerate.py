@@ -71,3 +71,42 @@ def test_hertfordshire_degenerate_prefit(reference_data: Path) -> None:
     assert "the treated unit among them" in text[0]
     assert "overfitting, not evidence" in text[0]
     assert "147 donors" in text[0]
+
+
+def test_noise_floor_recomputed_on_a_small_panel() -> None:
+    """Data-free companion of the Hertfordshire test: donor d5 is exactly the mean of
+    d0 and d1, so its placebo fit reproduces its pre-period (MSPE ~ 0) and the ratio
+    statistic floors every pre-MSPE at the year-to-year noise variance. That variance
+    is written out here as the median over the treated and donor units of
+    var(y_t - y_{t-1}, ddof 1) / 2 over the pre-period (the definition in the
+    docstring of placebo_in_space); the statistic column is post-MSPE over
+    max(pre-MSPE, noise) (rel 1e-9), and the warning prints the noise to 3
+    significant digits."""
+    rng = np.random.default_rng(31)
+    years = np.arange(2000, 2012)
+    t0, n_don = 2008, 6
+    Y = 10 + np.cumsum(rng.normal(size=(n_don, years.size)), axis=1)
+    Y[5] = (Y[0] + Y[1]) / 2
+    y1 = 0.3 * Y[2] + 0.7 * Y[3] + rng.normal(scale=0.5, size=years.size)
+    y1[years >= t0] += 3.0
+    Y = np.vstack([Y, y1])
+    units = [f"d{i}" for i in range(n_don)] + ["T"]
+    df = pd.DataFrame(
+        {
+            "unit": np.repeat(units, years.size),
+            "year": np.tile(years, len(units)),
+            "y": Y.ravel(),
+        }
+    )
+    res = impact.synth(
+        df, outcome="y", unit="unit", time="year", treated_units="T", treatment_time=t0
+    )
+    test = res.placebo()
+    tab = test.table.set_index("unit")
+    assert tab.loc["d5", "pre_mspe"] < 1e-12  # the degenerate placebo
+    pre = Y[:, years < t0]
+    noise = float(np.median(np.var(np.diff(pre, axis=1), axis=1, ddof=1) / 2))
+    stat = tab["post_mspe"] / np.maximum(tab["pre_mspe"], noise)
+    np.testing.assert_allclose(tab["statistic"], stat, rtol=1e-9)
+    text = [w for w in res.warnings if w.startswith("Degenerate pre-period fit")]
+    assert len(text) == 1 and f"{noise:.3g})" in text[0]

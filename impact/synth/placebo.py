@@ -111,7 +111,13 @@ def run_placebos(
 def placebo_table(
     treated: list[UnitFit], placebos: dict[Any, list[UnitFit]]
 ) -> pd.DataFrame:
-    """One row per treated and placebo unit: pre/post MSPE, ratio, ATT, rank."""
+    """One row per treated and placebo unit: pre/post MSPE, ratio, ATT, rank.
+
+    ``rank`` is 1 for the largest ratio and counts ties against the unit, as the
+    p-value does: a unit's rank is the number of units whose ratio is at least its
+    own, so without a filter or floor the treated unit's rank over ``J + 1`` is the
+    placebo p-value.
+    """
     rows = []
     for f in treated:
         rows.append(_row(f, True))
@@ -124,7 +130,7 @@ def placebo_table(
             seen.add(key)
             rows.append(_row(f, False))
     table = pd.DataFrame(rows)
-    table["rank"] = table["ratio"].rank(ascending=False, method="min").astype(int)
+    table["rank"] = table["ratio"].rank(ascending=False, method="max").astype(int)
     return table.sort_values("ratio", ascending=False, kind="stable").reset_index(
         drop=True
     )

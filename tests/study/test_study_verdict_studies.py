@@ -64,6 +64,18 @@ def test_flagship_is_not_supported(flagship_run: StudyRun) -> None:
     assert v["estimates"]["range"] == [min(ests), max(ests)]
     saved = json.loads((flagship_run.out / "results.json").read_text())
     assert saved["verdict"] == v
+    # Which of the two: rule 2 of impact.study.verdict ("unreliable" when any
+    # diagnostic fails, before any power rule), and the selection diagnostic fails when
+    # an effect estimate's to_dict()["diagnostics"]["selection"]["flagged"] is true,
+    # read here from the analyses themselves.
+    flagged = [
+        n
+        for n in v["estimates"]["analyses"]
+        if (analyses[n].get("diagnostics") or {}).get("selection", {}).get("flagged")
+    ]
+    assert {"twfe", "cs", "sunab", "matched_did"} <= set(flagged)
+    assert v["diagnostics"]["selection"]["status"] == "fail"
+    assert v["conclusion"] == "unreliable"
 
 
 def test_random_adoption_with_a_true_cut_is_supported(random_run: StudyRun) -> None:

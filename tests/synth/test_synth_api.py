@@ -138,6 +138,21 @@ def test_plots_return_axes(fitted, kind):
     assert ax.get_title()
 
 
+def test_trajectory_and_gap_plots_draw_the_data(fitted, df):
+    """The trajectory figure draws A's observed series and its donors weighted by the
+    reported weights; the gap figure draws their difference (treated minus synthetic),
+    both computed here from the data frame (1e-9)."""
+    wide = df[df["la"] != "B"].pivot(index="la", columns="year", values="rate")
+    w = fitted.weights.reindex(wide.index).fillna(0.0).to_numpy()
+    years = wide.columns.to_numpy(float)
+    actual, synthetic = wide.loc["A"].to_numpy(), w @ wide.to_numpy()
+    lines = {ln.get_label(): ln.get_xydata() for ln in fitted.plot().lines}
+    np.testing.assert_allclose(lines["A (actual)"], np.c_[years, actual], atol=1e-9)
+    np.testing.assert_allclose(lines["synthetic A"], np.c_[years, synthetic], atol=1e-9)
+    lines = {ln.get_label(): ln.get_xydata() for ln in fitted.plot(kind="gap").lines}
+    np.testing.assert_allclose(lines["A"], np.c_[years, actual - synthetic], atol=1e-9)
+
+
 def test_plot_bad_kind(fitted):
     with pytest.raises(SpecError, match=r"'kind' parameter of SynthResult\.plot"):
         fitted.plot(kind="pie")

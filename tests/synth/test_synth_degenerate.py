@@ -71,6 +71,7 @@ def test_hertfordshire_degenerate_prefit(reference_data: Path) -> None:
     assert "the treated unit among them" in text[0]
     assert "overfitting, not evidence" in text[0]
     assert "147 donors" in text[0]
+    assert f"noise variance, {noise:.3g})" in text[0]  # ddof 1, computed above
 
 
 def test_noise_floor_recomputed_on_a_small_panel() -> None:

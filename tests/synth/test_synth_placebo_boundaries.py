@@ -12,6 +12,9 @@
 
 from __future__ import annotations
 
+import itertools
+from math import comb
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -117,3 +120,208 @@ def test_identical_donors_tie_at_an_infinite_ratio_in_the_rank():
         tab["rank"].to_numpy(), _counted_rank(tab["ratio"].to_numpy())
     )
     assert tab.loc["d0", "rank"] == tab.loc["d5", "rank"] == 2
+
+
+# ----------------------------------------------------------- brute-force helpers
+def simplex_ls_enumerated(y: np.ndarray, X: np.ndarray) -> np.ndarray:
+    """Exact ``argmin |y - X w|^2`` over the simplex by enumerating supports.
+
+    The optimum is the equality-constrained optimum of one support: solve the KKT
+    system on every subset of donors and keep the best feasible one.
+    """
+    J = X.shape[1]
+    best, best_w = np.inf, None
+    for k in range(1, J + 1):
+        for S in itertools.combinations(range(J), k):
+            XS = X[:, S]
+            kkt = np.zeros((k + 1, k + 1))
+            kkt[:k, :k] = 2 * XS.T @ XS
+            kkt[:k, k] = 1.0
+            kkt[k, :k] = 1.0
+            rhs = np.append(2 * XS.T @ y, 1.0)
+            try:
+                z = np.linalg.solve(kkt, rhs)[:k]
+            except np.linalg.LinAlgError:
+                continue
+            if z.min() < -1e-12:
+                continue
+            w = np.zeros(J)
+            w[list(S)] = np.clip(z, 0.0, None)
+            loss = float(np.sum((y - X @ w) ** 2))
+            if loss < best - 1e-12:
+                best, best_w = loss, w
+    assert best_w is not None
+    return best_w
+
+
+def _hand_table(Y: np.ndarray, units: list[str], n_treated: int) -> pd.DataFrame:
+    """Treated units (last rows) on all donors, each donor on the other donors."""
+    n = Y.shape[0] - n_treated
+    rows = []
+    for i in range(Y.shape[0]):
+        donors = [j for j in range(n) if j != i]
+        w = simplex_ls_enumerated(Y[i, :T0], Y[donors, :T0].T)
+        gap = Y[i] - w @ Y[donors]
+        pre, post = np.mean(gap[:T0] ** 2), np.mean(gap[T0:] ** 2)
+        rows.append(
+            {
+                "unit": units[i],
+                "treated": i >= n,
+                "pre_mspe": pre,
+                "post_mspe": post,
+                "ratio": post / pre,
+                "att": gap[T0:].mean(),
+            }
+        )
+    return pd.DataFrame(rows).set_index("unit")
+
+
+def _hand_noise(Ypre: np.ndarray) -> float:
+    """Median over units of the variance (ddof 1, written out) of y_t - y_{t-1}, / 2."""
+    per_unit = []
+    for row in Ypre:
+        d = row[1:] - row[:-1]
+        per_unit.append(np.sum((d - d.mean()) ** 2) / (d.size - 1) / 2)
+    return float(np.median(per_unit))
+
+
+def _long(Y: np.ndarray, units: list[str]) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "unit": np.repeat(units, YEARS.size),
+            "year": np.tile(YEARS, len(units)),
+            "y": Y.ravel(),
+        }
+    )
+
+
+SPEC = {"outcome": "y", "unit": "unit", "time": "year", "treatment_time": 2008}
+
+
+# ------------------------------------------- degenerate pre-fits and noise variance
+def _near_exact_panel(scale: float) -> tuple[np.ndarray, list[str]]:
+    """Treated = 0.5 d1 + 0.3 d2 + 0.2 d3 plus e in the first year, effect -1.6.
+
+    Every donor equals 20 in the first year, so every simplex combination misses the
+    treated unit there by exactly e and fits the other pre-years exactly: the
+    treated pre-period MSPE is e^2 / T0 = ``scale`` x the noise variance whatever the
+    predictor weights.
+    """
+    rng = np.random.default_rng(5)
+    D = 20 + np.cumsum(rng.normal(size=(5, YEARS.size)), axis=1)
+    D[:, 0] = 20.0
+    y = 0.5 * D[1] + 0.3 * D[2] + 0.2 * D[3]
+    y[T0:] -= 1.6
+    noise = _hand_noise(np.vstack([D, y])[:, :T0])
+    y[0] += np.sqrt(T0 * scale * noise)
+    return np.vstack([D, y]), [f"d{i}" for i in range(5)] + ["T"]
+
+
+def _rank_p(stat: pd.Series, treated: pd.Series) -> float:
+    t = float(stat[treated].iloc[0])
+    others = stat[~treated].to_numpy()
+    return float((1 + np.sum(others >= t * (1 - 1e-12))) / (1 + others.size))
+
+
+@pytest.mark.parametrize("scale, degenerate", [(1e-7, True), (1e-5, False)])
+def test_degenerate_cut_and_noise_variance(scale, degenerate):
+    # A pre-period MSPE at 1e-7 of the year-to-year noise variance is below the
+    # documented cut (a millionth): the fit is flagged and the one-unit statistic
+    # becomes post-MSPE / max(pre-MSPE, noise variance). At 1e-5 it is an ordinary
+    # fit ranked by its post/pre MSPE ratio.
+    Y, units = _near_exact_panel(scale)
+    noise = _hand_noise(Y[:, :T0])
+    hand = _hand_table(Y, units, 1)
+    assert hand.loc["T", "pre_mspe"] / noise == pytest.approx(scale, rel=1e-3)
+    res = impact.synth(_long(Y, units), treated_units="T", seed=0, **SPEC)
+    tab = res.placebo().table.set_index("unit").loc[hand.index]
+    np.testing.assert_allclose(tab["pre_mspe"], hand["pre_mspe"], rtol=1e-4)
+    np.testing.assert_allclose(tab["post_mspe"], hand["post_mspe"], rtol=1e-6)
+    floored = hand["post_mspe"] / np.maximum(hand["pre_mspe"], noise)
+    p_floor = _rank_p(floored, hand["treated"])
+    p_ratio = _rank_p(hand["ratio"], hand["treated"])
+    # the construction separates the rules: ratio rank 1/6, floored 4/6, and 3/6 if
+    # the noise variance were taken with ddof 0 (d0's statistic sits between)
+    noise0 = noise * (T0 - 2) / (T0 - 1)
+    p_floor0 = _rank_p(
+        hand["post_mspe"] / np.maximum(hand["pre_mspe"], noise0), hand["treated"]
+    )
+    assert (p_ratio, p_floor, p_floor0) == pytest.approx((1 / 6, 4 / 6, 3 / 6))
+    text = [w for w in res.warnings if w.startswith("Degenerate pre-period fit")]
+    if degenerate:
+        assert res.pvalue == pytest.approx(p_floor, abs=1e-12)
+        np.testing.assert_allclose(tab["statistic"], floored, rtol=1e-6)
+        assert len(text) == 1
+        assert f"noise variance, {noise:.3g})" in text[0]
+        assert "1 of 6 units, the treated unit among them," in text[0]
+    else:
+        assert res.pvalue == pytest.approx(p_ratio, abs=1e-12)
+        np.testing.assert_allclose(tab["statistic"], hand["ratio"], rtol=1e-4)
+        assert text == []
+
+
+# ------------------------------------------------ pooled test: enumerate or sample
+@pytest.mark.parametrize("J, k", [(6, 2), (7, 3), (8, 2)])
+def test_pooled_pvalue_enumerates_every_set_when_there_are_n_draws(J, k):
+    # placebo_pvalue enumerates all C(J, k) placebo sets when there are at most
+    # n_draws of them (documented); at exactly n_draws it must still be the exact
+    # permutation p-value, the same for any generator. The treated mean sits at the
+    # median of the set means, where a sampled p-value is least likely to coincide.
+    from impact.synth.placebo import placebo_pvalue
+
+    rng = np.random.default_rng(J * 10 + k)
+    plac = rng.normal(size=J)
+    means = np.array([np.mean(s) for s in itertools.combinations(plac, k)])
+    assert means.size == comb(J, k)
+    treated = np.full(k, np.median(means))
+    exact = (1 + np.sum(means >= treated.mean() * (1 - 1e-12))) / (1 + means.size)
+    for seed in (0, 1):
+        p = placebo_pvalue(
+            treated, plac, rng=np.random.default_rng(seed), n_draws=comb(J, k)
+        )
+        assert p == pytest.approx(exact, abs=1e-12)
+
+
+# ------------------------------------------------------- pre-MSPE filter boundary
+def test_mspe_filter_keeps_a_placebo_exactly_at_the_cut():
+    # ADH drop placebos whose pre-MSPE *exceeds* threshold x the treated unit's: one
+    # exactly at the cut is kept. Treated pre-MSPE 0.5, threshold 4: cut 2.0 exactly.
+    table = pd.DataFrame(
+        {
+            "unit": ["T", "a", "b", "c", "d"],
+            "treated": [True, False, False, False, False],
+            "pre_mspe": [0.5, 2.0, 1.0, 2.5, 0.25],
+            "post_mspe": [10.0, 12.0, 1.0, 30.0, 0.5],
+            "att": [-3.0, 2.0, 0.5, 4.0, 0.1],
+        }
+    )
+    table["ratio"] = table["post_mspe"] / table["pre_mspe"]  # T 20, a 6, c 12
+    out, p = placebo_in_space(table, mspe_threshold=4.0)
+    assert out["kept"].tolist() == [True, True, True, False, True]
+    # kept placebos a, b, d have ratios 6, 1, 2 < 20: p = (1 + 0) / (1 + 3)
+    assert p == pytest.approx(1 / 4)
+
+
+def test_mspe_filter_boundary_through_synth():
+    # The cut set exactly at a placebo's own pre-MSPE (as reported) keeps it.
+    Y, units = _near_exact_panel(1e-5)
+    hand = _hand_table(Y, units, 1)
+    res = impact.synth(_long(Y, units), treated_units="T", seed=0, **SPEC)
+    tab = res.placebo().table.set_index("unit")
+    t_pre = float(tab.loc["T", "pre_mspe"])
+    j = "d0"  # mid-range pre-MSPE: d3 is dropped, d0 kept (p 1/5; 1/4 without d0)
+    pre_j = float(tab.loc[j, "pre_mspe"])
+    thr = pre_j / t_pre
+    for _ in range(4):  # the float threshold whose product is exactly the cut
+        if thr * t_pre == pre_j:
+            break
+        thr = np.nextafter(thr, np.inf if thr * t_pre < pre_j else -np.inf)
+    assert thr * t_pre == pre_j
+    test = res.placebo(mspe_threshold=float(thr))
+    kept = test.table.set_index("unit")["kept"]
+    expect = hand.index[hand["pre_mspe"] <= hand.loc[j, "pre_mspe"] * (1 + 1e-9)]
+    assert sorted(kept[kept].index) == sorted(expect)
+    assert bool(kept[j])
+    plac = hand.loc[expect].query("not treated")
+    p = (1 + np.sum(plac["ratio"] >= hand.loc["T", "ratio"])) / (1 + len(plac))
+    assert len(plac) == 4 and test.pvalue == pytest.approx(p, abs=1e-12)

@@ -385,6 +385,9 @@ def placebo_test_parts(
     )
     if text and text not in res.warnings:
         res.warnings.append(text)
+    text = _too_few_placebos(table, mspe_threshold, len(res.fits))
+    if text and text not in res.warnings:
+        res.warnings.append(text)
     gaps = {f"{f.unit}": f.gap for f in res.fits}
     for fits in placebos.values():
         for f in fits:
@@ -401,6 +404,33 @@ def placebo_test_parts(
         "mspe_threshold": mspe_threshold,
         "gaps": gap_frame,
     }
+
+
+def _too_few_placebos(
+    table: pd.DataFrame, mspe_threshold: float | None, n_treated: int
+) -> str | None:
+    """Say when too few placebos are left for the p-value or the standard error."""
+    placebo = ~table["treated"].to_numpy(bool)
+    n_kept = int((placebo & table["kept"].to_numpy(bool)).sum())
+    if n_kept >= max(n_treated, 2):
+        return None
+    lost = []
+    if n_treated > 1 and n_kept < n_treated:
+        lost.append(
+            f"the pooled placebo p-value needs at least as many placebos as the "
+            f"{n_treated} treated units and is undefined (NaN)"
+        )
+    if n_kept < 2:
+        lost.append("the placebo standard error needs at least 2 and is undefined")
+    if mspe_threshold is not None:
+        return (
+            f"The pre-period MSPE filter (mspe_threshold={mspe_threshold:g}) keeps "
+            f"{n_kept} of {int(placebo.sum())} placebo units: {'; '.join(lost)}. "
+            "Raise mspe_threshold or leave it out."
+        )
+    return (
+        f"Only {n_kept} placebo unit(s) could be fitted: {'; '.join(lost)}. Add donors."
+    )
 
 
 def _degenerate_warning(

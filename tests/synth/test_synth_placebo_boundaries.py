@@ -325,3 +325,46 @@ def test_mspe_filter_boundary_through_synth():
     plac = hand.loc[expect].query("not treated")
     p = (1 + np.sum(plac["ratio"] >= hand.loc["T", "ratio"])) / (1 + len(plac))
     assert len(plac) == 4 and test.pvalue == pytest.approx(p, abs=1e-12)
+
+
+# -------------------------------------- pooled test with too few retained placebos
+def _three_treated_panel() -> tuple[np.ndarray, list[str]]:
+    rng = np.random.default_rng(1)
+    D = 20 + np.cumsum(rng.normal(size=(5, YEARS.size)), axis=1)
+    noise = rng.normal(scale=0.2, size=(3, YEARS.size))
+    A = 0.5 * D[0] + 0.5 * D[1] + noise[0]
+    B = 0.3 * D[2] + 0.7 * D[3] + noise[1]
+    C = 0.5 * D[1] + 0.5 * D[4] + noise[2]
+    return np.vstack([D, A, B, C]), [f"d{i}" for i in range(5)] + ["A", "B", "C"]
+
+
+def test_pooled_pvalue_with_fewer_placebos_than_treated_is_nan_and_said():
+    # Three treated units; the pre-MSPE filter (threshold x the largest treated
+    # pre-MSPE) keeps 2 or 3 of the 5 placebos. With 3 the one set of 3 is the whole
+    # permutation distribution: p = (1 + [|mean ATT| of the set >= treated's]) / 2.
+    # With 2 no set of 3 exists: the p-value is undefined (NaN) and a warning says
+    # so; the placebo SE (SD ddof 1 of the kept placebo ATTs / sqrt(3)) still exists.
+    Y, units = _three_treated_panel()
+    hand = _hand_table(Y, units, 3)
+    plac = hand[~hand["treated"]]
+    t_max = hand.loc[hand["treated"], "pre_mspe"].max()
+    cuts = np.sort(plac["pre_mspe"].to_numpy() / t_max)
+    stat = abs(hand.loc[hand["treated"], "att"].mean())
+    spec = {**SPEC, "treated_units": ["A", "B", "C"]}
+    for n_kept in (2, 3):
+        thr = float(np.sqrt(cuts[n_kept - 1] * cuts[n_kept]))
+        kept = plac[plac["pre_mspe"] <= thr * t_max]
+        assert len(kept) == n_kept
+        res = impact.synth(_long(Y, units), seed=0, mspe_threshold=thr, **spec)
+        text = [w for w in res.warnings if w.startswith("The pre-period MSPE filter")]
+        se = float(np.std(kept["att"], ddof=1)) / np.sqrt(3)
+        assert res.se == pytest.approx(se, rel=1e-6)
+        if n_kept == 2:
+            assert np.isnan(res.pvalue)
+            assert len(text) == 1
+            assert f"(mspe_threshold={thr:g}) keeps 2 of 5 placebo units" in text[0]
+            assert "3 treated units and is undefined (NaN)" in text[0]
+        else:
+            p = (1 + (abs(kept["att"].mean()) >= stat)) / 2
+            assert res.pvalue == pytest.approx(p, abs=1e-12)
+            assert text == []

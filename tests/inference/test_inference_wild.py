@@ -225,9 +225,22 @@ def test_one_treated_cluster_warns_and_is_conservative():
     y = rng.normal(size=(60, 10))
     d = np.zeros((60, 10), bool)
     d[0, 6:] = True
-    out = wild_cluster_bootstrap(y, twfe_weights(d), d, seed=1)
+    a = twfe_weights(d)
+    out = wild_cluster_bootstrap(y, a, d, seed=1)
     assert any("1 treated cluster" in w for w in out.warnings)
     assert out.pvalue > 0.3
+    # The value: the textbook WCR above (dense projections, loop over draws) on the
+    # same 999 Webb draws (Webb weights because fewer than the threshold of treated
+    # clusters; draw_weights on the seed-1 generator); p = share of |t*| >= |t|.
+    # Same draws on both sides, so equal to rounding.
+    assert out.details["weights"] == "webb"
+    v, exact = draw_weights("webb", 60, 999, np.random.default_rng(1))
+    assert not exact
+    dn = d / np.sum(a * d)
+    t_obs, t_boot = _brute_force_tboot(y, a, dn, None, np.arange(60), v, 0.0)
+    assert out.details["t_stat"] == pytest.approx(t_obs, rel=1e-9)
+    expect = np.mean(np.abs(t_boot) >= abs(t_obs) * (1 - 1e-9))
+    assert out.pvalue == pytest.approx(expect, abs=1e-12)
 
 
 def test_bad_inputs_raise():

@@ -1,0 +1,51 @@
+"""Conformal confidence set for a constant effect at p = alpha exactly.
+
+The set is ``{theta: p(theta) > alpha}``: a value whose p-value equals alpha is
+rejected. Panel: 18 pre-periods (noise SD 1), then 2 post-periods with effects +2 and
+-2 around the pre-period gap. At the estimate (the mean post gap) both post residuals
+are about 2 and the observed statistic is the largest of the T = 20 cyclic blocks, so
+p = 1/20 = alpha: the estimate itself is rejected, while values near the individual
+effects are accepted. The moving-block test (DiD counterfactual, q = 1) is written out
+as in test_synth_conformal_brute.py; the reported interval must be made of accepted
+values and must not contain the rejected estimate.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+
+from impact.synth.conformal import conformal_att_interval
+
+T0, T1 = 18, 2
+
+
+def _joint_p_by_hand(y1: np.ndarray, Y0: np.ndarray, theta: float) -> float:
+    T = y1.size
+    yf = y1.astype(float).copy()
+    yf[T0:] -= theta
+    fitted = Y0.mean(axis=1) + np.mean(yf - Y0.mean(axis=1))
+    u = np.abs(yf - fitted)
+    stats = np.array([np.mean(u[(s + np.arange(T0, T)) % T]) for s in range(T)])
+    return float(np.mean(stats >= stats[0] * (1 - 1e-9)))
+
+
+def test_att_interval_excludes_an_estimate_rejected_at_p_equal_alpha():
+    rng = np.random.default_rng(14)
+    T = T0 + T1
+    Y0 = rng.normal(size=(T, 5)) + np.linspace(0, 3, T)[:, None]
+    y1 = Y0.mean(axis=1) + 1.0 + rng.normal(size=T)
+    y1[T0:] += [2.0, -2.0]
+    g = y1 - Y0.mean(axis=1)
+    center = float(np.mean(g[T0:] - g[:T0].mean()))  # DiD estimate of the mean gap
+    assert _joint_p_by_hand(y1, Y0, center) == pytest.approx(1 / 20, abs=1e-12)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        lo, hi, p0 = conformal_att_interval(y1, Y0, T0, method="did", alpha=0.05)
+    assert np.isfinite(lo) and np.isfinite(hi) and lo < hi
+    assert not lo <= center <= hi
+    for theta in np.linspace(lo, hi, 41):
+        assert _joint_p_by_hand(y1, Y0, float(theta)) > 0.05
+    assert p0 == pytest.approx(_joint_p_by_hand(y1, Y0, 0.0), abs=1e-12)

@@ -41,6 +41,7 @@ from scipy import special
 from impact.did._cohorts import parse_window
 from impact.did.results import DiDResult, _Linear
 from impact.errors import DataError, SpecError
+from impact.panel_checks import _r
 
 __all__ = [
     "DcdhDesign",
@@ -80,10 +81,12 @@ def treatment_matrix_from_frame(
     d = pd.to_numeric(data[treated], errors="coerce")
     bad = ~d.isin([0, 1])
     if bad.any():
-        row = data.loc[bad].iloc[0]
+        pos = int(np.flatnonzero(bad.to_numpy())[0])  # per column: keeps each dtype
         raise DataError(
-            f"Column {treated!r} (treated=) must be 0 or 1; found {row[treated]!r} at "
-            f"{panel.unit}={row[panel.unit]!r}, {panel.time}={row[panel.time]!r}."
+            f"Column {treated!r} (treated=) must be 0 or 1; found "
+            f"{_r(data[treated].iloc[pos])} at {panel.unit}="
+            f"{_r(data[panel.unit].iloc[pos])}, {panel.time}="
+            f"{_r(data[panel.time].iloc[pos])}."
         )
     ui = pd.Index(panel.units).get_indexer(data[panel.unit])
     ti = pd.Index(panel.periods).get_indexer(data[panel.time])
@@ -471,7 +474,7 @@ def prepare_dcdh(
             i, t = np.argwhere(np.isnan(D))[0]
             raise DataError(
                 f"Column {treated!r} (treated=) is missing for {panel.unit}="
-                f"{panel.units[i]!r}, {panel.time}={panel.periods[t]!r}; fill it in."
+                f"{_r(panel.units[i])}, {panel.time}={_r(panel.periods[t])}; fill it in."
             )
     if panel.W is not None:
         raise SpecError(

@@ -264,7 +264,10 @@ class _AggregatingResult(Result):
 
         if kind == "simple":
             if not post.any():
-                raise SpecError("No post-treatment coefficient to aggregate.")
+                raise SpecError(
+                    f"No post-treatment coefficient to aggregate with max_e={max_e:g}; "
+                    "raise max_e to 0 or more."
+                )
             overall_l = share_row(post)
             if self.method == "event_study":
                 overall_l = np.where(post, 1.0 / post.sum(), 0.0)
@@ -277,7 +280,10 @@ class _AggregatingResult(Result):
                 rows_l.append(share_row((e == ev) & include))
                 keys.append(float(ev))
             if not rows_l:
-                raise SpecError("No event time left in the window; widen min_e/max_e.")
+                raise SpecError(
+                    f"No event time left between min_e={min_e:g} and max_e={max_e:g}; "
+                    "widen the window."
+                )
             L = np.array(rows_l)
             pos = np.array(keys) >= 0
             overall_l = L[pos].mean(axis=0) if pos.any() else np.full(k, np.nan)

@@ -223,7 +223,10 @@ class _DiagnosedResult(_AggregatingResult):
             e, b, V = self._event_coefficients()
             pre = e < 0
             if not pre.any():
-                raise SpecError("No pre-treatment event time to test.")
+                raise SpecError(
+                    "No pre-treatment event time to test (kind='event_time'): no "
+                    "cohort is observed before its base period. Add earlier periods."
+                )
             Vp = V[np.ix_(pre, pre)]
             _require_finite(b[pre], Vp)
             sol, *_ = np.linalg.lstsq(Vp, b[pre], rcond=None)
@@ -253,7 +256,11 @@ class _DiagnosedResult(_AggregatingResult):
             lin = self._lin
             pre = lin.e < 0
             if not pre.any():
-                raise SpecError("No pre-treatment coefficient to test.")
+                raise SpecError(
+                    f"No pre-treatment coefficient to test: method={self.method!r} has "
+                    "no event time before adoption besides the reference period. Add "
+                    "earlier periods to the panel."
+                )
             b = lin.theta[pre]
             V = lin.vcov[np.ix_(pre, pre)]
             _require_finite(b, V)

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 import impact
-from impact.errors import DataError, SpecError
+from impact.errors import DataError, EstimationError, SpecError
 from impact.inference import (
     cluster_robust_se,
     did2x2_weights,
@@ -91,3 +91,17 @@ def test_multi_outcome_list_rules() -> None:
         SpecError, match=r"must list column names \(strings\); got \[3\]"
     ):
         impact.did(df, outcome=["y", 3], **kw)
+
+
+@pytest.mark.parametrize("effect", [0.0, 2.0], ids=["no-effect", "effect-2"])
+def test_wild_bootstrap_refuses_zero_standard_error(effect: float) -> None:
+    """Y = unit effect + period effect (+ effect on the treated cells) is fitted exactly
+    by the 2x2 DiD model, so every residual and the CRVE are zero by construction (no
+    sampling variation to bootstrap). Without the rule the t statistic is 0/0 or x/0 and
+    the p-value and interval come out NaN or degenerate instead of an error."""
+    _, A, D = _data()
+    Y = np.arange(N)[:, None] * 1.0 + np.arange(T)[None, :] * 0.5 + effect * D
+    with pytest.raises(
+        EstimationError, match="The cluster-robust standard error is zero"
+    ):
+        wild_cluster_bootstrap(Y, A, D, seed=1)

@@ -23,6 +23,11 @@ per topic, as in ``tools/mutations/``), printed as a kill table::
 
     python tools/mutate.py --batch tools/mutations [--only ID ...] [--prefix P ...]
 
+``--baseline`` first runs each distinct test selection of the batch on the unmutated
+tree and stops (exit 2) if one does not pass: a test that already fails would make
+every mutation look killed. A kill names the first failed test (``by ...`` and
+``killed_by`` in ``--json``), so a table shows which test guards each line.
+
 ``--pattern`` is a regular expression; the ``nth`` (default 1st) line it matches is
 rewritten with ``re.sub(pattern, replace, line, count=1)``. ``--line N`` replaces the
 whole of line ``N`` (1-based; the original indentation is kept when the replacement has
@@ -184,7 +189,8 @@ def _run_tests(root: Path, tests: list[str], timeout: float | None) -> tuple[str
     env["PYTHONPATH"] = str(root) + os.pathsep + env.get("PYTHONPATH", "")
     env.setdefault("MPLBACKEND", "Agg")
     env.setdefault("TQDM_DISABLE", "1")
-    cmd = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *tests]
+    # -rfEs: the short summary lists failures, so a kill can name its test
+    cmd = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-rfEs", *tests]
     try:
         proc = subprocess.run(
             cmd,
@@ -203,9 +209,34 @@ def _run_tests(root: Path, tests: list[str], timeout: float | None) -> tuple[str
     # failed tests kill a mutation
     if status == "killed" and " error" in tail and " failed" not in tail:
         status = "error"
+    if status == "killed":
+        return status, first_failure(proc.stdout)
     if proc.returncode not in (0, 1):
         tail = f"pytest exit {proc.returncode}: " + tail + proc.stderr[-500:]
     return status, tail
+
+
+def first_failure(stdout: str) -> str:
+    """The node id of the first failed test in pytest's short summary ("" if none)."""
+    for line in stdout.splitlines():
+        if line.startswith("FAILED "):
+            return line[len("FAILED ") :].split(" - ")[0].strip()
+    return ""
+
+
+def baseline(
+    root: Path, selections: list[list[str]], timeout: float | None
+) -> list[str]:
+    """Run each distinct test selection on the unmutated tree; return those that fail.
+
+    A selection that already fails would report every mutation as killed.
+    """
+    failing = []
+    for tests in selections:
+        status, detail = _run_tests(root, tests, timeout)
+        if status != "survived":
+            failing.append(f"{' '.join(tests)}  ({status}: {detail or 'no detail'})")
+    return failing
 
 
 def run_one(
@@ -289,6 +320,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     ap.add_argument("--timeout", type=float, default=900.0, help="seconds per run")
     ap.add_argument("--dry-run", action="store_true", help="show the diff, run nothing")
+    ap.add_argument(
+        "--baseline",
+        action="store_true",
+        help="first run each distinct test selection unmutated; stop if one fails",
+    )
     ap.add_argument("--json", help="also write the outcomes to this JSON file")
     args = ap.parse_args(argv)
 
@@ -361,6 +397,17 @@ def _main(
             )
         ]
 
+    if args.baseline and not args.dry_run:
+        selections = list({tuple(m.tests): m.tests for m in muts}.values())
+        failing = baseline(root, selections, args.timeout)
+        if failing:
+            print(
+                "these selections do not pass on the unmutated tree:", file=sys.stderr
+            )
+            print("\n".join("  " + f for f in failing), file=sys.stderr)
+            return 2
+        print(f"baseline: {len(selections)} test selection(s) pass unmutated")
+
     # Ctrl-C, kill and a closed terminal all unwind through run_one's ``finally``
     signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, _sigterm)
@@ -370,7 +417,8 @@ def _main(
         for m in muts:
             o = run_one(root, m, args.timeout, dry_run=args.dry_run)
             outcomes.append(o)
-            print(f"[{o.status}] {m.id}  {m.file}:{o.lineno}  ({o.seconds:.0f} s)")
+            by = f"  by {o.detail}" if o.status == "killed" and o.detail else ""
+            print(f"[{o.status}] {m.id}  {m.file}:{o.lineno}  ({o.seconds:.0f} s){by}")
             if o.before:
                 print(f"    - {o.before.strip()}\n    + {o.after.strip()}")
             if o.status in ("survived", "error") and o.detail:
@@ -393,6 +441,7 @@ def _main(
                         "where": f"{o.mutation.file}:{o.lineno}",
                         "before": o.before.strip(),
                         "after": o.after.strip(),
+                        "killed_by": o.detail if o.status == "killed" else "",
                     }
                     for o in outcomes
                 ],

@@ -1,4 +1,4 @@
-"""Conformal confidence set for a constant effect at p = alpha exactly.
+"""Conformal confidence sets at p = alpha exactly (a value with p = alpha is rejected).
 
 The set is ``{theta: p(theta) > alpha}``: a value whose p-value equals alpha is
 rejected. Panel: 18 pre-periods (noise SD 1), then 2 post-periods with effects +2 and
@@ -8,6 +8,10 @@ p = 1/20 = alpha: the estimate itself is rejected, while values near the individ
 effects are accepted. The moving-block test (DiD counterfactual, q = 1) is written out
 as in test_synth_conformal_brute.py; the reported interval must be made of accepted
 values and must not contain the rejected estimate.
+
+Per-period intervals on a grid: with T0 = 19 the p-values are multiples of 1/20 =
+alpha; the interval is the smallest and largest grid value with p > alpha by the
+per-period test written out (T0 + 1 residuals of the DiD fit).
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ import warnings
 import numpy as np
 import pytest
 
-from impact.synth.conformal import conformal_att_interval
+from impact.synth.conformal import conformal_att_interval, conformal_intervals
 
 T0, T1 = 18, 2
 
@@ -49,3 +53,34 @@ def test_att_interval_excludes_an_estimate_rejected_at_p_equal_alpha():
     for theta in np.linspace(lo, hi, 41):
         assert _joint_p_by_hand(y1, Y0, float(theta)) > 0.05
     assert p0 == pytest.approx(_joint_p_by_hand(y1, Y0, 0.0), abs=1e-12)
+
+
+def _period_p_by_hand(y1: np.ndarray, Y0: np.ndarray, T0: int, t: int, theta: float):
+    """Per-period test: T0 + 1 residuals of the DiD fit with y_t - theta appended."""
+    yf = np.append(y1[:T0], y1[t] - theta)
+    Xf = np.vstack([Y0[:T0], Y0[t]])
+    fitted = Xf.mean(axis=1) + np.mean(yf - Xf.mean(axis=1))
+    u = np.abs(yf - fitted)
+    return float(np.mean(u >= u[-1] * (1 - 1e-9)))
+
+
+def test_grid_interval_holds_values_with_p_above_alpha_only():
+    # T0 = 19 pre-periods: p-values are multiples of 1/20 = alpha. A grid value whose
+    # post residual is the largest of the 20 has p = alpha exactly and is rejected.
+    rng = np.random.default_rng(21)
+    T0, T = 19, 21
+    Y0 = rng.normal(size=(T, 4)) + np.linspace(0, 2, T)[:, None]
+    y1 = Y0.mean(axis=1) + 0.5 + rng.normal(size=T)
+    y1[T0:] += 1.5
+    grid = np.linspace(-6.0, 9.0, 61)
+    out = conformal_intervals(y1, Y0, T0, method="did", alpha=0.05, grid=grid)
+    for k, t in enumerate(range(T0, T)):
+        p = np.array([_period_p_by_hand(y1, Y0, T0, t, g) for g in grid])
+        assert p.min() == pytest.approx(1 / 20)  # the grid reaches p = alpha
+        acc = grid[p > 0.05]
+        assert 0 < acc.size < grid.size
+        assert out["ci_low"].iloc[k] == acc.min()
+        assert out["ci_high"].iloc[k] == acc.max()
+        assert out["pvalue"].iloc[k] == pytest.approx(
+            _period_p_by_hand(y1, Y0, T0, t, 0.0), abs=1e-12
+        )

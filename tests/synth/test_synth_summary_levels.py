@@ -1,4 +1,4 @@
-"""The coverage level printed by SynthResult.summary() for prediction intervals.
+"""The coverage level stated by SynthResult.summary() and the plots' band labels.
 
 Each interval holds the effect of its period with probability 1 - alpha (placebo
 split conformal: the treated error is one of J + 1 exchangeable errors; CFT: at least
@@ -53,3 +53,17 @@ def test_summary_states_the_per_period_level(panel, alpha, level):
         s for s in cft.summary().splitlines() if s.startswith("Prediction intervals")
     ]
     assert f"coverage at least {level} per period under the model" in line[0]
+
+
+@pytest.mark.parametrize("kind", ["trajectory", "gap"])
+def test_band_label_states_the_per_period_level(panel, kind):
+    import matplotlib.pyplot as plt
+
+    res = impact.synth(panel, alpha=0.1, **SPEC)
+    ax = res.plot(kind=kind)
+    labels = ax.get_legend_handles_labels()[1]
+    assert "prediction interval (donor placebos, 90%)" in labels
+    cft = impact.synth(panel, alpha=0.2, e_method="gaussian", sims=20, seed=1, **SPEC)
+    labels = cft.plot(kind=kind).get_legend_handles_labels()[1]
+    assert "prediction interval (CFT, \u226580%)" in labels
+    plt.close("all")

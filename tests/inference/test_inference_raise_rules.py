@@ -105,3 +105,19 @@ def test_wild_bootstrap_refuses_zero_standard_error(effect: float) -> None:
         EstimationError, match="The cluster-robust standard error is zero"
     ):
         wild_cluster_bootstrap(Y, A, D, seed=1)
+
+
+def test_row_inference_refuses_a_null_outcome_of_another_shape() -> None:
+    """Y0 (the outcomes with the effects removed) must line up with Y cell by cell;
+    a Y0 missing the last period would otherwise be broadcast or misread."""
+    from impact.inference.studentized import draw_assignments, row_inference
+
+    Y, _, _ = _data()
+    cohort = np.r_[np.full(3, 2.0), np.full(N - 3, np.inf)]
+    asg = draw_assignments(cohort, max_enumerate=5000)
+
+    def role_weights(totals: np.ndarray) -> np.ndarray:
+        return np.zeros((1, 1, 2, T))
+
+    with pytest.raises(DataError, match=r"Y0 has shape \(8, 3\); expected \(8, 4\)"):
+        row_inference(Y, Y[:, :3], role_weights, asg, None)

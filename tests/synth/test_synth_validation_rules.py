@@ -118,6 +118,11 @@ def test_sdid_refuses_options_it_would_ignore(df, kw, name):
         impact.synth(df, **SIM, method="sdid", **kw, inference=None)
 
 
+def test_sdid_refuses_special_predictors(df):
+    with pytest.raises(SpecError, match="would ignore special_predictors="):
+        impact.synth(df, **SIM, method="sdid", **TWO_PREDICTORS, inference=None)
+
+
 def test_treated_units_required(df):
     spec = SIM | {"treated_units": None}
     with pytest.raises(SpecError, match="synth needs treated_units"):

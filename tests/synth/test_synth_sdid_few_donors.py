@@ -53,3 +53,16 @@ def test_staggered_sdid_warns_when_donors_do_not_exceed_treated(n_donors, warned
     else:
         res = impact.synth(df, treated_units=list(tt), treatment_time=tt, **SPEC)
         assert np.isfinite(res.se) and res.se > 0
+
+
+def test_staggered_sdid_interval_at_the_fits_alpha():
+    # alpha = 0.1: estimate +- qnorm(0.95) x placebo SE (R: qnorm(0.95) =
+    # 1.6448536269514722); the p-value 2 pnorm(-|est / se|) does not depend on alpha
+    from scipy.stats import norm
+
+    df, tt = _panel(4)
+    res = impact.synth(df, treated_units=list(tt), treatment_time=tt, alpha=0.1, **SPEC)
+    half = 1.6448536269514722 * res.se
+    assert res.alpha == 0.1
+    assert res.ci == pytest.approx((res.estimate - half, res.estimate + half))
+    assert res.pvalue == pytest.approx(2 * norm.sf(abs(res.estimate / res.se)))

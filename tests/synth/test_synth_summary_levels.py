@@ -1,4 +1,4 @@
-"""The coverage level stated by SynthResult.summary() and the plots' band labels.
+"""Levels a synth fit states: summary and plot band labels, the few-donor warning.
 
 Each interval holds the effect of its period with probability 1 - alpha (placebo
 split conformal: the treated error is one of J + 1 exchangeable errors; CFT: at least
@@ -67,3 +67,14 @@ def test_band_label_states_the_per_period_level(panel, kind):
     labels = cft.plot(kind=kind).get_legend_handles_labels()[1]
     assert "prediction interval (CFT, \u226580%)" in labels
     plt.close("all")
+
+
+@pytest.mark.parametrize("alpha, warned", [(0.05, True), (0.1, False)])
+def test_few_donor_warning_uses_the_fits_alpha(panel, alpha, warned):
+    # 12 donors: the smallest placebo p-value is 1/13 = 0.077, above 0.05, below 0.1
+    spec = {**SPEC, "inference": "placebo"}
+    res = impact.synth(panel, alpha=alpha, seed=0, **spec)
+    text = [w for w in res.warnings if "smallest attainable placebo p-value" in w]
+    assert len(text) == int(warned)
+    if warned:
+        assert "1/13 = 0.077 > alpha = 0.05" in text[0]

@@ -205,6 +205,18 @@ def test_augmented_fixed_weights_length_and_penalty():
         augmented_weights_fixed(y1, Y0, np.full(4, 0.25), 0.0)
 
 
+@pytest.mark.parametrize("fn", ["conformal_intervals", "conformal_att_interval"])
+def test_conformal_refuses_non_positive_lambda_by_name(fn):
+    # the conformal functions check lambda_ themselves and name themselves, before
+    # the ridge helper would refuse it with its own name
+    from impact.synth import conformal
+
+    rng = np.random.default_rng(1)
+    Y0, y1 = rng.normal(size=(12, 4)), rng.normal(size=12)
+    with pytest.raises(SpecError, match=rf"^{fn}: lambda_ must be positive; got -1.0"):
+        getattr(conformal, fn)(y1, Y0, 9, method="augmented", lambda_=-1.0)
+
+
 def test_ridge_augmented_weights_rules():
     rng = np.random.default_rng(1)
     Y0, y1 = rng.normal(size=(6, 4)), rng.normal(size=6)

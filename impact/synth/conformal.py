@@ -277,18 +277,23 @@ def conformal_intervals(
 def _invert(
     p_of: Callable[[float], float], center: float, scale: float, alpha: float
 ) -> tuple[float, float]:
-    """End points of ``{theta: p(theta) > alpha}`` around ``center``."""
-    start = center
-    if not p_of(start) > alpha:
-        # look for an accepted value near the estimate
+    """End points of ``{theta: p(theta) > alpha}`` around ``center``.
+
+    When ``center`` itself is rejected the accepted values can lie on both sides of
+    it; the interval is then the hull from the smallest to the largest accepted value
+    found on a scan of ``center +/- 4 scale`` (a superset of the confidence set keeps
+    its coverage; one piece of it would not), as the grid route reports.
+    """
+    starts = (center, center)
+    if not p_of(center) > alpha:
         cand = center + scale * np.linspace(-4.0, 4.0, 33)
-        ok = [c for c in cand if p_of(float(c)) > alpha]
+        ok = [float(c) for c in cand if p_of(float(c)) > alpha]
         if not ok:
             return np.nan, np.nan
-        start = float(min(ok, key=lambda c: abs(c - center)))
+        starts = (min(ok), max(ok))
     tol = 1e-4 * scale
     ends = []
-    for sign in (-1.0, 1.0):
+    for sign, start in zip((-1.0, 1.0), starts):
         inner, h = start, scale
         outer = start + sign * h
         n_double = 0
@@ -408,7 +413,9 @@ def conformal_att_interval(
     Inverts the joint test of :func:`conformal_pvalue` over constant effect paths
     ``theta_t = theta`` (the sharp null of a constant effect): the interval holds every
     ``theta`` with p-value above ``alpha``. It is the interval to report next to the
-    average post-period gap when inference is conformal.
+    average post-period gap when inference is conformal. When that set is not an
+    interval (the estimate itself rejected, accepted values on both sides), the
+    reported interval is its hull, which keeps the coverage, and a warning says so.
 
     Parameters
     ----------
@@ -477,6 +484,14 @@ def conformal_att_interval(
         return _joint_p(f, y, X, T0, np.full(T1, theta), qf, caller)
 
     lo, hi = _invert(p_of, center, scale, alpha)
+    if np.isfinite(lo) and np.isfinite(hi) and not p_of(center) > alpha:
+        warnings.warn(
+            f"{caller}: the estimate {center:.4g} is itself rejected at alpha = "
+            f"{alpha}, so the confidence set is not an interval around it; the interval "
+            f"reported ({lo:.4g}, {hi:.4g}) is the hull of the accepted values.",
+            ImpactWarning,
+            stacklevel=2,
+        )
     if np.isnan(lo) or np.isinf(lo) or np.isinf(hi):
         kind = "empty" if np.isnan(lo) else "unbounded"
         warnings.warn(

@@ -185,11 +185,21 @@ def test_negative_counts():
         )
 
 
-def test_negative_weights():
+@pytest.mark.parametrize("bad", [-5.0, -0.5, -1e-9])
+def test_negative_weights(bad):
+    # the rule is w >= 0: any negative weight, however small, is refused
     df = make_frame()
-    df.loc[4, "pop"] = -5.0
+    df.loc[4, "pop"] = bad
     with pytest.raises(DataError, match=r"'pop' \(weights=\) is negative at la='LA00'"):
         Panel(df, **COLS, weights="pop")
+
+
+def test_a_zero_weight_is_allowed():
+    # w >= 0 includes 0: a row with weight 0 is accepted and kept as given
+    df = make_frame()
+    df.loc[4, "pop"] = 0.0
+    panel = Panel(df, **COLS, weights="pop")
+    assert (panel.frame["pop"] == 0).sum() == 1
 
 
 def test_cohort_and_treated_both_given():

@@ -15,6 +15,7 @@ from scipy import stats
 
 import impact
 from impact.panel import Panel
+from tests.contract.test_contract_reference import MPDTA_ATT_GT as R_DID_ATT_GT
 from tests.did import perm_reference as pr
 
 KW = {"outcome": "lemp", "unit": "countyreal", "time": "year", "cohort": "first.treat"}
@@ -344,8 +345,8 @@ def test_result_plots(mpdta, method, kind):
 
 
 # R did 2.5.0 on mpdta, never-treated, dr, analytic SEs (research/did.md section 3,
-# from csdid's r_ref tables; SOURCES.md): event time -> (ATT, SE) and
-# (group, time) -> (ATT, SE).
+# from csdid's r_ref tables; SOURCES.md): event time -> (ATT, SE); the (group, time)
+# table is the contract suite's MPDTA_ATT_GT.
 R_DID_DYNAMIC = {
     -3: (0.0305067, 0.0150336),
     -2: (-0.0005631, 0.0132916),
@@ -354,20 +355,6 @@ R_DID_DYNAMIC = {
     1: (-0.0509574, 0.0168935),
     2: (-0.1372587, 0.0364357),
     3: (-0.1008114, 0.0343592),
-}
-R_DID_ATT_GT = {
-    (2004, 2004): (-0.0105032, 0.0232510),
-    (2004, 2005): (-0.0704232, 0.0309848),
-    (2004, 2006): (-0.1372587, 0.0364357),
-    (2004, 2007): (-0.1008114, 0.0343592),
-    (2006, 2004): (0.0065201, 0.0233268),
-    (2006, 2005): (-0.0027508, 0.0195586),
-    (2006, 2006): (-0.0045946, 0.0177552),
-    (2006, 2007): (-0.0412245, 0.0202292),
-    (2007, 2004): (0.0305067, 0.0150336),
-    (2007, 2005): (-0.0027259, 0.0163958),
-    (2007, 2006): (-0.0310871, 0.0178775),
-    (2007, 2007): (-0.0260544, 0.0166554),
 }
 
 

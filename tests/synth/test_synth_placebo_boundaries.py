@@ -22,6 +22,7 @@ import pytest
 import impact
 from impact.synth._prep import UnitFit
 from impact.synth.placebo import placebo_in_space, placebo_table
+from tests.synth.test_synth_placebo_brute import simplex_ls_enumerated
 
 T0 = 8
 YEARS = np.arange(2000, 2012)
@@ -123,37 +124,6 @@ def test_identical_donors_tie_at_an_infinite_ratio_in_the_rank():
 
 
 # ----------------------------------------------------------- brute-force helpers
-def simplex_ls_enumerated(y: np.ndarray, X: np.ndarray) -> np.ndarray:
-    """Exact ``argmin |y - X w|^2`` over the simplex by enumerating supports.
-
-    The optimum is the equality-constrained optimum of one support: solve the KKT
-    system on every subset of donors and keep the best feasible one.
-    """
-    J = X.shape[1]
-    best, best_w = np.inf, None
-    for k in range(1, J + 1):
-        for S in itertools.combinations(range(J), k):
-            XS = X[:, S]
-            kkt = np.zeros((k + 1, k + 1))
-            kkt[:k, :k] = 2 * XS.T @ XS
-            kkt[:k, k] = 1.0
-            kkt[k, :k] = 1.0
-            rhs = np.append(2 * XS.T @ y, 1.0)
-            try:
-                z = np.linalg.solve(kkt, rhs)[:k]
-            except np.linalg.LinAlgError:
-                continue
-            if z.min() < -1e-12:
-                continue
-            w = np.zeros(J)
-            w[list(S)] = np.clip(z, 0.0, None)
-            loss = float(np.sum((y - X @ w) ** 2))
-            if loss < best - 1e-12:
-                best, best_w = loss, w
-    assert best_w is not None
-    return best_w
-
-
 def _hand_table(Y: np.ndarray, units: list[str], n_treated: int) -> pd.DataFrame:
     """Treated units (last rows) on all donors, each donor on the other donors."""
     n = Y.shape[0] - n_treated
